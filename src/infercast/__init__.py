@@ -1,0 +1,18 @@
+"""infercast: how much LLM inference can some accelerators do, at what latency and cost.
+
+Public API (everything else is an implementation detail):
+
+    from infercast import get_chip, get_model, bounds, estimate, deployment
+"""
+from .bounds import Bounds, bounds
+from .errors import DoesNotFitError, InfercastError, UnknownIdError
+from .estimate import Estimate, estimate
+from .hardware import Chip, all_chips, get_chip
+from .model import ModelSpec, all_models, get_model
+from .roofline import Deployment, deployment, step_time
+
+__version__ = "0.1.0"
+__all__ = [
+    "Bounds", "bounds", "Estimate", "estimate", "Chip", "all_chips", "get_chip", "ModelSpec", "all_models",
+    "get_model", "Deployment", "deployment", "step_time", "InfercastError", "UnknownIdError", "DoesNotFitError",
+]

@@ -1,0 +1,151 @@
+"""Achievable rates: datasheet peaks x measured efficiency, per chip family, or a calibration profile.
+
+Defaults live in data/efficiency.json with their sources; `--profile FILE` (the format of
+shared/data/profiles/) replaces the family's fractions with what one card measured.
+"""
+from __future__ import annotations
+
+import json
+import statistics
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from .catalog import normalise, read_json
+from .errors import InfercastError
+from .hardware import Chip
+
+
+@dataclass(frozen=True)
+class Efficiency:
+    gemm_compute: dict[str, float]  # fraction of dense peak reached by large GEMMs, per precision
+    weight_stream: float  # fraction of datasheet HBM bandwidth a skinny GEMM streams weights at
+    kv_stream: float  # same for attention reading the KV cache
+    elementwise_stream: float  # norms, activations, residuals
+    attention_compute: float  # fraction of the 16-bit peak reached by flash attention (prefill)
+    source: str
+    kernel_us: float = 4.0
+    overlap_p: float = 3.0
+    profile: str | None = None  # path of the calibration profile used, if any
+
+    def gemm(self, precision: str) -> float:
+        return self.gemm_compute.get(precision, self.gemm_compute.get("bf16", 0.8))
+
+
+@dataclass(frozen=True)
+class Engine:
+    name: str
+    kernels_per_layer: float
+    elementwise_passes: float
+    step_overhead_us: float
+    max_batch: int
+    source: str
+    aliases: tuple[str, ...] = field(default_factory=tuple)
+    kernel_us: float = 4.0  # fixed cost per kernel (launch + ramp); lower inside CUDA graphs
+    attention_compute: dict[str, float] = field(default_factory=dict)  # per family, overrides the chip's
+
+    def attention_eff(self, family: str, default: float) -> float:
+        return self.attention_compute.get(family, default)
+
+
+def _family(fams: dict, name: str) -> dict:
+    f = dict(fams.get(name) or fams["default"])
+    if "inherit" in f:
+        base = _family(fams, f.pop("inherit"))
+        base.update(f)
+        f = base
+    return f
+
+
+@lru_cache(maxsize=None)
+def _family_eff(family: str) -> Efficiency:
+    raw = read_json("efficiency.json")
+    f = _family(raw["families"], family)
+    return Efficiency(
+        gemm_compute=dict(f["gemm_compute"]), weight_stream=f["weight_stream"], kv_stream=f["kv_stream"],
+        elementwise_stream=f["elementwise_stream"], attention_compute=f["attention_compute"],
+        source=f"family '{family}': {f['source']}", kernel_us=raw["kernel_us"]["value"],
+        overlap_p=raw["overlap_exponent"]["value"])
+
+
+def load_profile(path: str | Path) -> dict:
+    p = Path(path)
+    if not p.is_file():
+        raise InfercastError(f"--profile: no such file '{path}'; pass a profile written by `infercast calibrate`")
+    try:
+        prof = json.loads(p.read_text())
+    except json.JSONDecodeError as e:
+        raise InfercastError(f"--profile: '{path}' is not valid JSON ({e})") from None
+    if "copy_gbps" not in prof and "gemm" not in prof:
+        raise InfercastError(f"--profile: '{path}' has neither 'copy_gbps' nor 'gemm'; not a calibration profile")
+    return prof
+
+
+def efficiency_for(chip: Chip, profile: str | Path | dict | None = None) -> Efficiency:
+    """The family's sourced fractions, overridden by a calibration profile's measurements."""
+    base = _family_eff(chip.family)
+    if profile is None:
+        return base
+    prof = profile if isinstance(profile, dict) else load_profile(profile)
+    bw = chip.bandwidth
+    gemm = dict(base.gemm_compute)
+    stream = base.weight_stream
+    rows = prof.get("gemm", [])
+    for dtype in {r["dtype"] for r in rows}:
+        rs = [r for r in rows if r["dtype"] == dtype]
+        peak = chip.tflops.get(dtype)
+        if peak:  # large-M ceiling: best measured rate at M >= 1024
+            big = [r["tflops"] for r in rs if r["M"] >= 1024]
+            if big:
+                gemm[dtype] = min(1.0, max(big) / peak)
+                if dtype == "bf16":
+                    gemm["fp16"] = gemm[dtype]
+                if dtype == "fp8":
+                    gemm["int8"] = gemm[dtype]
+    # skinny GEMMs (M <= 64) are weight-streaming: bytes of the weight / time
+    wb = {"bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0}
+    skinny = [r["N"] * r["K"] * wb.get(r["dtype"], 2.0) / (r["ms"] * 1e-3) for r in rows if r["M"] <= 64]
+    if skinny:
+        stream = min(1.0, statistics.median(skinny) / bw)
+    copy = prof.get("copy_gbps")
+    elem = min(1.0, copy * 1e9 / bw) if copy else base.elementwise_stream
+    attn = base.attention_compute
+    if prof.get("attention_prefill_tflops"):
+        attn = min(1.0, prof["attention_prefill_tflops"] * 1e12 / chip.peak_flops("bf16"))
+    kv = stream
+    if prof.get("attention_decode_gbps"):
+        kv = min(1.0, prof["attention_decode_gbps"] * 1e9 / bw)
+    kernel_us = prof.get("graph_kernel_us", base.kernel_us)
+    name = prof.get("device", "profile")
+    return Efficiency(gemm_compute=gemm, weight_stream=stream, kv_stream=kv, elementwise_stream=elem,
+                      attention_compute=attn, kernel_us=kernel_us, overlap_p=base.overlap_p,
+                      source=f"calibration profile of {name} measured {prof.get('measured', '?')}",
+                      profile=str(profile) if not isinstance(profile, dict) else name)
+
+
+@lru_cache(maxsize=None)
+def _engines() -> dict[str, Engine]:
+    raw = read_json("efficiency.json")["engines"]
+    return {k: Engine(name=k, kernels_per_layer=v["kernels_per_layer"], elementwise_passes=v["elementwise_passes"],
+                      step_overhead_us=v["step_overhead_us"], max_batch=v["max_batch"], source=v["source"],
+                      aliases=tuple(v["match"]), kernel_us=v.get("kernel_us", 4.0),
+                      attention_compute=dict(v.get("attention_compute", {})))
+            for k, v in raw.items()}
+
+
+def engine_names() -> list[str]:
+    return list(_engines())
+
+
+def get_engine(name: str | None) -> Engine:
+    """An engine profile by name, or by the first match in a free-text engine string ('TensorRT-LLM 0.17')."""
+    engines = _engines()
+    if not name:
+        return engines["tensorrt-llm"]
+    key = normalise(name)
+    if key in engines:
+        return engines[key]
+    for e in engines.values():
+        if any(a in key for a in e.aliases):
+            return e
+    raise InfercastError(f"unknown engine '{name}'; use one of {', '.join(engines)}")

@@ -1,0 +1,89 @@
+"""What fits: weights per shard + KV cache + activations + a reserve, against HBM capacity."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from .catalog import read_json
+from .errors import DoesNotFitError
+from .roofline import ACT_BYTES, Deployment
+
+
+@lru_cache(maxsize=None)
+def _mem() -> dict:
+    return read_json("efficiency.json")["memory"]
+
+
+@dataclass(frozen=True)
+class MemoryPlan:
+    capacity_gb: float  # per GPU
+    weights_gb: float  # per GPU
+    activations_gb: float
+    reserve_gb: float
+    kv_pool_gb: float  # per GPU, left for the KV cache
+    kv_per_seq_gb: float  # per GPU, one sequence at the planned context
+    max_seqs: int  # sequences per replica that fit
+
+    def as_dict(self) -> dict:
+        return self.__dict__.copy()
+
+
+def weight_bytes_per_gpu(dep: Deployment, tp=None, pp=None):
+    """Dense weights split over TP (replicated across attention-DP groups), experts over the EP group."""
+    tp = np.asarray(dep.tp if tp is None else tp, dtype=float)
+    pp = np.asarray(dep.pp if pp is None else pp, dtype=float)
+    m = dep.model
+    total = m.weight_bytes(dep.weights)
+    if not m.moe:
+        return total / (tp * pp)
+    from . import precision as P
+    experts = m.moe_layers * m.moe.experts * m.expert_params * P.nbytes(dep.weights)
+    es = np.maximum(tp, dep.ep)
+    return ((total - experts) / tp + experts / es) / pp
+
+
+def kv_bytes_per_seq_per_gpu(dep: Deployment, context, tp=None, pp=None):
+    """KV heads split over TP up to the number of KV heads (replicated beyond); MLA's latent is replicated."""
+    tp = np.asarray(dep.tp if tp is None else tp, dtype=float)
+    pp = np.asarray(dep.pp if pp is None else pp, dtype=float)
+    m = dep.model
+    shard = np.ones_like(tp) if m.mla else np.minimum(tp, m.kv_heads)
+    return m.kv_bytes_per_seq(np.asarray(context, dtype=float), dep.kv) / shard / pp
+
+
+def max_sequences(dep: Deployment, context, tp=None, pp=None):
+    """Sequences of `context` tokens one replica can hold (array-friendly; 0 when weights do not fit)."""
+    tp = np.asarray(dep.tp if tp is None else tp, dtype=float)
+    pp = np.asarray(dep.pp if pp is None else pp, dtype=float)
+    cap = dep.chip.memory_bytes
+    mm = _mem()
+    act = mm["activation_tokens"] * (4 * dep.model.d_model + 3 * dep.model.d_ff / tp) * ACT_BYTES
+    free = cap * (1 - mm["reserve_fraction"]) - weight_bytes_per_gpu(dep, tp, pp) - act
+    per = kv_bytes_per_seq_per_gpu(dep, context, tp, pp)
+    n = np.floor(np.maximum(free, 0) / np.maximum(per, 1.0))
+    return np.where(free > 0, n, 0.0)
+
+
+def plan(dep: Deployment, context: float) -> MemoryPlan:
+    """Memory plan for one replica, raising a clear error when the model does not fit."""
+    cap = dep.chip.memory_bytes
+    mm = _mem()
+    w = float(weight_bytes_per_gpu(dep))
+    act = mm["activation_tokens"] * (4 * dep.model.d_model + 3 * dep.model.d_ff / dep.tp) * ACT_BYTES
+    reserve = cap * mm["reserve_fraction"]
+    pool = cap - reserve - w - act
+    per = float(kv_bytes_per_seq_per_gpu(dep, context))
+    if pool <= 0 or pool < per:
+        need = dep.model.weight_bytes(dep.weights) / 1e9
+        gpus_needed = int(np.ceil(need / (cap * (1 - mm["reserve_fraction"]) / 1e9 * 0.9)))
+        raise DoesNotFitError(
+            f"{dep.model.id} at {dep.weights} weights needs {need:.0f} GB for weights alone; "
+            f"{dep.gpus} x {dep.chip.id} ({dep.chip.memory_gb:.0f} GB each) leave "
+            f"{pool / 1e9:.1f} GB per GPU for the KV cache, less than one {context:.0f}-token sequence "
+            f"({per / 1e9:.2f} GB). Use more GPUs per replica (e.g. --tp {max(gpus_needed, dep.tp * 2)}), "
+            f"smaller weights (--weights fp8 or fp4), or a shorter context.")
+    return MemoryPlan(capacity_gb=cap / 1e9, weights_gb=w / 1e9, activations_gb=act / 1e9,
+                      reserve_gb=reserve / 1e9, kv_pool_gb=pool / 1e9, kv_per_seq_gb=per / 1e9,
+                      max_seqs=int(pool // per))
