@@ -4,7 +4,7 @@ Public API (everything else is an implementation detail):
 
     from infercast import get_chip, get_model, bounds, estimate, deployment
 """
-from .bounds import Bounds, bounds
+from .essay import Bounds, bounds
 from .errors import DoesNotFitError, InfercastError, UnknownIdError
 from .estimate import Estimate, estimate
 from .hardware import Chip, all_chips, get_chip

@@ -24,4 +24,4 @@ def lookup(kind: str, name: str, items: dict[str, Any], aliases: dict[str, str])
         return items[key]
     if key in aliases:
         return items[aliases[key]]
-    raise UnknownIdError(kind, name, sorted(items) + sorted(aliases))
+    raise UnknownIdError(kind, name, sorted(items) + sorted(aliases), len(items))

@@ -9,12 +9,12 @@ class InfercastError(ValueError):
 
 
 class UnknownIdError(InfercastError):
-    def __init__(self, kind: str, name: str, known: list[str]):
+    def __init__(self, kind: str, name: str, known: list[str], n_items: int | None = None):
         close = difflib.get_close_matches(name.lower(), known, n=3, cutoff=0.4)
         hint = f" Did you mean: {', '.join(close)}?" if close else ""
         super().__init__(
             f"unknown {kind} '{name}'.{hint} Run `infercast {kind}s` to list all "
-            f"{len(known)} known {kind}s."
+            f"{n_items or len(known)} known {kind}s."
         )
         self.kind, self.name, self.suggestions = kind, name, close
 

@@ -5,7 +5,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from .bounds import bounds
+from .essay import bounds
 from .errors import InfercastError
 from .memory import plan
 from .roofline import BOUND_CLASSES, Deployment, bound_breakdown, deployment
