@@ -19,7 +19,7 @@ from .hardware import Chip
 @dataclass(frozen=True)
 class Efficiency:
     gemm_compute: dict[str, float]  # fraction of dense peak reached by large GEMMs, per precision
-    weight_stream: float  # fraction of datasheet HBM bandwidth a skinny GEMM streams weights at
+    weight_stream: dict[str, float]  # fraction of datasheet HBM bandwidth a skinny GEMM streams weights at
     kv_stream: float  # same for attention reading the KV cache
     elementwise_stream: float  # norms, activations, residuals
     attention_compute: float  # fraction of the 16-bit peak reached by flash attention (prefill)
@@ -30,6 +30,10 @@ class Efficiency:
 
     def gemm(self, precision: str) -> float:
         return self.gemm_compute.get(precision, self.gemm_compute.get("bf16", 0.8))
+
+    def stream(self, precision: str) -> float:
+        """Weight-streaming efficiency of the GEMM kernels for weights stored at `precision`."""
+        return self.weight_stream.get(precision, self.weight_stream.get("bf16", 0.68))
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,9 @@ class Engine:
     source: str
     aliases: tuple[str, ...] = field(default_factory=tuple)
     kernel_us: float = 4.0  # fixed cost per kernel (launch + ramp); lower inside CUDA graphs
+    kv_fraction: float = 0.9  # share of memory given to the KV pool
+    kv_fraction_of: str = "total"  # of 'total' HBM, or of what is 'free' after weights and activations
+    kv_default_fp8: bool = False  # fp8 weights imply an fp8 KV cache (TensorRT-LLM FP8 checkpoints)
     attention_compute: dict[str, float] = field(default_factory=dict)  # per family, overrides the chip's
 
     def attention_eff(self, family: str, default: float) -> float:
@@ -62,7 +69,7 @@ def _family_eff(family: str) -> Efficiency:
     raw = read_json("efficiency.json")
     f = _family(raw["families"], family)
     return Efficiency(
-        gemm_compute=dict(f["gemm_compute"]), weight_stream=f["weight_stream"], kv_stream=f["kv_stream"],
+        gemm_compute=dict(f["gemm_compute"]), weight_stream=dict(f["weight_stream"]), kv_stream=f["kv_stream"],
         elementwise_stream=f["elementwise_stream"], attention_compute=f["attention_compute"],
         source=f"family '{family}': {f['source']}", kernel_us=raw["kernel_us"]["value"],
         overlap_p=raw["overlap_exponent"]["value"])
@@ -89,7 +96,7 @@ def efficiency_for(chip: Chip, profile: str | Path | dict | None = None) -> Effi
     prof = profile if isinstance(profile, dict) else load_profile(profile)
     bw = chip.bandwidth
     gemm = dict(base.gemm_compute)
-    stream = base.weight_stream
+    stream = dict(base.weight_stream)
     rows = prof.get("gemm", [])
     for dtype in {r["dtype"] for r in rows}:
         rs = [r for r in rows if r["dtype"] == dtype]
@@ -102,17 +109,21 @@ def efficiency_for(chip: Chip, profile: str | Path | dict | None = None) -> Effi
                     gemm["fp16"] = gemm[dtype]
                 if dtype == "fp8":
                     gemm["int8"] = gemm[dtype]
-    # skinny GEMMs (M <= 64) are weight-streaming: bytes of the weight / time
+    # skinny GEMMs (M <= 64) are weight-streaming: bytes of the weight / time, per stored precision
     wb = {"bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0}
-    skinny = [r["N"] * r["K"] * wb.get(r["dtype"], 2.0) / (r["ms"] * 1e-3) for r in rows if r["M"] <= 64]
-    if skinny:
-        stream = min(1.0, statistics.median(skinny) / bw)
+    for dtype in {r["dtype"] for r in rows}:
+        skinny = [r["N"] * r["K"] * wb.get(dtype, 2.0) / (r["ms"] * 1e-3) for r in rows
+                  if r["M"] <= 64 and r["dtype"] == dtype]
+        if skinny:
+            stream[dtype] = min(1.0, statistics.median(skinny) / bw)
+            for alias in {"bf16": ("fp16",), "fp8": ("int8", "fp4", "int4")}.get(dtype, ()):
+                stream[alias] = stream[dtype]
     copy = prof.get("copy_gbps")
     elem = min(1.0, copy * 1e9 / bw) if copy else base.elementwise_stream
     attn = base.attention_compute
     if prof.get("attention_prefill_tflops"):
         attn = min(1.0, prof["attention_prefill_tflops"] * 1e12 / chip.peak_flops("bf16"))
-    kv = stream
+    kv = min(1.0, copy * 1e9 / bw) if copy else base.kv_stream
     if prof.get("attention_decode_gbps"):
         kv = min(1.0, prof["attention_decode_gbps"] * 1e9 / bw)
     kernel_us = prof.get("graph_kernel_us", base.kernel_us)
@@ -129,6 +140,8 @@ def _engines() -> dict[str, Engine]:
     return {k: Engine(name=k, kernels_per_layer=v["kernels_per_layer"], elementwise_passes=v["elementwise_passes"],
                       step_overhead_us=v["step_overhead_us"], max_batch=v["max_batch"], source=v["source"],
                       aliases=tuple(v["match"]), kernel_us=v.get("kernel_us", 4.0),
+                      kv_fraction=v.get("kv_fraction", 0.9), kv_fraction_of=v.get("kv_fraction_of", "total"),
+                      kv_default_fp8=v.get("kv_default_fp8", False),
                       attention_compute=dict(v.get("attention_compute", {})))
             for k, v in raw.items()}
 

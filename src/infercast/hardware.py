@@ -28,7 +28,8 @@ class Chip(BaseModel):
     family: str  # efficiency family: ampere, hopper, blackwell, ada, cdna2, cdna3, cdna4, tpu, gaudi, trainium, xe
     year: int = Field(ge=2015, le=2035)
     aliases: list[str] = []
-    memory_gb: PositiveFloat  # usable HBM/GDDR capacity, GB (1e9 bytes)
+    memory_gb: PositiveFloat  # the vendor's capacity figure (binary GB for HBM parts, see memory_binary)
+    memory_binary: bool = True  # vendor 'GB' is GiB (HBM stacks are binary-sized); False: decimal GB
     memory_type: str
     memory_bw_tbps: PositiveFloat  # TB/s (1e12 bytes/s), datasheet peak
     tflops: dict[str, PositiveFloat]  # dense peak TFLOP/s (TOP/s for int) per precision
@@ -58,7 +59,8 @@ class Chip(BaseModel):
 
     @property
     def memory_bytes(self) -> float:
-        return self.memory_gb * 1e9
+        """Capacity in bytes: an H100 '80GB' is 80 GiB (nvidia-smi: 81,559 MiB usable = 85.5e9 B)."""
+        return self.memory_gb * (2 ** 30 if self.memory_binary else 1e9)
 
     def compute_precision(self, want: str) -> tuple[str, str]:
         """The precision the tensor cores actually run for `want`, and a note if it differs."""

@@ -53,14 +53,23 @@ def kv_bytes_per_seq_per_gpu(dep: Deployment, context, tp=None, pp=None):
     return m.kv_bytes_per_seq(np.asarray(context, dtype=float), dep.kv) / shard / pp
 
 
-def max_sequences(dep: Deployment, context, tp=None, pp=None):
-    """Sequences of `context` tokens one replica can hold (array-friendly; 0 when weights do not fit)."""
+def kv_pool_bytes(dep: Deployment, tp=None, pp=None):
+    """Per-GPU bytes the engine gives the KV cache: a fraction of what is free after weights, or of all HBM."""
     tp = np.asarray(dep.tp if tp is None else tp, dtype=float)
     pp = np.asarray(dep.pp if pp is None else pp, dtype=float)
     cap = dep.chip.memory_bytes
     mm = _mem()
+    eng = dep.engine
     act = mm["activation_tokens"] * (4 * dep.model.d_model + 3 * dep.model.d_ff / tp) * ACT_BYTES
-    free = cap * (1 - mm["reserve_fraction"]) - weight_bytes_per_gpu(dep, tp, pp) - act
+    fixed = weight_bytes_per_gpu(dep, tp, pp) + act + mm["runtime_overhead_gb"] * 1e9
+    if eng.kv_fraction_of == "free":
+        return (cap - fixed) * eng.kv_fraction
+    return cap * eng.kv_fraction - fixed
+
+
+def max_sequences(dep: Deployment, context, tp=None, pp=None):
+    """Sequences of `context` tokens one replica can hold (array-friendly; 0 when weights do not fit)."""
+    free = kv_pool_bytes(dep, tp, pp)
     per = kv_bytes_per_seq_per_gpu(dep, context, tp, pp)
     n = np.floor(np.maximum(free, 0) / np.maximum(per, 1.0))
     return np.where(free > 0, n, 0.0)
@@ -72,12 +81,12 @@ def plan(dep: Deployment, context: float) -> MemoryPlan:
     mm = _mem()
     w = float(weight_bytes_per_gpu(dep))
     act = mm["activation_tokens"] * (4 * dep.model.d_model + 3 * dep.model.d_ff / dep.tp) * ACT_BYTES
-    reserve = cap * mm["reserve_fraction"]
-    pool = cap - reserve - w - act
+    pool = float(kv_pool_bytes(dep))
+    reserve = cap - w - act - pool
     per = float(kv_bytes_per_seq_per_gpu(dep, context))
     if pool <= 0 or pool < per:
         need = dep.model.weight_bytes(dep.weights) / 1e9
-        gpus_needed = int(np.ceil(need / (cap * (1 - mm["reserve_fraction"]) / 1e9 * 0.9)))
+        gpus_needed = int(2 ** np.ceil(np.log2(max(1.0, need / (cap * 0.8 / 1e9)))))
         raise DoesNotFitError(
             f"{dep.model.id} at {dep.weights} weights needs {need:.0f} GB for weights alone; "
             f"{dep.gpus} x {dep.chip.id} ({dep.chip.memory_gb:.0f} GB each) leave "

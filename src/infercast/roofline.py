@@ -71,8 +71,15 @@ def deployment(model: str | ModelSpec, chip: str | Chip, *, tp: int = 1, pp: int
         raise InfercastError(f"--ep {ep} must be a multiple of --tp {tp} (attention runs data-parallel "
                              "over ep/tp groups)")
     w = P.check(weights or m.dtype, "weights")
-    k = P.check(kv or "bf16", "kv cache")
+    eng = get_engine(engine)
     notes = []
+    if kv:
+        k = P.check(kv, "kv cache")
+    elif eng.kv_default_fp8 and w in ("fp8", "fp4"):
+        k = "fp8"
+        notes.append(f"KV cache fp8: {eng.name} FP8/FP4 checkpoints quantise the KV cache too (pass --kv bf16 to override)")
+    else:
+        k = "bf16"
     if w in ("int4",):  # weight-only 4-bit (AWQ/GPTQ): activations stay 16-bit
         comp, note = c.compute_precision("bf16")
         notes.append("int4 weights are weight-only quantised: GEMMs run at 16-bit after dequantisation")
@@ -83,7 +90,7 @@ def deployment(model: str | ModelSpec, chip: str | Chip, *, tp: int = 1, pp: int
     if k in ("fp4", "int4"):
         notes.append(f"{k} KV cache: bytes halved again; attention still computes at 16-bit")
     return Deployment(model=m, chip=c, tp=tp, pp=pp, ep=ep, weights=w, kv=k, compute=comp,
-                      engine=get_engine(engine), eff=efficiency_for(c, profile), notes=tuple(notes))
+                      engine=eng, eff=efficiency_for(c, profile), notes=tuple(notes))
 
 
 def _gemm(M, weights_elems, n_plus_k, wbytes, peak, eta_c, bw, eta_w, p):
@@ -128,7 +135,7 @@ def step_time(dep: Deployment, decode_seqs=0, decode_ctx=0, prefill_tokens=0, pr
 
     def gemm(name, M, elems_per_gpu, n_plus_k, layers):
         nonlocal tc_sum, tm_sum
-        t, tc, tm = _gemm(M, elems_per_gpu, n_plus_k, wb, peak, eta_c, bw, e.weight_stream, p)
+        t, tc, tm = _gemm(M, elems_per_gpu, n_plus_k, wb, peak, eta_c, bw, e.stream(dep.weights), p)
         out[name] = out.get(name, 0.0) + t * layers
         tc_sum = tc_sum + tc * layers
         tm_sum = tm_sum + tm * layers
@@ -163,7 +170,7 @@ def step_time(dep: Deployment, decode_seqs=0, decode_ctx=0, prefill_tokens=0, pr
         pairs = T_group * mo.active / es  # token-expert pairs computed on this GPU
         w_touched = touched * m.expert_params / es
         tc = 2.0 * pairs * m.expert_params / (peak * eta_c)
-        tm = (w_touched * wb + pairs * (3 * mo.expert_d_ff + 2 * d) * ACT_BYTES) / (bw * e.weight_stream)
+        tm = (w_touched * wb + pairs * (3 * mo.expert_d_ff + 2 * d) * ACT_BYTES) / (bw * e.stream(dep.weights))
         t = np.where(T > 0, (tc ** p + tm ** p) ** (1.0 / p), 0.0)
         out["experts"] = t * m.moe_layers * stage
         tc_sum = tc_sum + np.where(T > 0, tc, 0) * m.moe_layers * stage
