@@ -57,6 +57,16 @@ def user_errors(fn: Callable) -> Callable:
         except FileNotFoundError as e:
             err_console.print(f"[bold red]error:[/] file not found: {e.filename}")
             raise typer.Exit(2) from None
+        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+            raise
+        except Exception as e:  # a bug: say so plainly; INFERCAST_DEBUG=1 shows the traceback
+            import os
+
+            if os.environ.get("INFERCAST_DEBUG"):
+                raise
+            err_console.print(f"[bold red]internal error:[/] {type(e).__name__}: {e}. This is a bug in infercast; "
+                              "rerun with INFERCAST_DEBUG=1 for the traceback and report it.")
+            raise typer.Exit(1) from None
 
     return wrapper
 

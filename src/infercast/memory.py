@@ -87,12 +87,16 @@ def plan(dep: Deployment, context: float) -> MemoryPlan:
     if pool <= 0 or pool < per:
         need = dep.model.weight_bytes(dep.weights) / 1e9
         gpus_needed = int(2 ** np.ceil(np.log2(max(1.0, need / (cap * 0.8 / 1e9)))))
+        if pool <= 0:
+            what = (f"its weights need {w / 1e9:.1f} GB per GPU at {dep.weights} "
+                    f"(+{act / 1e9:.1f} GB activations), more than the {cap / 1e9:.1f} GB each GPU has")
+        else:
+            what = (f"after weights ({w / 1e9:.1f} GB per GPU) only {pool / 1e9:.2f} GB per GPU is left for the KV "
+                    f"cache, less than one {context:.0f}-token sequence needs ({per / 1e9:.2f} GB)")
         raise DoesNotFitError(
-            f"{dep.model.id} at {dep.weights} weights needs {need:.0f} GB for weights alone; "
-            f"{dep.gpus} x {dep.chip.id} ({dep.chip.memory_gb:.0f} GB each) leave "
-            f"{pool / 1e9:.1f} GB per GPU for the KV cache, less than one {context:.0f}-token sequence "
-            f"({per / 1e9:.2f} GB). Use more GPUs per replica (e.g. --tp {max(gpus_needed, dep.tp * 2)}), "
-            f"smaller weights (--weights fp8 or fp4), or a shorter context.")
+            f"{dep.model.id} does not fit on {dep.gpus} x {dep.chip.id}: {what}. Use more GPUs per replica "
+            f"(e.g. --tp {max(gpus_needed, dep.tp * 2)}), smaller weights (--weights fp8 or fp4), "
+            f"or a shorter context.")
     return MemoryPlan(capacity_gb=cap / 1e9, weights_gb=w / 1e9, activations_gb=act / 1e9,
                       reserve_gb=reserve / 1e9, kv_pool_gb=pool / 1e9, kv_per_seq_gb=per / 1e9,
                       max_seqs=int(pool // per))

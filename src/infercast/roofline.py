@@ -61,8 +61,10 @@ def deployment(model: str | ModelSpec, chip: str | Chip, *, tp: int = 1, pp: int
             raise InfercastError(f"--{name} must be a positive whole number, got {v}")
     if pp > m.layers:
         raise InfercastError(f"--pp {pp} exceeds the model's {m.layers} layers; use --pp <= {m.layers}")
-    if tp > m.heads:
-        raise InfercastError(f"--tp {tp} exceeds the model's {m.heads} attention heads; use a smaller --tp")
+    if tp > m.heads or m.heads % tp:
+        ok = [t for t in (1, 2, 4, 8, 16, 32, 64) if t <= m.heads and m.heads % t == 0]
+        raise InfercastError(f"--tp {tp} does not divide the model's {m.heads} attention heads; "
+                             f"use one of --tp {', '.join(map(str, ok))}")
     if ep > 1 and not m.moe:
         raise InfercastError(f"--ep {ep}: {m.id} is dense (no experts); drop --ep")
     if m.moe and ep > m.moe.experts:

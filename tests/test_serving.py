@@ -1,0 +1,115 @@
+"""Physical invariants of the serving model and its error messages."""
+import numpy as np
+import pytest
+
+from infercast import DoesNotFitError, InfercastError, UnknownIdError, deployment, estimate, get_chip, step_time
+from infercast.memory import max_sequences
+from infercast.serving import continuous, max_concurrency
+
+
+def _with(chip, **kw):
+    return get_chip(chip).model_copy(update=kw)
+
+
+def test_more_bandwidth_is_never_slower():
+    base = get_chip("h100-sxm")
+    for B in (1, 32, 512):
+        t0 = step_time(deployment("llama-3-8b", base), decode_seqs=B, decode_ctx=2048)["total"]
+        t1 = step_time(deployment("llama-3-8b", _with("h100-sxm", memory_bw_tbps=base.memory_bw_tbps * 1.5)),
+                       decode_seqs=B, decode_ctx=2048)["total"]
+        assert t1 <= t0
+
+
+def test_more_flops_is_never_slower():
+    base = get_chip("h100-sxm")
+    faster = _with("h100-sxm", tflops={k: v * 2 for k, v in base.tflops.items()})
+    for tokens in (1, 2048, 16384):
+        t0 = step_time(deployment("llama-3-70b", base, tp=2), prefill_tokens=tokens, prefill_seqs=1, prefill_ctx=tokens / 2)
+        t1 = step_time(deployment("llama-3-70b", faster, tp=2), prefill_tokens=tokens, prefill_seqs=1, prefill_ctx=tokens / 2)
+        assert t1["total"] <= t0["total"]
+
+
+def test_bigger_batch_never_lowers_throughput_until_memory_binds():
+    for model, chip, tp in (("llama-3-8b", "h100-sxm", 1), ("llama-3-70b", "h200-sxm", 2), ("mixtral-8x7b", "h100-sxm", 2)):
+        dep = deployment(model, chip, tp=tp)
+        cmax, _ = max_concurrency(dep, 1024, 256)
+        C = np.unique(np.round(np.geomspace(1, float(cmax), 60)))
+        thr = continuous(dep, 1024, 256, C)["output_tok_s_per_gpu"]
+        assert np.all(np.diff(thr) >= -1e-9 * thr[:-1]), (model, chip)
+
+
+def test_tensor_parallel_adds_communication():
+    one = step_time(deployment("llama-3-70b", "h100-sxm", tp=1, weights="fp8"), decode_seqs=8, decode_ctx=1024)
+    two = step_time(deployment("llama-3-70b", "h100-sxm", tp=2, weights="fp8"), decode_seqs=8, decode_ctx=1024)
+    assert float(one["allreduce"]) == 0 and float(two["allreduce"]) > 0
+
+
+def test_fp8_weights_never_read_more_bytes_and_help_small_batch_decode():
+    from infercast import get_model
+
+    m = get_model("llama-3-70b")
+    assert m.weight_bytes("fp8") < m.weight_bytes("bf16")
+    bf = step_time(deployment(m, "h100-sxm", tp=2, weights="bf16"), decode_seqs=1, decode_ctx=1024)["total"]
+    f8 = step_time(deployment(m, "h100-sxm", tp=2, weights="fp8"), decode_seqs=1, decode_ctx=1024)["total"]
+    assert f8 < bf
+
+
+def test_longer_context_is_slower_and_fits_fewer_sequences():
+    dep = deployment("llama-3-8b", "h100-sxm")
+    ctx = np.array([512, 2048, 8192, 32768])
+    t = step_time(dep, decode_seqs=16, decode_ctx=ctx)["total"]
+    assert np.all(np.diff(t) > 0)
+    assert np.all(np.diff(max_sequences(dep, ctx)) < 0)
+
+
+def test_moe_touches_between_topk_and_all_experts():
+    dep = deployment("mixtral-8x7b", "h100-sxm", tp=2)
+    one = step_time(dep, decode_seqs=1, decode_ctx=128)
+    many = step_time(dep, decode_seqs=256, decode_ctx=128)
+    # one token reads 2 of 8 experts, 256 tokens read (nearly) all 8: expert time grows but not 128x
+    assert float(many["experts"]) > float(one["experts"])
+    assert float(many["experts"]) < 8 * float(one["experts"])
+
+
+def test_h200_at_least_as_fast_as_h100():
+    kw = dict(weights="fp8", input_len=2048, output_len=512, max_throughput=True)
+    assert estimate("llama-3-70b", "h200-sxm", tp=2, **kw).output_tok_s_per_gpu >= \
+        estimate("llama-3-70b", "h100-sxm", tp=2, **kw).output_tok_s_per_gpu
+
+
+def test_estimate_reports_its_parts():
+    e = estimate("llama-3-8b", "h100-sxm", concurrency=64, input_len=1000, output_len=200)
+    assert e.bound_by in ("compute", "weights", "kv_cache", "communication", "overhead")
+    assert sum(e.bound_shares.values()) == pytest.approx(1.0)
+    assert e.memory["weights_gb"] == pytest.approx(16.06, rel=0.02)
+    assert e.lower_forward_passes_per_s < e.output_tok_s_per_gpu < e.upper_forward_passes_per_s
+    assert "family" in e.efficiency_source
+
+
+def test_model_that_does_not_fit_says_what_to_change():
+    with pytest.raises(DoesNotFitError) as ei:
+        estimate("llama-3.1-405b", "h100-sxm", concurrency=1)
+    msg = str(ei.value)
+    assert "--tp" in msg and "--weights fp8" in msg
+
+
+@pytest.mark.parametrize("kw,needle", [
+    (dict(model="llama-3-8b", chip="h100-sxn"), "h100-sxm"),
+    (dict(model="lama-3-8b", chip="h100-sxm"), "llama-3-8b"),
+])
+def test_unknown_ids_suggest_close_names(kw, needle):
+    with pytest.raises(UnknownIdError) as ei:
+        estimate(concurrency=1, **kw)
+    assert needle in str(ei.value)
+
+
+@pytest.mark.parametrize("kw,field", [
+    (dict(tp=3), "--tp"), (dict(tp=0), "--tp"), (dict(ep=2), "--ep"), (dict(weights="fp7"), "weights"),
+    (dict(input_len=0), "--input-len"), (dict(concurrency=-1), "--concurrency"), (dict(gpus=3, tp=2), "--gpus"),
+])
+def test_impossible_values_are_refused_naming_the_field(kw, field):
+    args = dict(model="llama-3-8b", chip="h100-sxm", concurrency=4)
+    args.update(kw)
+    with pytest.raises(InfercastError) as ei:
+        estimate(**args)
+    assert field in str(ei.value)
