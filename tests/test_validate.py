@@ -74,3 +74,14 @@ def test_profile_changes_predictions_for_own_rows():
 
 def test_default_data_path_found_from_checkout():
     assert default_data_path().name == "measured-dev.csv"
+
+
+def test_packaged_validation_snapshot_is_current(result):
+    # benchmarks/validation_snapshot.py writes it; rerun that script after changing the model
+    from infercast.catalog import read_json
+
+    snap = read_json("validation_summary.json")
+    s, _ = result
+    assert snap["compared"] == s["compared"]
+    assert snap["median_abs_error"] == pytest.approx(s["median_abs_error"], abs=1e-9)
+    assert snap["p90_abs_error"] == pytest.approx(s["p90_abs_error"], abs=1e-9)

@@ -84,7 +84,7 @@ def bounds(model: str = typer.Option("gpt-4", "--model", "-m", help="catalog id 
 
 
 # Commands that live in their own modules register themselves here.
-for _mod in ("cli_estimate", "cli_validate", "cli_frontier", "cli_forecast", "cli_gpu", "cli_report"):
+for _mod in ("cli_estimate", "cli_validate", "cli_frontier", "cli_forecast", "cli_gpu", "cli_report", "cli_web"):
     try:
         importlib.import_module(f"infercast.{_mod}").register(app)
     except ModuleNotFoundError as _e:  # a module not written yet

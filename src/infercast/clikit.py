@@ -10,6 +10,7 @@ import numpy as np
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 
 from .errors import InfercastError
 
@@ -47,12 +48,12 @@ def user_errors(fn: Callable) -> Callable:
         try:
             return fn(*a, **k)
         except InfercastError as e:
-            err_console.print(f"[bold red]error:[/] {e}")
+            err_console.print(f"[bold red]error:[/] {escape(str(e))}")
             raise typer.Exit(2) from None
         except ValidationError as e:
             first = e.errors()[0]
             loc = ".".join(str(x) for x in first.get("loc", ()))
-            err_console.print(f"[bold red]error:[/] {loc}: {first.get('msg')}")
+            err_console.print(f"[bold red]error:[/] {escape(loc)}: {escape(str(first.get('msg')))}")
             raise typer.Exit(2) from None
         except FileNotFoundError as e:
             err_console.print(f"[bold red]error:[/] file not found: {e.filename}")
@@ -64,7 +65,7 @@ def user_errors(fn: Callable) -> Callable:
 
             if os.environ.get("INFERCAST_DEBUG"):
                 raise
-            err_console.print(f"[bold red]internal error:[/] {type(e).__name__}: {e}. This is a bug in infercast; "
+            err_console.print(f"[bold red]internal error:[/] {type(e).__name__}: {escape(str(e))}. This is a bug in infercast; "
                               "rerun with INFERCAST_DEBUG=1 for the traceback and report it.")
             raise typer.Exit(1) from None
 

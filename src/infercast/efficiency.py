@@ -26,6 +26,7 @@ class Efficiency:
     source: str
     kernel_us: float = 4.0
     overlap_p: float = 3.0
+    moe_grouped_gemm: float = 0.65  # routed-expert grouped GEMMs relative to dense GEMM compute
     profile: str | None = None  # path of the calibration profile used, if any
 
     def gemm(self, precision: str) -> float:
@@ -72,6 +73,7 @@ def _family_eff(family: str) -> Efficiency:
         gemm_compute=dict(f["gemm_compute"]), weight_stream=dict(f["weight_stream"]), kv_stream=f["kv_stream"],
         elementwise_stream=f["elementwise_stream"], attention_compute=f["attention_compute"],
         source=f"family '{family}': {f['source']}", kernel_us=raw["kernel_us"]["value"],
+        moe_grouped_gemm=f.get("moe_grouped_gemm", 0.65),
         overlap_p=raw["overlap_exponent"]["value"])
 
 
@@ -130,6 +132,7 @@ def efficiency_for(chip: Chip, profile: str | Path | dict | None = None) -> Effi
     name = prof.get("device", "profile")
     return Efficiency(gemm_compute=gemm, weight_stream=stream, kv_stream=kv, elementwise_stream=elem,
                       attention_compute=attn, kernel_us=kernel_us, overlap_p=base.overlap_p,
+                      moe_grouped_gemm=base.moe_grouped_gemm,
                       source=f"calibration profile of {name} measured {prof.get('measured', '?')}",
                       profile=str(profile) if not isinstance(profile, dict) else name)
 

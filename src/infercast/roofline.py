@@ -171,7 +171,7 @@ def step_time(dep: Deployment, decode_seqs=0, decode_ctx=0, prefill_tokens=0, pr
         touched = mo.experts * (1.0 - (1.0 - mo.active / mo.experts) ** T_group)
         pairs = T_group * mo.active / es  # token-expert pairs computed on this GPU
         w_touched = touched * m.expert_params / es
-        tc = 2.0 * pairs * m.expert_params / (peak * eta_c)
+        tc = 2.0 * pairs * m.expert_params / (peak * eta_c * e.moe_grouped_gemm)
         tm = (w_touched * wb + pairs * (3 * mo.expert_d_ff + 2 * d) * ACT_BYTES) / (bw * e.stream(dep.weights))
         t = np.where(T > 0, (tc ** p + tm ** p) ** (1.0 / p), 0.0)
         out["experts"] = t * m.moe_layers * stage
@@ -202,6 +202,8 @@ def step_time(dep: Deployment, decode_seqs=0, decode_ctx=0, prefill_tokens=0, pr
     else:
         act = 3 * m.d_ff
     per_tok_layer = (10 * d + (act + 2 * (m.heads + 2 * m.kv_heads) * m.head_dim) / tp) * ACT_BYTES
+    if m.moe:  # token permutation to experts and weighted combine: k copies of d, written and read twice
+        per_tok_layer = per_tok_layer + 4 * m.moe.active * d * ACT_BYTES * m.moe_layers / L
     out["elementwise"] = T * per_tok_layer * L * stage * eng.elementwise_passes / (bw * e.elementwise_stream)
 
     # tensor-parallel all-reduces: two per layer of T x d activations [KIP latency calculations]

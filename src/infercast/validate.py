@@ -129,6 +129,8 @@ def _not_comparable(row: dict) -> str | None:
         return "disaggregated prefill/decode serving is not modelled"
     if "MTP" in notes or "speculative" in notes.lower():
         return "speculative decoding (MTP) is not modelled"
+    if (row.get("gpu") or "").lower() == "cpu" or "truncated:" in notes or "widths scaled" in notes:
+        return "a CPU or shrunken-model run (infercast measure --device cpu): a test of the tool, not of a catalog chip"
     if row["metric"].endswith("_p99"):
         return "a 99th percentile of a Poisson queue; the model predicts means"
     return None

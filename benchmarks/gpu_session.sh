@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# One GPU session, run once on a machine with an NVIDIA (or ROCm) GPU and PyTorch with GPU support:
+#   1. calibrate the card          -> benchmarks/results/<chip>-profile.json      (~1 min on an H100)
+#   2. measure llama-3-8b steps     -> benchmarks/results/<chip>-llama-3-8b.csv    (~1-2 min on an H100)
+#   3. validate those rows without and with the profile -> $OUT/validate-*.json   (seconds)
+# Everything (results, logs, nvidia-smi) is copied into $OUT (default benchmarks/results).
+# Total well under 8 minutes on an H100; each step has its own timeout and a failure does not stop
+# the later steps. Usage, from anywhere:  bash benchmarks/gpu_session.sh
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+PY=${PYTHON:-python3}
+RES=benchmarks/results
+OUT=${OUT:-$RES}
+mkdir -p "$RES" "$OUT"
+LOG="$OUT/session.log"
+log() { echo "[$(date +%H:%M:%S)] $*" | tee -a "$LOG"; }
+START=$(date +%s)
+
+log "install (pip install -e .)"
+if ! $PY -m pip install -q -e . >>"$OUT/pip.log" 2>&1; then
+  # the GPU machine may be offline: the dependencies are usually there already
+  log "pip install -e . failed (offline?); retrying without dependencies"
+  $PY -m pip install -q --no-deps --no-build-isolation -e . >>"$OUT/pip.log" 2>&1 \
+    || { log "install failed: see $OUT/pip.log"; exit 1; }
+fi
+$PY - <<'PYEOF' 2>&1 | tee -a "$LOG" || exit 1
+import sys, torch
+import infercast
+print("python", sys.version.split()[0], "| torch", torch.__version__, "| cuda", torch.version.cuda,
+      "| hip", torch.version.hip, "| gpu", torch.cuda.get_device_name(0) if torch.cuda.is_available() else None)
+if not torch.cuda.is_available():
+    sys.exit("no GPU visible to PyTorch: this script is for a GPU machine")
+PYEOF
+(nvidia-smi || rocm-smi) >"$OUT/smi.txt" 2>&1 || true
+
+IC="$PY -m infercast.cli"
+
+# 1. calibrate: the profile is written under a temporary name, then renamed after the catalog id
+log "calibrate"
+TMP="$RES/profile-tmp.json"
+timeout 240 $IC calibrate --out "$TMP" 2>>"$OUT/calibrate.err" | tee -a "$LOG"
+CHIP=unknown-gpu
+if [ -s "$TMP" ]; then
+  CHIP=$($PY -c "import json,sys; print(json.load(open(sys.argv[1])).get('catalog_id') or 'unknown-gpu')" "$TMP")
+  mv "$TMP" "$RES/$CHIP-profile.json"
+  log "profile: $RES/$CHIP-profile.json"
+else
+  log "calibrate failed: see $OUT/calibrate.err"
+  CHIP=$($PY -c "import torch; from infercast.calibrate import catalog_id; print(catalog_id(torch.cuda.get_device_name(0)) or 'unknown-gpu')")
+fi
+PROFILE="$RES/$CHIP-profile.json"
+CSV="$RES/$CHIP-llama-3-8b.csv"
+
+# 2. measure: decode steps in CUDA graphs at context 1024, eager prefill at 512 and 2048 tokens
+log "measure llama-3-8b on $CHIP"
+timeout 300 $IC measure --model llama-3-8b --batch 1,8,32,64,128,256 --context 1024 --prefill 512,2048 \
+  --out "$CSV" 2>>"$OUT/measure.err" | tee -a "$LOG" || log "measure failed: see $OUT/measure.err"
+
+# 3. validate the measured rows: the catalog's family efficiencies, then this card's profile
+if [ -s "$CSV" ]; then
+  log "validate (family defaults)"
+  timeout 120 $IC validate --data "$CSV" --plot "" --json >"$OUT/validate-default.json" 2>>"$OUT/validate.err" \
+    || log "validate failed: see $OUT/validate.err"
+  if [ -s "$PROFILE" ]; then
+    log "validate (--profile $PROFILE)"
+    timeout 120 $IC validate --data "$CSV" --profile "$PROFILE" --plot "" --json >"$OUT/validate-profile.json" \
+      2>>"$OUT/validate.err" || log "validate --profile failed: see $OUT/validate.err"
+  fi
+  $PY - "$OUT" <<'PYEOF' 2>&1 | tee -a "$LOG"
+import json, sys, pathlib
+out = pathlib.Path(sys.argv[1])
+for name in ("validate-default.json", "validate-profile.json"):
+    p = out / name
+    try:
+        s = json.loads(p.read_text())["summary"]
+    except Exception as e:  # noqa: BLE001
+        print(f"{name}: unreadable ({e})"); continue
+    print(f"{name}: compared {s.get('compared')}, median |err| {s.get('median_abs_error')}, "
+          f"median signed {s.get('median_signed_error')}")
+PYEOF
+fi
+
+[ "$OUT" != "$RES" ] && cp -f "$RES"/"$CHIP"-* "$OUT"/ 2>/dev/null
+log "done in $(( $(date +%s) - START )) s; files in $OUT"

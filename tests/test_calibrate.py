@@ -1,0 +1,115 @@
+"""`infercast calibrate` on the CPU (tiny sizes): the profile round-trips through efficiency_for."""
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from infercast.calibrate import CATALOG_IDS, NO_TORCH, catalog_id
+from infercast.cli import app
+from infercast.efficiency import efficiency_for, load_profile
+from infercast.hardware import get_chip
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def cpu_profile(tmp_path_factory):
+    pytest.importorskip("torch")
+    path = tmp_path_factory.mktemp("cal") / "cpu-profile.json"
+    res = runner.invoke(app, ["calibrate", "--device", "cpu", "--out", str(path)])
+    assert res.exit_code == 0, res.output
+    assert "copy:" in res.stdout and str(path.name) in res.stdout
+    return path
+
+
+def test_profile_round_trips_through_efficiency_for(cpu_profile):
+    prof = load_profile(cpu_profile)
+    for key in ("device", "measured", "software", "torch", "copy_gbps", "gemm", "gemm_shapes",
+                "attention_prefill_tflops", "attention_decode_gbps", "launch_us", "graph_kernel_us"):
+        assert key in prof, key
+    assert prof["catalog_id"] is None and prof["device_type"] == "cpu"
+    for key in ("copy_gbps", "attention_prefill_tflops", "attention_decode_gbps", "launch_us", "graph_kernel_us"):
+        assert prof[key] > 0, key
+    eff = efficiency_for(get_chip("h100-sxm"), cpu_profile)
+    assert eff.profile == str(cpu_profile)
+    assert eff.kernel_us == prof["graph_kernel_us"]
+    ws = eff.weight_stream  # a number, or one per stored precision
+    stream = ws.get("bf16") if isinstance(ws, dict) else ws
+    for frac in (stream, eff.kv_stream, eff.elementwise_stream, eff.attention_compute):
+        assert 0 < frac <= 1
+    # the profile's numbers replaced the family's: a CPU streams far below an H100's HBM
+    base = efficiency_for(get_chip("h100-sxm"))
+    base_ws = base.weight_stream.get("bf16") if isinstance(base.weight_stream, dict) else base.weight_stream
+    assert stream < base_ws and eff.kv_stream < base.kv_stream
+    assert "calibration profile" in eff.source
+    # the dict form is accepted too
+    assert efficiency_for(get_chip("h100-sxm"), prof).kv_stream == eff.kv_stream
+
+
+def test_gemm_rows_sorted_and_rising_at_small_m(cpu_profile):
+    rows = json.loads(cpu_profile.read_text())["gemm"]
+    assert rows and all(r["dtype"] == "bf16" and r["N"] == r["K"] == 256 for r in rows)  # no fp8 on the CPU
+    ms = [r["M"] for r in rows]
+    assert ms == sorted(ms) and ms[0] == 1 and ms[-1] == 256
+    for r in rows:
+        assert r["ms"] > 0 and r["tflops"] > 0
+        assert r["tflops"] == pytest.approx(2 * r["M"] * r["N"] * r["K"] / (r["ms"] * 1e-3) / 1e12, rel=2e-3)
+    t = {r["M"]: r["tflops"] for r in rows}
+    # at small M a GEMM is bound by reading its weight: the rate grows ~linearly with M (noise-tolerant ratios)
+    assert t[16] > 2 * t[1]
+    assert t[64] > 4 * t[1]
+
+
+def test_gemm_shapes_and_attention_rows(cpu_profile):
+    prof = json.loads(cpu_profile.read_text())
+    names = {r["shape"] for r in prof["gemm_shapes"]}
+    assert {"llama-3-8b qkv", "llama-3-8b o", "llama-3-8b gate_up", "llama-3-8b down", "llama-3-8b lm_head"} == names
+    assert prof["attention_prefill_tflops"] == max(r["tflops"] for r in prof["attention_prefill"])
+    assert prof["attention_decode_gbps"] == max(r["gbps"] for r in prof["attention_decode"])
+    assert all(r["kv_bytes"] == 2 * r["batch"] * r["kv_heads"] * r["context"] * r["head_dim"] * 2
+               for r in prof["attention_decode"])
+
+
+def test_json_flag_prints_the_profile():
+    pytest.importorskip("torch")
+    res = runner.invoke(app, ["calibrate", "--device", "cpu", "--quick", "--json"])
+    assert res.exit_code == 0, res.output
+    prof = json.loads(res.stdout)
+    assert prof["quick"] is True and prof["copy_gbps"] > 0
+
+
+@pytest.mark.parametrize("name,cid", [
+    ("NVIDIA H100 80GB HBM3", "h100-sxm"), ("NVIDIA H100 PCIe", "h100-pcie"), ("NVIDIA H200", "h200-sxm"),
+    ("NVIDIA H200 NVL", "h200-nvl"), ("NVIDIA GH200 480GB", "gh200"), ("NVIDIA A100-SXM4-80GB", "a100-sxm-80gb"),
+    ("NVIDIA B200", "b200"), ("NVIDIA GB200", "gb200"), ("NVIDIA L40S", "l40s"), ("AMD Instinct MI300X", "mi300x"),
+    ("NVIDIA GeForce RTX 4090", "rtx-4090"), ("NVIDIA RTX PRO 6000 Blackwell Server Edition", "rtx-pro-6000"),
+    ("NVIDIA A100-SXM4-40GB", None), ("Tesla T4", None), (None, None),
+])
+def test_catalog_id(name, cid):
+    assert catalog_id(name) == cid
+
+
+def test_catalog_table_names_real_chips():
+    for _, cid in CATALOG_IDS:
+        if cid is not None:
+            assert get_chip(cid).id == cid
+
+
+def test_no_torch_message(monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` now raises ImportError
+    res = runner.invoke(app, ["calibrate", "--device", "cpu"])
+    assert res.exit_code == 2
+    assert NO_TORCH in " ".join(res.stderr.split())
+    assert "Traceback" not in res.output
+
+
+def test_no_gpu_message(monkeypatch):
+    torch = pytest.importorskip("torch")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    res = runner.invoke(app, ["calibrate", "--device", "cuda"])
+    assert res.exit_code == 2
+    assert "--device cpu" in " ".join(res.stderr.split())
+    assert "Traceback" not in res.output

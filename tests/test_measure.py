@@ -1,0 +1,133 @@
+"""`infercast measure` on the CPU: a truncated, shrunk random-weight decoder writes measured-CSV rows."""
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from infercast.calibrate import NO_TORCH
+from infercast.cli import app
+from infercast.errors import InfercastError
+from infercast.measure import CSV_COLUMNS, parse_scale, shapes_for
+from infercast.model import get_model
+
+runner = CliRunner()
+SHARED_CSV = Path("/work/shared/data/measured-dev.csv")
+TINY = ["--device", "cpu", "--layers", "2", "--scale", "1/16"]
+
+
+def test_header_matches_measured_csv():
+    if SHARED_CSV.is_file():
+        with SHARED_CSV.open() as f:
+            assert next(csv.reader(f)) == CSV_COLUMNS
+
+
+@pytest.fixture(scope="module")
+def rows_csv(tmp_path_factory):
+    pytest.importorskip("torch")
+    path = tmp_path_factory.mktemp("measure") / "rows.csv"
+    res = runner.invoke(app, ["measure", "--model", "llama-3-8b", *TINY, "--batch", "1,4", "--context", "128",
+                              "--prefill", "64,128", "--out", str(path)])
+    assert res.exit_code == 0, res.output
+    return path
+
+
+def test_rows_read_back(rows_csv):
+    with rows_csv.open() as f:
+        assert next(csv.reader(f)) == CSV_COLUMNS
+    with rows_csv.open() as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 4 and len({r["id"] for r in rows}) == 4
+    dec = [r for r in rows if r["scenario"] == "decode-step"]
+    pre = [r for r in rows if r["scenario"] == "prefill-step"]
+    assert len(dec) == 2 and len(pre) == 2
+    assert {r["metric"] for r in dec} == {"decode_step_ms"} and {r["metric"] for r in pre} == {"prefill_ms"}
+    assert {(r["concurrency"], r["input_len"], r["output_len"]) for r in dec} == {("1", "128", "1"), ("4", "128", "1")}
+    assert {(r["concurrency"], r["input_len"], r["output_len"]) for r in pre} == {("1", "64", "0"), ("1", "128", "0")}
+    for r in rows:
+        assert r["id"].startswith("OWN-cpu-llama-3-8b-")
+        assert r["engine"] == "pytorch-eager-cpu" and r["gpu"] == "cpu" and r["model"] == "llama-3-8b"
+        assert (r["num_gpus"], r["tp"], r["pp"], r["unit"], r["weights"]) == ("1", "1", "1", "ms", "bf16")
+        assert float(r["value"]) > 0
+        assert "truncated: 2 of 32 layers" in r["notes"] and "scaled by 1/16" in r["notes"]
+    assert "OWN-cpu-llama-3-8b-decode-b4-c128-L2-w0.0625" in {r["id"] for r in rows}
+
+
+def test_decode_step_grows_with_context():
+    pytest.importorskip("torch")
+    from infercast.measure import measure
+
+    rows = measure("llama-3-8b", batch="4", context="64,16384", prefill="", device="cpu", layers=2, scale="1/16",
+                   repeats=5)
+    t = {r["input_len"]: r["value"] for r in rows}
+    # 256x the KV cache to read: the step must be clearly slower (the weights are tiny here)
+    assert t[16384] > 1.5 * t[64], t
+
+
+def test_moe_model_runs_eager():
+    pytest.importorskip("torch")
+    from infercast.measure import measure
+
+    rows = measure("mixtral-8x7b", batch="2", context="32", prefill="32", device="cpu", layers=1, scale="1/16",
+                   repeats=1)
+    assert [r["scenario"] for r in rows] == ["decode-step", "prefill-step"]
+    assert all("MoE: eager top-2 loop over 8 experts" in r["notes"] for r in rows)
+
+
+def test_shapes_match_the_catalog():
+    for mid in ("llama-3-8b", "mixtral-8x7b", "qwen2.5-7b"):
+        spec = get_model(mid)
+        shp, notes = shapes_for(spec)
+        # the decoder allocates the model's parameters (biases aside, which are omitted)
+        assert shp.weight_elems == pytest.approx(spec.total_params, rel=2e-3), mid
+    shp, notes = shapes_for(get_model("llama-3-8b"), layers=2, scale=parse_scale("1/16"))
+    assert (shp.layers, shp.d, shp.heads, shp.kv_heads, shp.head_dim) == (2, 256, 2, 1, 128)
+    assert shp.heads % shp.kv_heads == 0
+
+
+def test_bad_inputs_are_clear():
+    with pytest.raises(InfercastError, match="MLA"):
+        shapes_for(get_model("deepseek-v3"))
+    with pytest.raises(InfercastError, match="fraction"):
+        parse_scale("tiny")
+    with pytest.raises(InfercastError, match="exceeds"):
+        shapes_for(get_model("llama-3-8b"), layers=99)
+
+
+def test_does_not_fit_is_a_clear_error():
+    pytest.importorskip("torch")
+    from infercast.measure import measure
+
+    with pytest.raises(InfercastError, match=r"does not fit the CPU.*--batch"):
+        measure("llama-3.1-405b", batch="64", context="8192", prefill="", device="cpu")
+
+
+def test_gqa_decode_layout_matches_repeated_heads():
+    """Query heads of a KV group laid out as query positions == attention with the KV heads repeated."""
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    B, KV, G, C, hd = 2, 2, 4, 16, 8
+    q = torch.randn(B, KV * G, hd)
+    k, v = torch.randn(B, KV, C, hd), torch.randn(B, KV, C, hd)
+    grouped = F.scaled_dot_product_attention(q.view(B, KV, G, hd), k, v).reshape(B, KV * G, hd)
+    ref = F.scaled_dot_product_attention(q[:, :, None], k.repeat_interleave(G, 1), v.repeat_interleave(G, 1))
+    assert torch.allclose(grouped, ref[:, :, 0], atol=1e-5)
+
+
+def test_no_torch_message(monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch", None)
+    res = runner.invoke(app, ["measure", "--model", "llama-3-8b", *TINY])
+    assert res.exit_code == 2
+    assert NO_TORCH in " ".join(res.stderr.split())
+    assert "Traceback" not in res.output
+
+
+def test_no_gpu_message(monkeypatch):
+    torch = pytest.importorskip("torch")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    res = runner.invoke(app, ["measure", "--model", "llama-3-8b"])
+    assert res.exit_code == 2
+    assert "use --device cpu" in " ".join(res.stderr.split())
