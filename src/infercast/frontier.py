@@ -40,10 +40,10 @@ def native_precisions(chip: Chip, wanted=PRECISIONS) -> list[str]:
 
 def tp_degrees(model: ModelSpec, chip: Chip) -> list[int]:
     """1, 2, 4, 8 inside the scale-up domain; 16..64 where the domain is that large (NVL72, TPU pods)."""
-    out = [t for t in (1, 2, 4, 8, 16, 32, 64) if t <= chip.scaleup_domain and t <= model.heads]
+    ok = [t for t in (1, 2, 4, 8, 16, 32, 64) if t <= model.heads and model.heads % t == 0]
     if chip.scaleup_domain < 8:  # a PCIe pair or 4-GPU board: allow TP over the network up to 8
-        out = [t for t in (1, 2, 4, 8) if t <= model.heads]
-    return out
+        return [t for t in ok if t <= 8]
+    return [t for t in ok if t <= chip.scaleup_domain]
 
 
 def ep_degrees(model: ModelSpec, tp: int, max_gpus: int) -> list[int]:
@@ -64,7 +64,7 @@ def shapes(model, chip, tps=None, pps=None, eps=None, max_gpus: int = 128) -> li
     pps = [p for p in (pps or PP_DEGREES) if p <= m.layers]
     out = []
     for t in tps:
-        if t > m.heads:
+        if t > m.heads or m.heads % t:
             continue
         for e in (eps or ep_degrees(m, t, max_gpus)):
             if e > 1 and (not m.moe or e > m.moe.experts or (e > t and e % t)):
@@ -84,7 +84,7 @@ class Sweep:
     input_len: int
     output_len: int
     engine: str
-    kv: str
+    kv: dict[str, str]  # KV-cache precision per weight precision
     arrays: dict[str, np.ndarray]
     precision_code: np.ndarray  # index into `precisions` per configuration
     precisions: tuple[str, ...]
@@ -182,7 +182,7 @@ def sweep(model, chip, *, input_len: int = 1024, output_len: int = 256, precisio
     prec_parts: list[np.ndarray] = []
     prec_names = tuple(precs)
     notes: list[str] = []
-    eng_name, kv_name = None, None
+    eng_name, kv_map = None, {}
     I, O = float(input_len), float(output_len)
     for prec in precs:
         # one Deployment per group; dense models share it across all (tp, pp), MoE models need
@@ -198,7 +198,8 @@ def sweep(model, chip, *, input_len: int = 1024, output_len: int = 256, precisio
             except InfercastError as err:
                 notes.append(f"skipped {prec} tp={gt} ep={ge}: {err}")
                 continue
-            eng_name, kv_name = dep.engine.name, dep.kv
+            eng_name = dep.engine.name
+            kv_map[prec] = dep.kv
             tp_s = np.array([s[0] for s in shp], dtype=float)
             pp_s = np.array([s[1] for s in shp], dtype=float)
             cmax, _ = max_concurrency(dep, I, O, tp=tp_s, pp=pp_s)
@@ -224,7 +225,7 @@ def sweep(model, chip, *, input_len: int = 1024, output_len: int = 256, precisio
         raise InfercastError(f"{m.id} does not fit on {c.id} in any shape up to {max_gpus} GPUs per replica "
                              f"at {int(I + O)} tokens of context; try a shorter context or --max-gpus")
     arrays = {k: np.concatenate(v) for k, v in parts.items()}
-    sw = Sweep(model=m.id, chip=c.id, input_len=int(I), output_len=int(O), engine=eng_name or "", kv=kv_name or "",
+    sw = Sweep(model=m.id, chip=c.id, input_len=int(I), output_len=int(O), engine=eng_name or "", kv=kv_map,
                arrays=arrays, precision_code=np.concatenate(prec_parts), precisions=prec_names, notes=notes)
     if frontiers:
         sw.frontier_interactivity = sw.points(pareto(arrays["output_tok_s_per_gpu"], arrays["tokens_per_s_per_user"]))
