@@ -193,6 +193,16 @@ def _from_params(kind: str, pos: list[float], kw: dict[str, float], where: str) 
     raise InfercastError(f"{where}: unknown distribution '{kind}'; use one of {', '.join(KINDS)}. {_HELP}")
 
 
+def _located(kind: str, pos: list[float], kw: dict[str, float], where: str) -> Dist:
+    """`_from_params`, with `where` in every error message."""
+    try:
+        return _from_params(kind, pos, kw, where)
+    except InfercastError as e:
+        if where in str(e):
+            raise
+        raise InfercastError(f"{where}: {e}") from None
+
+
 _ALIASES = {"lognorm": "lognormal", "log-normal": "lognormal", "tri": "triangle", "triangular": "triangle",
             "const": "fixed", "constant": "fixed", "point": "fixed", "gaussian": "normal"}
 
@@ -218,7 +228,7 @@ def parse(spec: Any, where: str = "distribution") -> Dist:
                                      f"\"triangle\" | \"uniform\" | \"fixed\"; got keys {sorted(spec)}")
         kind = _ALIASES.get(str(kind).lower(), str(kind).lower())
         kw = {k: _num(k, v, where) for k, v in d.items()}
-        return _from_params(kind, [], kw, where)
+        return _located(kind, [], kw, where)
     if not isinstance(spec, str):
         raise InfercastError(f"{where}: cannot read {spec!r} as a distribution; {_HELP}")
     s = spec.strip()
@@ -247,7 +257,7 @@ def parse(spec: Any, where: str = "distribution") -> Dist:
         raise InfercastError(f"{where}: '{spec}' mixes positional and named values; use one form. {_HELP}")
     if not pos and not kw:
         raise InfercastError(f"{where}: '{spec}' has no values; {_HELP}")
-    d = _from_params(kind, pos, kw, f"{where} '{spec}'")
+    d = _located(kind, pos, kw, f"{where} '{spec}'")
     return d if d.is_fixed else dataclasses.replace(d, spec=s)
 
 
@@ -279,6 +289,13 @@ EFFICIENCY_INPUTS = ("weight_stream", "gemm_compute", "kv_stream")
 DEFAULT_EFFICIENCY_SPREAD = "lognormal:p10=0.8696,p90=1.15"  # x/÷ 1.15: median 1, P90 +15 %
 OUTPUTS = ("output_tok_s_per_gpu", "input_tok_s_per_gpu", "ttft_s", "tpot_s")
 _THROUGHPUTS = ("output_tok_s_per_gpu", "input_tok_s_per_gpu")
+
+
+def _scale(v, f: np.ndarray):
+    """A fraction (or a per-precision dict of fractions) times sampled multipliers, capped at 1."""
+    if isinstance(v, Mapping):
+        return {k: np.minimum(x * f, 1.0) for k, x in v.items()}
+    return np.minimum(v * f, 1.0)
 
 
 def _frac(v) -> float | None:
@@ -362,11 +379,7 @@ def estimate_with_uncertainty(model, chip, *, samples: int = 2000, seed: int = 0
             raise InfercastError(f"efficiency: unknown input '{k}'; use {', '.join(EFFICIENCY_INPUTS)}")
         spreads[k] = parse(v, f"efficiency.{k}")
     f = {k: d.sample(n, rng_for(seed, f"efficiency.{k}")) for k, d in spreads.items()}
-    new_eff = dataclasses.replace(
-        eff,
-        weight_stream=np.minimum(eff.weight_stream * f["weight_stream"], 1.0),
-        kv_stream=np.minimum(eff.kv_stream * f["kv_stream"], 1.0),
-        gemm_compute={p: np.minimum(v * f["gemm_compute"], 1.0) for p, v in eff.gemm_compute.items()})
+    new_eff = dataclasses.replace(eff, **{k: _scale(getattr(eff, k), f[k]) for k in EFFICIENCY_INPUTS})
     vdep = dataclasses.replace(dep, eff=new_eff)
     c = est.concurrency / est.replicas
     fn = static_batch if est.mode == "static" else continuous

@@ -1,0 +1,73 @@
+"""The essay's three hardware claims, checked with the serving model."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from infercast import claims as C
+from infercast.cli import app
+from infercast.roofline import deployment
+
+
+@pytest.fixture(scope="module")
+def fp8():
+    return C.fp8_doubling()
+
+
+def test_fp8_decode_batch1_h100_gain_follows_the_measured_fp8_streaming_rate(fp8):
+    # "FP8 roughly doubles inference" (essay): bytes halve, but on the H100 profile (shared/data/profiles)
+    # skinny fp8 GEMMs stream weights at 0.45 of HBM peak against 0.68 for bf16, so batch-1 decode gains
+    # ~2 x 0.45/0.68 = ~1.3x, not 2x; the validation set agrees (fp8 streaming at the bf16 rate makes
+    # measured-dev.csv p90 error worse: 0.50 vs 0.44). Ideal halving would give 2x.
+    h = next(r for r in fp8["data"] if r["chip"] == "h100-sxm")
+    assert 1.1 <= h["decode_ratio"][1] <= 1.5
+    assert h["decode_ratio"][1] < 2.0
+
+
+def test_fp8_prefill_on_a100_is_about_one(fp8):
+    a = next(r for r in fp8["data"] if r["chip"] == "a100-sxm-80gb")
+    assert a["fp8_compute"] == "bf16"
+    assert a["prefill_ratio"] == pytest.approx(1.0, abs=0.1)
+    # the halved bytes still speed up memory-bound decode on the A100
+    assert a["decode_ratio"][1] > 1.3
+
+
+def test_fp8_never_slower_and_below_ideal(fp8):
+    for r in fp8["data"]:
+        for v in r["decode_ratio"].values():
+            assert 0.95 <= v <= 2.2
+    assert fp8["verdict"] and fp8["text"]
+
+
+def test_throughput_vs_flops():
+    r = C.throughput_vs_flops()
+    d = r["data"]
+    assert d["flops_ratio_bf16"] == pytest.approx(2250 / 312, rel=1e-6)
+    for m in ("gpt-4", "llama-3.1-70b"):
+        t = d["models"][m]["throughput_ratio"]
+        assert 2 < t["bf16"] < 12  # same precision: between bandwidth-ish and FLOP-ish gains
+        assert t["bf16"] < t["fp8"] < t["fp4"]  # the precision change adds on top
+        assert t["fp4"] > d["flops_ratio_bf16"]
+    assert "20x" in r["verdict"] and r["claim"].startswith("inference throughput")
+
+
+def test_h200_vs_h100_grid():
+    r = C.h200_vs_h100(models=(("llama-3.1-8b", 1, "bf16"), ("llama-3.1-70b", 4, "bf16")),
+                       contexts=(1024, 8192), batches=(1, "max"))
+    s = r["summary"]
+    assert len(r["data"]) == 8
+    assert 1.0 <= s["min"] <= s["max"] <= s["capacity_ratio"] * s["bandwidth_ratio"]
+    assert s["batch1"][1] <= s["bandwidth_ratio"] + 1e-9  # batch 1: at most the bandwidth ratio
+    for g in r["data"]:
+        if g["batch"] == "max":
+            assert g["h200_batch"] > g["h100_batch"]  # the larger HBM holds more sequences
+
+
+def test_cli_claims_json():
+    res = CliRunner().invoke(app, ["claims", "--claim", "fp8", "--json"])
+    assert res.exit_code == 0, res.output
+    assert "fp8" in json.loads(res.stdout)
+    res = CliRunner().invoke(app, ["claims", "--claim", "nope"])
+    assert res.exit_code == 2
