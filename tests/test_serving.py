@@ -113,3 +113,11 @@ def test_impossible_values_are_refused_naming_the_field(kw, field):
     with pytest.raises(InfercastError) as ei:
         estimate(**args)
     assert field in str(ei.value)
+
+
+def test_speed_of_light_is_an_upper_bound_on_the_realistic_estimate():
+    for kw in (dict(concurrency=1), dict(concurrency=64), dict(max_throughput=True)):
+        real = estimate("llama-3-70b", "h100-sxm", tp=2, weights="fp8", input_len=2048, output_len=256, **kw)
+        sol = estimate("llama-3-70b", "h100-sxm", tp=2, weights="fp8", input_len=2048, output_len=256,
+                       speed_of_light=True, **kw)
+        assert sol.tpot_s < real.tpot_s and sol.ttft_s < real.ttft_s

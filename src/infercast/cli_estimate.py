@@ -32,6 +32,7 @@ def register(app: typer.Typer) -> None:
         ttft_max: Optional[float] = typer.Option(None, "--ttft-max", help="latency target: max seconds to first token"),
         min_tok_s_user: Optional[float] = typer.Option(None, "--min-tokens-per-s-user", help="latency target as tokens/s per user"),
         profile: Optional[str] = typer.Option(None, "--profile", help="calibration profile JSON (infercast calibrate)"),
+        speed_of_light: bool = typer.Option(False, "--speed-of-light", help="datasheet peaks, no overheads: the physics bound"),
         uncertainty: bool = typer.Option(False, "--uncertainty", help="P10/P50/P90 ranges (Monte Carlo, includes the model's validation error)"),
         samples: int = typer.Option(1000, "--samples", help="Monte Carlo samples for --uncertainty"),
         seed: int = typer.Option(0, "--seed", help="random seed for --uncertainty"),
@@ -44,7 +45,7 @@ def register(app: typer.Typer) -> None:
             max_throughput = True
         kw = dict(gpus=gpus, tp=tp, pp=pp, ep=ep, weights=weights, kv=kv, engine=engine, input_len=input_len,
                   output_len=output_len, concurrency=concurrency, max_throughput=max_throughput, static=static,
-                  tpot_max=tpot_max, ttft_max=ttft_max, profile=profile)
+                  tpot_max=tpot_max, ttft_max=ttft_max, profile=profile, speed_of_light=speed_of_light)
         e = run_estimate(model, chip, **kw)
         ranges = None
         if uncertainty:
@@ -67,11 +68,11 @@ def _show(e, ranges=None) -> None:
     if ranges:
         t.add_column("P10 .. P90", justify="right")
 
-    def row(name, val, key=None, fmt="{:,.1f}"):
+    def row(name, val, key=None, fmt="{:,.1f}", scale=1.0):
         cells = [name, fmt.format(val)]
         if ranges:
             r = ranges.get(key) if key else None
-            cells.append(f"{fmt.format(r['p10'])} .. {fmt.format(r['p90'])}" if r else "")
+            cells.append(f"{fmt.format(r['p10'] * scale)} .. {fmt.format(r['p90'] * scale)}" if r else "")
         t.add_row(*cells)
 
     t.add_row("workload", f"{e.input_len} in / {e.output_len} out, {e.mode}", *([""] if ranges else []))
@@ -81,7 +82,7 @@ def _show(e, ranges=None) -> None:
     row("output tokens/s (system)", e.output_tok_s_total)
     row("tokens/s per user", e.tokens_per_s_per_user)
     row("TTFT (s)", e.ttft_s, "ttft_s", "{:,.3f}")
-    row("TPOT (ms)", e.tpot_s * 1e3, None, "{:,.1f}")
+    row("TPOT (ms)", e.tpot_s * 1e3, "tpot_s", "{:,.1f}", 1e3)
     row("request latency (s)", e.e2e_s, None, "{:,.2f}")
     row("forward passes per chip-second (essay's unit)", e.forward_passes_per_chip_s, None, "{:,.0f}")
     row("essay upper bound (FLOP)", e.upper_forward_passes_per_s, None, "{:,.0f}")

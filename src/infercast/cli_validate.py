@@ -14,7 +14,8 @@ def register(app: typer.Typer) -> None:
     @user_errors
     def validate(
         data: Optional[str] = typer.Option(None, "--data", help="measured CSV (default: shared/data/measured-dev.csv)"),
-        profile: Optional[str] = typer.Option(None, "--profile", help="calibration profile JSON"),
+        profile: Optional[str] = typer.Option(None, "--profile", help="calibration profile JSON (applied to rows of its chip)"),
+        speed_of_light: bool = typer.Option(False, "--speed-of-light", help="predict at datasheet peaks with no overheads"),
         plot: Optional[str] = typer.Option("validation.png", "--plot", help="predicted-vs-measured PNG ('' to skip)"),
         rows: bool = typer.Option(False, "--rows", help="print every row"),
         json_: bool = typer.Option(False, "--json", help="machine-readable output"),
@@ -22,7 +23,7 @@ def register(app: typer.Typer) -> None:
         """Predict every row of a measured CSV; error by source family and overall."""
         from .validate import validate as run
 
-        summary, results = run(data, profile=profile)
+        summary, results = run(data, profile=profile, speed_of_light=speed_of_light)
         if plot:
             from .plots_validation import validation_plot
 

@@ -18,7 +18,7 @@ from .hardware import Chip
 
 @dataclass(frozen=True)
 class Efficiency:
-    gemm_compute: dict[str, float]  # fraction of dense peak reached by large GEMMs, per precision
+    gemm_compute: dict[str, float]  # fraction of dense peak reached by large square GEMMs, per precision
     weight_stream: dict[str, float]  # fraction of datasheet HBM bandwidth a skinny GEMM streams weights at
     kv_stream: float  # same for attention reading the KV cache
     elementwise_stream: float  # norms, activations, residuals
@@ -27,10 +27,14 @@ class Efficiency:
     kernel_us: float = 4.0
     overlap_p: float = 3.0
     moe_grouped_gemm: float = 0.65  # routed-expert grouped GEMMs relative to dense GEMM compute
+    model_shape_factor: float = 0.85  # GEMMs at model shapes vs square 8192^3 GEMMs
+    speed_of_light: bool = False
+    profiled_attention: bool = False  # the attention efficiency was measured on this card
     profile: str | None = None  # path of the calibration profile used, if any
 
     def gemm(self, precision: str) -> float:
-        return self.gemm_compute.get(precision, self.gemm_compute.get("bf16", 0.8))
+        """Compute efficiency of a GEMM at model shapes: the square-GEMM ceiling x the shape factor."""
+        return self.gemm_compute.get(precision, self.gemm_compute.get("bf16", 0.8)) * self.model_shape_factor
 
     def stream(self, precision: str) -> float:
         """Weight-streaming efficiency of the GEMM kernels for weights stored at `precision`."""
@@ -73,7 +77,7 @@ def _family_eff(family: str) -> Efficiency:
         gemm_compute=dict(f["gemm_compute"]), weight_stream=dict(f["weight_stream"]), kv_stream=f["kv_stream"],
         elementwise_stream=f["elementwise_stream"], attention_compute=f["attention_compute"],
         source=f"family '{family}': {f['source']}", kernel_us=raw["kernel_us"]["value"],
-        moe_grouped_gemm=f.get("moe_grouped_gemm", 0.65),
+        moe_grouped_gemm=f.get("moe_grouped_gemm", 0.65), model_shape_factor=f.get("model_shape_factor", 0.85),
         overlap_p=raw["overlap_exponent"]["value"])
 
 
@@ -90,8 +94,18 @@ def load_profile(path: str | Path) -> dict:
     return prof
 
 
-def efficiency_for(chip: Chip, profile: str | Path | dict | None = None) -> Efficiency:
+SPEED_OF_LIGHT = Efficiency(
+    gemm_compute={k: 1.0 for k in ("fp32", "tf32", "bf16", "fp16", "fp8", "int8", "fp4", "int4")},
+    weight_stream={k: 1.0 for k in ("fp32", "tf32", "bf16", "fp16", "fp8", "int8", "fp4", "int4")},
+    kv_stream=1.0, elementwise_stream=1.0, attention_compute=1.0, kernel_us=0.0, overlap_p=64.0,
+    moe_grouped_gemm=1.0, model_shape_factor=1.0, speed_of_light=True,
+    source="speed of light: datasheet peaks, no kernel, launch or scheduler overheads (an upper bound)")
+
+
+def efficiency_for(chip: Chip, profile: str | Path | dict | None = None, speed_of_light: bool = False) -> Efficiency:
     """The family's sourced fractions, overridden by a calibration profile's measurements."""
+    if speed_of_light:
+        return SPEED_OF_LIGHT
     base = _family_eff(chip.family)
     if profile is None:
         return base
@@ -122,7 +136,7 @@ def efficiency_for(chip: Chip, profile: str | Path | dict | None = None) -> Effi
                 stream[alias] = stream[dtype]
     copy = prof.get("copy_gbps")
     elem = min(1.0, copy * 1e9 / bw) if copy else base.elementwise_stream
-    attn = base.attention_compute
+    attn = None  # None: keep the family/engine attention efficiency unless the profile measured it
     if prof.get("attention_prefill_tflops"):
         attn = min(1.0, prof["attention_prefill_tflops"] * 1e12 / chip.peak_flops("bf16"))
     kv = min(1.0, copy * 1e9 / bw) if copy else base.kv_stream
@@ -130,9 +144,11 @@ def efficiency_for(chip: Chip, profile: str | Path | dict | None = None) -> Effi
         kv = min(1.0, prof["attention_decode_gbps"] * 1e9 / bw)
     kernel_us = prof.get("graph_kernel_us", base.kernel_us)
     name = prof.get("device", "profile")
+    profiled_attention = attn is not None
     return Efficiency(gemm_compute=gemm, weight_stream=stream, kv_stream=kv, elementwise_stream=elem,
-                      attention_compute=attn, kernel_us=kernel_us, overlap_p=base.overlap_p,
-                      moe_grouped_gemm=base.moe_grouped_gemm,
+                      attention_compute=attn if profiled_attention else base.attention_compute,
+                      profiled_attention=profiled_attention, kernel_us=kernel_us, overlap_p=base.overlap_p,
+                      moe_grouped_gemm=base.moe_grouped_gemm, model_shape_factor=base.model_shape_factor,
                       source=f"calibration profile of {name} measured {prof.get('measured', '?')}",
                       profile=str(profile) if not isinstance(profile, dict) else name)
 

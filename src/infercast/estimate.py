@@ -60,7 +60,7 @@ def estimate(model, chip, *, gpus: int | None = None, tp: int = 1, pp: int = 1, 
              weights: str | None = None, kv: str | None = None, engine: str | None = None,
              input_len: int = 1024, output_len: int = 256, concurrency: float | None = None,
              max_throughput: bool = False, static: bool = False, tpot_max: float | None = None,
-             ttft_max: float | None = None, profile=None) -> Estimate:
+             ttft_max: float | None = None, profile=None, speed_of_light: bool = False) -> Estimate:
     """Estimate serving `model` on `gpus` x `chip` (replicas of tp*pp GPUs).
 
     Give `concurrency` (requests in flight across all GPUs), or `max_throughput=True` (largest
@@ -69,7 +69,8 @@ def estimate(model, chip, *, gpus: int | None = None, tp: int = 1, pp: int = 1, 
     """
     if input_len < 1 or output_len < 1:
         raise InfercastError("--input-len and --output-len must be at least 1 token")
-    dep = deployment(model, chip, tp=tp, pp=pp, ep=ep, weights=weights, kv=kv, engine=engine, profile=profile)
+    dep = deployment(model, chip, tp=tp, pp=pp, ep=ep, weights=weights, kv=kv, engine=engine, profile=profile,
+                     speed_of_light=speed_of_light)
     per = dep.gpus
     gpus = per if gpus is None else gpus
     if gpus < per or gpus % per:

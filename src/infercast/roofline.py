@@ -6,7 +6,7 @@ broadcast together, so a sweep of a million configurations is one call. Sources 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -53,7 +53,7 @@ class Deployment:
 
 def deployment(model: str | ModelSpec, chip: str | Chip, *, tp: int = 1, pp: int = 1, ep: int = 1,
                weights: str | None = None, kv: str | None = None, engine: str | None = None,
-               profile=None) -> Deployment:
+               profile=None, speed_of_light: bool = False) -> Deployment:
     """Validated deployment: precisions checked against the chip, parallelism against the model."""
     m, c = get_model(model), get_chip(chip)
     for name, v in (("tp", tp), ("pp", pp), ("ep", ep)):
@@ -74,6 +74,8 @@ def deployment(model: str | ModelSpec, chip: str | Chip, *, tp: int = 1, pp: int
                              "over ep/tp groups)")
     w = P.check(weights or m.dtype, "weights")
     eng = get_engine(engine)
+    if speed_of_light:  # no launch, scheduler or extra activation traffic: the physics bound
+        eng = replace(eng, kernel_us=0.0, step_overhead_us=0.0, elementwise_passes=0.0)
     notes = []
     if kv:
         k = P.check(kv, "kv cache")
@@ -92,7 +94,7 @@ def deployment(model: str | ModelSpec, chip: str | Chip, *, tp: int = 1, pp: int
     if k in ("fp4", "int4"):
         notes.append(f"{k} KV cache: bytes halved again; attention still computes at 16-bit")
     return Deployment(model=m, chip=c, tp=tp, pp=pp, ep=ep, weights=w, kv=k, compute=comp,
-                      engine=eng, eff=efficiency_for(c, profile), notes=tuple(notes))
+                      engine=eng, eff=efficiency_for(c, profile, speed_of_light), notes=tuple(notes))
 
 
 def _gemm(M, weights_elems, n_plus_k, wbytes, peak, eta_c, bw, eta_w, p):
@@ -186,7 +188,8 @@ def step_time(dep: Deployment, decode_seqs=0, decode_ctx=0, prefill_tokens=0, pr
     # attention over the KV cache: decode streams every cached byte [SB-inf 1.5]; prefill is FLOP-bound
     kv_shard = np.ones_like(tp) if m.mla else np.minimum(tp, m.kv_heads)
     kv_bytes = B * m.kv_bytes_per_seq(np.asarray(decode_ctx, dtype=float), dep.kv) / kv_shard * stage
-    attn_peak = c.peak_flops("bf16") * (e.attention_compute if e.profile else eng.attention_eff(c.family, e.attention_compute))
+    attn_peak = c.peak_flops("bf16") * (e.attention_compute if (e.profiled_attention or e.speed_of_light)
+                                         else eng.attention_eff(c.family, e.attention_compute))
     dec_flops = B * m.attn_flops_per_token(np.asarray(decode_ctx, dtype=float), absorbed=True) / tp * stage
     t_kv = kv_bytes / (bw * e.kv_stream)
     t_dec = (t_kv ** p + (dec_flops / attn_peak) ** p) ** (1.0 / p)

@@ -168,7 +168,8 @@ def source_facts(rows: list[dict]) -> dict[str, set[str]]:
     return facts
 
 
-def predict_row(row: dict, profile=None, facts: dict[str, set[str]] | None = None) -> RowResult:
+def predict_row(row: dict, profile=None, facts: dict[str, set[str]] | None = None,
+                speed_of_light: bool = False) -> RowResult:
     fam = family_of(row["id"])
     res = RowResult(id=row["id"], family=fam, metric=row["metric"], measured=float(row["value"]),
                     predicted=None, status="", model=row.get("model", ""), gpu=row.get("gpu", ""))
@@ -208,8 +209,11 @@ def predict_row(row: dict, profile=None, facts: dict[str, set[str]] | None = Non
                 res.status = "not comparable: the model does not fit on these GPUs at any TP"
                 return res
         tp = int(tp)
+        prof = profile if _profile_applies(profile, row["gpu"]) else None
+        if prof is not None:
+            a.append("calibration profile applied")
         dep = deployment(row["model"], row["gpu"], tp=tp, pp=pp, ep=ep, weights=weights, kv=kv,
-                         engine=engine, profile=profile)
+                         engine=engine, profile=prof, speed_of_light=speed_of_light)
         replicas = max(1, n // dep.gpus)
         scen = (row.get("scenario") or "").lower()
         metric = row["metric"]
@@ -272,6 +276,21 @@ def predict_row(row: dict, profile=None, facts: dict[str, set[str]] | None = Non
     except InfercastError as e:
         res.status = f"not comparable: {e}"
     return res
+
+
+def _profile_applies(profile, gpu: str) -> bool:
+    """A profile measured one card: apply it only to rows of that catalog chip."""
+    if profile is None:
+        return False
+    from .efficiency import load_profile
+    from .hardware import get_chip
+
+    prof = profile if isinstance(profile, dict) else load_profile(profile)
+    cid = prof.get("catalog_id")
+    try:
+        return cid is None or get_chip(cid).id == get_chip(gpu).id
+    except InfercastError:
+        return False
 
 
 def _step(dep, batch, ctx):
@@ -364,8 +383,12 @@ def summarise(results: list[RowResult]) -> dict:
             "median_signed_error": overall["median_signed_error"], "by_family": by_family}
 
 
-def validate(path: str | Path | None = None, profile=None) -> tuple[dict, list[RowResult]]:
+def validate(path: str | Path | None = None, profile=None, speed_of_light: bool = False) -> tuple[dict, list[RowResult]]:
     rows = read_rows(path or default_data_path())
     facts = source_facts(rows)
-    results = [predict_row(r, profile=profile, facts=facts) for r in rows]
+    if profile is not None and not isinstance(profile, dict):
+        from .efficiency import load_profile
+
+        profile = load_profile(profile)
+    results = [predict_row(r, profile=profile, facts=facts, speed_of_light=speed_of_light) for r in rows]
     return summarise(results), results
