@@ -35,13 +35,14 @@ def register(app: typer.Typer) -> None:
         points: int = typer.Option(48, "--points", help="concurrency grid points per shape"),
         plot: Optional[str] = typer.Option(None, "--plot", help="write the frontier figure (.png or .svg)"),
         all_points: bool = typer.Option(False, "--all-points", help="with --json: every configuration, not only the frontiers"),
+        profile: Optional[str] = typer.Option(None, "--profile", help="calibration profile JSON (infercast calibrate)"),
         json_: bool = typer.Option(False, "--json", help="machine-readable output"),
     ):
         """Pareto frontier of throughput per GPU vs tokens/s per user and vs TTFT (shapes x precisions x batch)."""
         from .frontier import sweep
 
         sweeps = [sweep(model, c, input_len=input_len, output_len=output_len, precisions=precision, engine=engine,
-                        max_gpus=max_gpus, n_concurrency=points) for c in chip]
+                        max_gpus=max_gpus, n_concurrency=points, profile=profile) for c in chip]
         if plot:
             from .plots import frontier_figure, save
 
@@ -90,6 +91,7 @@ def register(app: typer.Typer) -> None:
         watts: Optional[float] = typer.Option(None, "--watts", help="rated power per GPU (default: TDP)"),
         load: float = typer.Option(0.7, "--load", help="average draw as a fraction of rated power (Epoch: 0.7)"),
         pue: float = typer.Option(1.2, "--pue", help="facility power usage effectiveness (Epoch: 1.2)"),
+        profile: Optional[str] = typer.Option(None, "--profile", help="calibration profile JSON (infercast calibrate)"),
         json_: bool = typer.Option(False, "--json", help="machine-readable output"),
     ):
         """$/M input and output tokens, J/token and tokens/kWh at max throughput or a latency target."""
@@ -97,7 +99,8 @@ def register(app: typer.Typer) -> None:
 
         r = cost_(model, chip, tp=tp, pp=pp, ep=ep, weights=weights, kv=kv, engine=engine, input_len=input_len,
                   output_len=output_len, cached_fraction=cached, min_tokens_per_s_per_user=min_tps,
-                  max_ttft_s=max_ttft, price=price, utilisation=utilisation, watts=watts, load_fraction=load, pue=pue)
+                  max_ttft_s=max_ttft, price=price, utilisation=utilisation, watts=watts, load_fraction=load, pue=pue,
+                  profile=profile)
         if json_:
             return print_json(r)
         t = Table(title=f"{r.model} on {r.gpus_per_replica} x {r.chip} (TP {r.tp} x PP {r.pp}, {r.weights}, "
@@ -127,6 +130,7 @@ def register(app: typer.Typer) -> None:
     @user_errors
     def fleet(
         file: Optional[str] = typer.Argument(None, help="FLEET.toml, or a shipped example's name; none: list examples"),
+        profile: Optional[str] = typer.Option(None, "--profile", help="calibration profile JSON (applies to pools of its chip)"),
         json_: bool = typer.Option(False, "--json", help="machine-readable output"),
     ):
         """Tokens/s and /day, forward passes per chip-second, $/M tokens and MW of a mixed fleet."""
@@ -142,7 +146,7 @@ def register(app: typer.Typer) -> None:
             for k, v in ex.items():
                 t.add_row(k, v)
             return console.print(t)
-        r = evaluate(file)
+        r = evaluate(file, profile=profile)
         if json_:
             return print_json(r)
         t = Table(title=f"fleet '{r.name}': {r.gpus:,} GPUs. {r.description}")

@@ -247,7 +247,16 @@ def _targets(w: Workload) -> str:
     return " and ".join(t)
 
 
-def evaluate(fleet: Fleet | str | Path) -> FleetResult:
+def _profile_for(profile, chip: str) -> bool:
+    if profile is None:
+        return False
+    from .validate import _profile_applies
+
+    return _profile_applies(profile, chip)
+
+
+def evaluate(fleet: Fleet | str | Path, profile=None) -> FleetResult:
+    """Evaluate a fleet; `profile` (a calibration profile) applies to pools of the chip it measured."""
     fl = fleet if isinstance(fleet, Fleet) else load_fleet(fleet)
     parts: list[Part] = []
     pools_out = []
@@ -267,7 +276,9 @@ def evaluate(fleet: Fleet | str | Path) -> FleetResult:
             tpot_max = 1.0 / w.min_tokens_per_s_per_user if w.min_tokens_per_s_per_user else None
             targets = tpot_max is not None or w.max_ttft_s is not None
             try:
+                prof = profile if _profile_for(profile, pool.chip) else None
                 e = estimate(w.model, pool.chip, tp=tp, pp=pp, ep=ep, weights=prec, kv=w.kv, engine=pool.engine,
+                             profile=prof,
                              input_len=w.input_len, output_len=w.output_len, max_throughput=not targets,
                              tpot_max=tpot_max, ttft_max=w.max_ttft_s)
             except InfercastError as err:
@@ -275,7 +286,8 @@ def evaluate(fleet: Fleet | str | Path) -> FleetResult:
             if e.gpus > pool.count:
                 raise InfercastError(f"workload '{w.name}': one replica needs {e.gpus} GPUs but pools[{i}] "
                                      f"({pool.chip}) has count = {pool.count}")
-            dep = deployment(w.model, pool.chip, tp=tp, pp=pp, ep=ep, weights=prec, kv=w.kv, engine=pool.engine)
+            dep = deployment(w.model, pool.chip, tp=tp, pp=pp, ep=ep, weights=prec, kv=w.kv, engine=pool.engine,
+                             profile=prof)
             c = e.concurrency / e.replicas
             share, gain = (float(x) for x in phase_split(dep, w.input_len, w.output_len, c, w.cached_fraction))
             out, inp = e.output_tok_s_per_gpu * gain, e.input_tok_s_per_gpu * gain

@@ -166,7 +166,7 @@ def _grid(cmax: np.ndarray, n: int, integer: bool) -> tuple[np.ndarray, np.ndarr
 
 def sweep(model, chip, *, input_len: int = 1024, output_len: int = 256, precisions=None, tps=None, pps=None,
           eps=None, max_gpus: int = 128, n_concurrency: int = 48, integer_concurrency: bool = True,
-          engine: str | None = None, kv: str | None = None, frontiers: bool = True) -> Sweep:
+          engine: str | None = None, kv: str | None = None, frontiers: bool = True, profile=None) -> Sweep:
     """Evaluate every (shape, precision, concurrency) configuration; return arrays and frontiers."""
     m, c = get_model(model), get_chip(chip)
     if input_len < 1 or output_len < 1:
@@ -194,7 +194,7 @@ def sweep(model, chip, *, input_len: int = 1024, output_len: int = 256, precisio
             groups.setdefault(key + (t * p <= c.scaleup_domain,), []).append((t, p, e))
         for (gt, ge, _), shp in groups.items():
             try:
-                dep = deployment(m, c, tp=gt, pp=1, ep=ge, weights=prec, kv=kv, engine=engine)
+                dep = deployment(m, c, tp=gt, pp=1, ep=ge, weights=prec, kv=kv, engine=engine, profile=profile)
             except InfercastError as err:
                 notes.append(f"skipped {prec} tp={gt} ep={ge}: {err}")
                 continue
