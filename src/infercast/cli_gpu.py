@@ -1,33 +1,16 @@
 """`infercast calibrate` and `infercast measure`: measurements on a real device (PyTorch optional)."""
 from __future__ import annotations
 
-import functools
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Optional
 
 import typer
-from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from .clikit import console, err_console, print_json, user_errors
 from .errors import InfercastError
-
-
-def _plain_errors(fn):
-    """Like clikit.user_errors for InfercastError, but prints the message literally: rich would
-    swallow bracketed text such as the `[gpu]` of "pip install 'infercast[gpu]'" as markup."""
-
-    @functools.wraps(fn)
-    def wrapper(*a, **k):
-        try:
-            return fn(*a, **k)
-        except InfercastError as e:
-            err_console.print(f"[bold red]error:[/] {escape(str(e))}")
-            raise typer.Exit(2) from None
-
-    return wrapper
 
 
 @contextmanager
@@ -57,7 +40,6 @@ def _progress(title: str) -> Iterator:
 def register(app: typer.Typer) -> None:
     @app.command()
     @user_errors
-    @_plain_errors
     def calibrate(out: Optional[Path] = typer.Option(None, "--out", "-o",
                                                      help="write the profile here (JSON); use it with --profile"),
                   quick: bool = typer.Option(False, "--quick", help="smaller sizes and fewer repeats (~4x faster)"),
@@ -86,7 +68,6 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     @user_errors
-    @_plain_errors
     def measure(model: str = typer.Option(..., "--model", "-m", help="catalog id or alias (dense or MoE; not MLA)"),
                 batch: str = typer.Option("1,8,32", "--batch", "-b", help="decode batch sizes, comma-separated"),
                 context: str = typer.Option("1024,4096", "--context", "-c",
