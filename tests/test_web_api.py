@@ -1,0 +1,230 @@
+"""The web app's JSON API (FastAPI TestClient): every endpoint, the OpenAPI schema, uploads, and 4xx
+answers with a message and the field to blame for bad input (never a 500)."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import warnings
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("fastapi")
+pytest.importorskip("httpx")
+with warnings.catch_warnings():  # starlette's note about httpx vs httpx2, raised on import
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient  # noqa: E402
+
+from infercast import bounds, estimate, get_chip  # noqa: E402
+from infercast.web.app import create_app  # noqa: E402
+
+HF = Path(__file__).parent / "data" / "hf"
+LLAMA_CFG = HF / "Llama-3.1-8B" / "config.json"
+Q = "model=llama-3.1-70b&chip=h100-sxm&chip=b200&tp=4&input_len=1024&output_len=256"
+
+
+@pytest.fixture(scope="module")
+def client():
+    with TestClient(create_app(), raise_server_exceptions=False) as c:
+        yield c
+
+
+def test_openapi_schema_lists_the_api(client):
+    r = client.get("/openapi.json")
+    assert r.status_code == 200
+    spec = r.json()
+    for path in ("/api/chips", "/api/models", "/api/bounds", "/api/estimate", "/api/frontier", "/api/cost",
+                 "/api/results", "/api/model"):
+        assert path in spec["paths"], path
+    assert "post" in spec["paths"]["/api/model"]
+    params = {p["name"] for p in spec["paths"]["/api/estimate"]["get"]["parameters"]}
+    assert {"model", "chip", "weights", "input_len", "output_len", "gpus", "tp", "min_tps", "max_ttft"} <= params
+    assert "EstimateItem" in spec["components"]["schemas"]
+
+
+def test_catalog_endpoints(client):
+    chips = client.get("/api/chips").json()
+    ids = {c["id"] for c in chips}
+    assert {"h100-sxm", "b200", "mi300x"} <= ids
+    h100 = next(c for c in chips if c["id"] == "h100-sxm")
+    assert h100["price"]["date"] and h100["sources"]["bandwidth"]
+    models = client.get("/api/models").json()
+    m = next(x for x in models if x["id"] == "llama-3.1-70b")
+    assert 69e9 < m["total_params"] < 72e9 and m["attention"] == "GQA"
+    meta = client.get("/api/meta").json()
+    assert "fp8" in meta["precisions"] and "vllm" in meta["engines"]
+    assert client.get("/api/model/llama-3.1-70b").json()["id"] == "llama-3.1-70b"
+
+
+def test_bounds_match_the_library(client):
+    r = client.get("/api/bounds?" + Q + "&weights=fp8")
+    assert r.status_code == 200
+    items = r.json()
+    assert [i["chip"] for i in items] == ["h100-sxm", "b200"]
+    ref = bounds("llama-3.1-70b", "h100-sxm", "fp8")
+    b = items[0]["bounds"]
+    assert b["upper_forward_passes_per_s"] == pytest.approx(ref.upper_forward_passes_per_s)
+    assert b["lower_forward_passes_per_s"] == pytest.approx(ref.lower_forward_passes_per_s)
+    assert "TB/s" in items[0]["sources"]["lower"]
+
+
+def test_estimate_matches_the_library_with_breakdown(client):
+    r = client.get("/api/estimate?" + Q)
+    assert r.status_code == 200
+    e = r.json()[0]["estimate"]
+    ref = estimate("llama-3.1-70b", "h100-sxm", tp=4, input_len=1024, output_len=256, max_throughput=True)
+    assert e["output_tok_s_per_gpu"] == pytest.approx(ref.output_tok_s_per_gpu)
+    assert e["mode"] == "max-throughput"
+    assert set(e["bound_shares"]) == {"compute", "weights", "kv_cache", "communication", "overhead"}
+    assert e["decode_step_ms"]["mlp"] > 0
+    assert e["memory"]["weights_gb"] > 0 and e["batch_limit"] and e["efficiency_source"]
+    # a latency target picks a smaller batch
+    r2 = client.get("/api/estimate?" + Q + "&min_tps=20")
+    e2 = r2.json()[0]["estimate"]
+    assert e2["mode"] == "latency-target" and e2["tokens_per_s_per_user"] >= 20 * 0.999
+    # chips may be comma-separated too
+    assert len(client.get("/api/estimate?model=llama-3.1-70b&chip=h100-sxm,b200&tp=4").json()) == 2
+
+
+def test_frontier_one_curve_per_chip(client):
+    r = client.get("/api/frontier?" + Q + "&min_tps=30")
+    assert r.status_code == 200
+    items = r.json()
+    assert len(items) == 2
+    for f in items:
+        pts = f["points"]
+        assert len(pts) >= 5 and f["configs"] > len(pts)
+        ys = [p["output_tok_s_per_gpu"] for p in pts]
+        xs = [p["tokens_per_s_per_user"] for p in pts]
+        assert ys == sorted(ys, reverse=True) and xs == sorted(xs)  # a Pareto front
+        assert f["best_meeting_targets"]["tokens_per_s_per_user"] >= 30
+        assert max(p["gpus"] for p in pts) <= 8
+
+
+def test_cost_uses_the_dated_price_and_says_when_missing(client):
+    assert get_chip("mi355x").price is None
+    r = client.get("/api/cost?" + Q + "&chip=mi355x")
+    assert r.status_code == 200
+    items = {i["chip"]: i for i in r.json()}
+    h = items["h100-sxm"]
+    assert h["priced"] and h["price"]["date"]
+    assert h["cost"]["usd_per_m_output"] > h["cost"]["usd_per_m_input"] > 0
+    assert h["cost"]["usd_per_gpu_hour"] == get_chip("h100-sxm").price.usd_per_hour
+    m = items["mi355x"]
+    assert not m["priced"] and m["cost"] is None and "no dated $/hour" in m["error"]["detail"]
+
+
+def test_results_json_and_csv(client):
+    r = client.get("/api/results?" + Q)
+    assert r.status_code == 200
+    d = r.json()
+    assert d["model"]["id"] == "llama-3.1-70b" and d["inputs"]["tp"] == 4
+    assert {len(d[k]) for k in ("bounds", "estimate", "frontier", "cost")} == {2}
+    r = client.get("/api/results.csv?" + Q)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    assert "attachment" in r.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert [x["chip"] for x in rows] == ["h100-sxm", "b200"]
+    assert float(rows[0]["output_tok_s_per_gpu"]) > 0 and float(rows[0]["usd_per_m_output"]) > 0
+    fr = list(csv.DictReader(io.StringIO(client.get("/api/results.csv?table=frontier&" + Q).text)))
+    assert {x["chip"] for x in fr} == {"h100-sxm", "b200"} and len(fr) > 10
+
+
+@pytest.mark.parametrize("query,status,field,needle", [
+    ("chip=h100-sxn&tp=4", 404, "chip", "h100-sxm"),  # suggestion
+    ("model=gpt-5", 404, "model", "unknown model"),
+    ("tp=3", 422, "tp", "--tp 3"),
+    ("input_len=0", 422, "input_len", "greater than or equal to 1"),
+    ("output_len=abc", 422, "output_len", "valid integer"),
+    ("weights=fp7", 422, "weights", "unknown precision"),
+    ("kv=fp7", 422, "kv", "unknown precision"),
+    ("engine=magic", 422, "engine", "unknown engine"),
+    ("chip=h100-sxm&tp=1", 422, "tp", "does not fit"),
+    ("gpus=6&tp=4", 422, "gpus", "--gpus 6"),
+    ("chip=h100-sxm&tp=4&min_tps=100000", 422, "min_tps", "latency targets"),
+    ("min_tps=-1", 422, "min_tps", "greater than 0"),
+    ("max_ttft=nan", 422, "max_ttft", "finite"),
+    ("chip=", 422, "chip", "at least one chip"),
+    ("model=/etc/config.json", 422, "model", "upload"),
+    ("model=upload-0123456789ab", 404, "model", "upload the config.json again"),
+])
+@pytest.mark.parametrize("endpoint", ["/api/estimate", "/api/results"])
+def test_bad_input_is_4xx_with_reason_and_field(client, endpoint, query, status, field, needle):
+    r = client.get(f"{endpoint}?{query}")
+    assert r.status_code == status, r.text
+    body = r.json()
+    assert needle in body["detail"]
+    assert body["field"] == field
+
+
+def test_unknown_chip_lists_suggestions(client):
+    body = client.get("/api/bounds?chip=h100-sxn").json()
+    assert "h100-sxm" in body["suggestions"]
+
+
+def test_one_failing_chip_does_not_hide_the_others(client):
+    # llama-3.1-405b at fp8 fits 4 x MI300X (192 GB) but not 4 x L40S (48 GB)
+    r = client.get("/api/estimate?model=llama-3.1-405b&chip=mi300x&chip=l40s&tp=4&weights=fp8")
+    assert r.status_code == 200
+    a, b = r.json()
+    assert a["estimate"] is not None and a["error"] is None
+    assert b["estimate"] is None and "does not fit" in b["error"]["detail"] and b["error"]["field"] == "tp"
+    # a frontier precision the chip has no native rate for: per-chip error naming the weights field
+    f = client.get("/api/frontier?model=llama-3.1-8b&chip=a100-sxm-80gb&chip=h100-sxm&tp=1&weights=fp8").json()
+    assert f[0]["error"]["field"] == "weights" and f[1]["points"]
+
+
+def test_upload_config_json_then_use_its_token(client):
+    data = LLAMA_CFG.read_bytes()
+    r = client.post("/api/model", files={"file": ("config.json", data, "application/json")})
+    assert r.status_code == 200, r.text
+    up = r.json()
+    token, m = up["token"], up["model"]
+    assert token.startswith("upload-") and m["uploaded"] and m["token"] == token
+    assert m["id"] == "llama-3.1-8b" and 7.9e9 < m["total_params"] < 8.2e9
+    assert "/tmp" not in m["params_source"] and "uploaded 'config.json'" in m["params_source"]
+    # usable in later requests, listed, and re-uploading returns the same token
+    e = client.get(f"/api/estimate?model={token}&chip=h100-sxm&tp=1").json()[0]["estimate"]
+    assert e["model"] == "llama-3.1-8b" and e["output_tok_s_per_gpu"] > 0
+    assert client.get(f"/api/results?model={token}&chip=h100-sxm&tp=1").json()["model"]["token"] == token
+    assert token in {x.get("token") for x in client.get("/api/models").json()}
+    again = client.post("/api/model", files={"file": ("config.json", data, "application/json")}).json()
+    assert again["token"] == token and again["reused"]
+
+
+@pytest.mark.parametrize("content,needle", [
+    (b"{not json", "not valid JSON"),
+    (b"[1, 2]", "JSON object"),
+    (json.dumps({"model_type": "bert", "hidden_size": 8}).encode(), "unsupported model_type"),
+    (json.dumps({"model_type": "llama", "hidden_size": 4096}).encode(), "num_hidden_layers"),
+    (b"", "empty"),
+])
+def test_bad_upload_is_400_with_reason(client, content, needle):
+    r = client.post("/api/model", files={"file": ("config.json", content, "application/json")})
+    assert r.status_code == 400, r.text
+    body = r.json()
+    assert needle in body["detail"] and body["field"] == "model"
+    assert "/tmp" not in body["detail"]
+
+
+def test_upload_without_file_is_422(client):
+    r = client.post("/api/model")
+    assert r.status_code == 422 and r.json()["field"] == "file"
+
+
+def test_page_and_offline_plotly(client):
+    html = client.get("/")
+    assert html.status_code == 200 and "/vendor/plotly.min.js" in html.text
+    assert "cdn" not in html.text.lower()
+    for asset in ("/static/app.js", "/static/style.css"):
+        assert client.get(asset).status_code == 200
+    js = client.get("/vendor/plotly.min.js")
+    assert js.status_code == 200 and len(js.content) > 1_000_000
+    assert "javascript" in js.headers["content-type"]
+
+
+def test_no_nan_or_infinity_in_json(client):
+    r = client.get("/api/results?" + Q + "&min_tps=25&max_ttft=2")
+    assert r.status_code == 200
+    json.loads(r.text, parse_constant=lambda c: pytest.fail(f"non-JSON constant {c}"))
