@@ -78,13 +78,19 @@ def test_shipped_fleet_names():
     assert {p.chip: p.count for p in mixed.pools} == {"h100-sxm": 10000, "b200": 2000, "mi300x": 500}
 
 
-def test_essay_cluster_is_near_the_essays_figure():
+def test_essay_cluster_brackets_the_essays_figure():
+    # the essay (after SemiAnalysis): ~57 forward passes per chip per second, $4.9 per M tokens at $1/A100-hour.
+    # The realistic model at max throughput (a batch of ~1,700, ~1 token/s per user) must exceed it, and
+    # the same cluster held to a reading-speed floor (8.33 tok/s per user, SemiAnalysis) must fall below it:
+    # the market figure is a point between, set by the batch SemiAnalysis assumed ("high utilisation").
     r = evaluate("essay-gpt4")
     p = r.parts[0]
     assert (p.tp, p.pp, r.gpus) == (8, 16, 128)
-    # the essay: ~57-60 forward passes per chip per second; $4.9 per M tokens at $1/A100-hour
-    assert 20 < r.forward_passes_per_chip_s < 180
-    assert 1.5 < r.usd_per_m_tokens < 15
+    assert r.forward_passes_per_chip_s > 57
+    assert r.usd_per_m_tokens < 4.9
+    e = estimate("gpt-4", "a100-sxm-80gb", gpus=128, tp=8, pp=16, weights="bf16", input_len=7680,
+                 output_len=512, tpot_max=1 / 8.33)
+    assert e.forward_passes_per_chip_s < 57
 
 
 @pytest.mark.parametrize("change, field", [

@@ -28,7 +28,7 @@ def test_realistic_between_bounds(tb):
         # batching lifts decode above the batch-1 bandwidth bound, and it stays far below the FLOP bound
         assert r.upper > r.realistic_decode >= r.lower, r.chip
         # prefill (input tokens) gets much closer to the FLOP bound than decode does
-        assert r.realistic_prefill > 5 * r.realistic_decode, r.chip
+        assert r.realistic_prefill > 2 * r.realistic_decode, r.chip
 
 
 def test_dense_model_and_latency_target():
