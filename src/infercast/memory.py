@@ -88,15 +88,24 @@ def plan(dep: Deployment, context: float) -> MemoryPlan:
         need = dep.model.weight_bytes(dep.weights) / 1e9
         gpus_needed = int(2 ** np.ceil(np.log2(max(1.0, need / (cap * 0.8 / 1e9)))))
         if pool <= 0:
-            what = (f"its weights need {w / 1e9:.1f} GB per GPU at {dep.weights} "
-                    f"(+{act / 1e9:.1f} GB activations), more than the {cap / 1e9:.1f} GB each GPU has")
+            what = (f"its weights need {w / 1e9:.1f} GB per GPU at {dep.weights} (+{act / 1e9:.1f} GB activations, "
+                    f"+{mm['runtime_overhead_gb']:.1f} GB runtime), more than the {cap / 1e9:.1f} GB each GPU has")
         else:
             what = (f"after weights ({w / 1e9:.1f} GB per GPU) only {pool / 1e9:.2f} GB per GPU is left for the KV "
                     f"cache, less than one {context:.0f}-token sequence needs ({per / 1e9:.2f} GB)")
-        raise DoesNotFitError(
-            f"{dep.model.id} does not fit on {dep.gpus} x {dep.chip.id}: {what}. Use more GPUs per replica "
-            f"(e.g. --tp {max(gpus_needed, dep.tp * 2)}), smaller weights (--weights fp8 or fp4), "
-            f"or a shorter context.")
+        from . import precision as P
+
+        smaller = [q for q in ("fp8", "fp4") if P.nbytes(q) < P.nbytes(dep.weights)]
+        n = max(gpus_needed, dep.gpus * 2)
+        dom = dep.chip.scaleup_domain
+        shape = f"--tp {n}" if n <= dom else f"--tp {dom} --pp {-(-n // dom)}"
+        fixes = [f"more GPUs per replica (e.g. {shape})"]
+        if smaller:
+            fixes.append(f"smaller weights (--weights {' or '.join(smaller)})")
+        if pool > 0:
+            fixes.append("a shorter context")
+        raise DoesNotFitError(f"{dep.model.id} does not fit on {dep.gpus} x {dep.chip.id}: {what}. Use "
+                              + ", ".join(fixes[:-1]) + (" or " if len(fixes) > 1 else "") + fixes[-1] + ".")
     return MemoryPlan(capacity_gb=cap / 1e9, weights_gb=w / 1e9, activations_gb=act / 1e9,
                       reserve_gb=reserve / 1e9, kv_pool_gb=pool / 1e9, kv_per_seq_gb=per / 1e9,
                       max_seqs=int(pool // per))
