@@ -85,3 +85,13 @@ def test_packaged_validation_snapshot_is_current(result):
     assert snap["compared"] == s["compared"]
     assert snap["median_abs_error"] == pytest.approx(s["median_abs_error"], abs=1e-9)
     assert snap["p90_abs_error"] == pytest.approx(s["p90_abs_error"], abs=1e-9)
+
+
+def test_rows_from_other_stacks_and_format_names_are_still_compared():
+    # a held-out row may name an engine we have no profile for, and a precision by its engine's name
+    row = {"id": "NEW-1", "model": "llama-3.1-8b", "gpu": "b200", "metric": "tokens_per_s_per_user",
+           "value": "200", "scenario": "min-latency", "input_len": "1024", "output_len": "512",
+           "num_gpus": "1", "tp": "1", "weights": "nvfp4", "engine": "SomeNewServer 1.0"}
+    r = predict_row(row)
+    assert r.status == "compared", r.status
+    assert any("generic 'other' engine" in a for a in r.assumptions)

@@ -169,8 +169,11 @@ def engine_names() -> list[str]:
     return list(_engines())
 
 
-def get_engine(name: str | None) -> Engine:
-    """An engine profile by name, or by the first match in a free-text engine string ('TensorRT-LLM 0.17')."""
+def get_engine(name: str | None, strict: bool = True) -> Engine:
+    """An engine profile by name, or by the first match in a free-text engine string ('TensorRT-LLM 0.17').
+
+    strict=False (measured rows naming stacks we have no profile for) returns the generic 'other' profile.
+    """
     engines = _engines()
     if not name:
         return engines["tensorrt-llm"]
@@ -180,4 +183,6 @@ def get_engine(name: str | None) -> Engine:
     for e in engines.values():
         if any(a in key for a in e.aliases):
             return e
+    if not strict:
+        return engines["other"]
     raise InfercastError(f"unknown engine '{name}'; use one of {', '.join(engines)}")

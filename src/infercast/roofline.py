@@ -53,7 +53,7 @@ class Deployment:
 
 def deployment(model: str | ModelSpec, chip: str | Chip, *, tp: int = 1, pp: int = 1, ep: int = 1,
                weights: str | None = None, kv: str | None = None, engine: str | None = None,
-               profile=None, speed_of_light: bool = False) -> Deployment:
+               profile=None, speed_of_light: bool = False, strict_engine: bool = True) -> Deployment:
     """Validated deployment: precisions checked against the chip, parallelism against the model."""
     m, c = get_model(model), get_chip(chip)
     for name, v in (("tp", tp), ("pp", pp), ("ep", ep)):
@@ -73,7 +73,7 @@ def deployment(model: str | ModelSpec, chip: str | Chip, *, tp: int = 1, pp: int
         raise InfercastError(f"--ep {ep} must be a multiple of --tp {tp} (attention runs data-parallel "
                              "over ep/tp groups)")
     w = P.check(weights or m.dtype, "weights")
-    eng = get_engine(engine)
+    eng = get_engine(engine, strict=strict_engine)
     if speed_of_light:  # no launch, scheduler or extra activation traffic: the physics bound
         eng = replace(eng, kernel_us=0.0, step_overhead_us=0.0, elementwise_passes=0.0)
     notes = []

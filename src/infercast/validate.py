@@ -142,7 +142,7 @@ def _choose_tp(row, model, gpu, weights, kv, engine, I, O, n, assumptions):
         if tp > n or n % tp:
             continue
         try:
-            dep = deployment(model, gpu, tp=tp, weights=weights, kv=kv, engine=engine)
+            dep = deployment(model, gpu, tp=tp, weights=weights, kv=kv, engine=engine, strict_engine=False)
         except InfercastError:
             continue
         c, _ = max_concurrency(dep, I, O)
@@ -213,7 +213,9 @@ def predict_row(row: dict, profile=None, facts: dict[str, set[str]] | None = Non
         if prof is not None:
             a.append("calibration profile applied")
         dep = deployment(row["model"], row["gpu"], tp=tp, pp=pp, ep=ep, weights=weights, kv=kv,
-                         engine=engine, profile=prof, speed_of_light=speed_of_light)
+                         engine=engine, profile=prof, speed_of_light=speed_of_light, strict_engine=False)
+        if engine and dep.engine.name == "other" and not any(x in engine.lower() for x in dep.engine.aliases):
+            a.append(f"engine '{engine}' has no profile: the generic 'other' engine profile is used")
         replicas = max(1, n // dep.gpus)
         scen = (row.get("scenario") or "").lower()
         metric = row["metric"]
@@ -228,7 +230,11 @@ def predict_row(row: dict, profile=None, facts: dict[str, set[str]] | None = Non
             res.status = "not comparable: the model does not fit at this configuration"
             return res
 
-        if scen in ("decode-step",):
+        if scen in ("min-latency", "latency", "single-request", "latency-bs1") and metric != "ttft_ms_mean":
+            c1 = conc / replicas if conc else 1.0
+            a.append(f"min-latency: {c1:.0f} request(s) in flight per replica, continuous batching")
+            res.predicted = _metric(continuous(dep, I, O, c1), metric)
+        elif scen in ("decode-step",):
             st = _step(dep, int(conc or 1), I)
             res.predicted = st * 1e3
         elif scen in ("prefill-step",):
