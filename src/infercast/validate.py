@@ -69,7 +69,24 @@ def _mlperf() -> dict:
     return read_json("mlperf_datasets.json")["datasets"]
 
 
-MLPERF_DATASET = {"llama-2-70b": "llama2-70b", "mixtral-8x7b": "mixtral-8x7b", "gpt-j-6b": "gpt-j"}
+MLPERF_DATASET = {"llama-2-70b": "llama2-70b", "mixtral-8x7b": "mixtral-8x7b", "gpt-j-6b": "gpt-j",
+                  "llama-3.1-405b": "llama3.1-405b", "llama-3.1-8b": "llama3.1-8b", "deepseek-r1": "deepseek-r1"}
+
+
+def is_mlperf(row: dict) -> bool:
+    fam = family_of(row["id"])
+    return fam.startswith("MLP") or "mlcommons/inference_results" in (row.get("source") or "")
+
+
+def mlperf_dataset(row: dict) -> dict:
+    """The MLPerf benchmark's dataset statistics: named in the result path, else by the model."""
+    sets = _mlperf()
+    flat = lambda x: re.sub(r"[^a-z0-9]", "", x.lower())  # noqa: E731
+    where = flat((row.get("source") or "") + " " + (row.get("notes") or ""))
+    for key in sorted(sets, key=len, reverse=True):
+        if flat(key) in where:
+            return sets[key]
+    return sets.get(MLPERF_DATASET.get(row["model"], ""), {})
 
 
 def _num(s: str) -> float | None:
@@ -84,7 +101,7 @@ def _weights_default(row: dict, assumptions: list[str]) -> str | None:
         return w
     fam = family_of(row["id"])
     eng = (row.get("engine") or "").lower()
-    if fam in ("MLP40", "MLP41"):
+    if is_mlperf(row):
         from .hardware import get_chip
 
         chip = get_chip(row["gpu"])
@@ -99,6 +116,10 @@ def _weights_default(row: dict, assumptions: list[str]) -> str | None:
         if chip.family == "gaudi":
             assumptions.append("weights fp8: Intel's MLPerf v4.0 Gaudi2 llama2-70b submission ran FP8")
             return "fp8"
+        if chip.family.startswith("cdna"):
+            assumptions.append("weights fp8: AMD's MLPerf Instinct submissions run FP8 (the v4.1 rows in "
+                               "measured-dev.csv state fp8)")
+            return "fp8"
     return None  # model's released dtype
 
 
@@ -110,8 +131,8 @@ def _ints(pattern: str, text: str) -> int | None:
 def _lengths(row: dict, assumptions: list[str]) -> tuple[float | None, float | None, str | None]:
     I, O = _num(row.get("input_len")), _num(row.get("output_len"))
     fam = family_of(row["id"])
-    if fam in ("MLP40", "MLP41") and (I is None or O is None):
-        ds = _mlperf().get(MLPERF_DATASET.get(row["model"], ""), {})
+    if is_mlperf(row) and (I is None or O is None):
+        ds = mlperf_dataset(row)
         I = ds.get("mean_input_tokens")
         if I is None:
             return None, None, "mean input length of the MLPerf dataset not found in any source"
