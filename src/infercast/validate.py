@@ -290,7 +290,15 @@ def predict_row(row: dict, profile=None, facts: dict[str, set[str]] | None = Non
             res.predicted = _metric(continuous(dep, I, O, c), metric)
         elif scen in ("offline", "offline-max-throughput"):
             c = cmax if conc is None else min(conc / replicas, cmax)
-            res.predicted = _metric(continuous(dep, I, O, c), metric)
+            if metric.startswith("ttft") or metric == "request_latency_s_mean":
+                total = _ints(r"(\d+) (?:requests|prompts|samples)", notes)
+                if not total:
+                    res.status = ("not comparable: latency of an offline queue depends on how many requests "
+                                  "were queued, which the source does not state")
+                    return res
+                res.predicted = _metric(_qps(dep, I, O, "INF", replicas, cmax, total, a), metric)
+            else:
+                res.predicted = _metric(continuous(dep, I, O, c), metric)
         else:
             res.status = f"not comparable: scenario '{scen}' is not modelled"
             return res
