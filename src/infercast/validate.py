@@ -138,8 +138,11 @@ def _lengths(row: dict, assumptions: list[str]) -> tuple[float | None, float | N
             return None, None, "mean input length of the MLPerf dataset not found in any source"
         m = re.search(r"mean generated tok/sample in this run = (?:[^=;]*= )?([\d.]+)", row.get("notes", ""))
         O = float(m.group(1)) if m else ds.get("mean_output_tokens")
+        if O is None:
+            return None, None, "mean generated length of the MLPerf run not stated and not known for its dataset"
         assumptions.append(f"MLPerf dataset means: input {I:.0f} tokens ({ds.get('source', '')[:60]}...), "
-                           f"output {O:.0f} tokens (this run's tokens per sample)")
+                           f"output {O:.0f} tokens (" + ("this run's tokens per sample" if m else
+                           "the benchmark's stated tokens per sample") + ")")
     return I, O, None
 
 
