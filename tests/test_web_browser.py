@@ -2,7 +2,8 @@
 
 Loads the page from a shared URL, checks that the view is restored from the query string, changes the
 output length and the chip selection, waits for the numbers and the frontier chart to change, checks the
-URL follows, shows a field error for impossible input, and saves a screenshot to docs/img/web.png.
+URL follows, shows a field error for impossible input, and saves a screenshot (to docs/img/web.png
+when INFERCAST_SCREENSHOT=1, else a temporary folder).
 Skips cleanly when chromium or Playwright is missing.
 """
 from __future__ import annotations
@@ -17,7 +18,8 @@ from pathlib import Path
 import pytest
 
 CHROMIUM = os.environ.get("INFERCAST_CHROMIUM", "/usr/bin/chromium")
-SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "img" / "web.png"
+# the README's picture is refreshed only on request (INFERCAST_SCREENSHOT=1); otherwise tests leave the tree alone
+README_SHOT = Path(__file__).resolve().parents[1] / "docs" / "img" / "web.png"
 LLAMA_CFG = Path(__file__).parent / "data" / "hf" / "Llama-3.1-8B" / "config.json"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--no-first-run"]
@@ -84,7 +86,7 @@ def _chart_signature(pg) -> str:
     return pg.evaluate("JSON.stringify(document.getElementById('frontier-chart').data.map(t => [t.name, t.y]))")
 
 
-def test_page_updates_with_inputs_and_saves_screenshot(server, page):
+def test_page_updates_with_inputs_and_saves_screenshot(server, page, tmp_path):
     pg = page
     # a shared link: the view must come back from the query string
     pg.goto(f"{server}/?model=llama-3.1-70b&chip=h100-sxm&chip=b200&chip=mi300x&weights=fp8&tp=2"
@@ -131,9 +133,10 @@ def test_page_updates_with_inputs_and_saves_screenshot(server, page):
     pg.set_viewport_size({"width": 1440, "height": int(pg.evaluate("document.documentElement.scrollHeight")) + 40})
     pg.evaluate("document.getElementById('chip-list').scrollTop = 0")
     pg.wait_for_timeout(400)  # let Plotly re-layout and finish its transitions
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    pg.screenshot(path=str(SCREENSHOT), full_page=True)
-    assert SCREENSHOT.stat().st_size > 20_000
+    README_SHOT.parent.mkdir(parents=True, exist_ok=True)
+    shot = README_SHOT if os.environ.get("INFERCAST_SCREENSHOT") else tmp_path / "web.png"
+    pg.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 50_000
 
     # upload a Hugging Face config.json: it becomes the selected model and the results follow
     n = _renders(pg)
