@@ -179,7 +179,6 @@ def step_time(dep: Deployment, decode_seqs=0, decode_ctx=0, prefill_tokens=0, pr
         out["experts"] = t * m.moe_layers * stage
         tc_sum = tc_sum + np.where(T > 0, tc, 0) * m.moe_layers * stage
         tm_sum = tm_sum + np.where(T > 0, tm, 0) * m.moe_layers * stage
-        out["router"] = np.zeros_like(t)
 
     # lm_head: decode tokens and the last position of each prefill sequence (on the last stage)
     lm_rows = B + np.asarray(prefill_seqs, dtype=float)
@@ -210,9 +209,7 @@ def step_time(dep: Deployment, decode_seqs=0, decode_ctx=0, prefill_tokens=0, pr
     out["elementwise"] = T * per_tok_layer * L * stage * eng.elementwise_passes / (bw * e.elementwise_stream)
 
     # tensor-parallel all-reduces: two per layer of T x d activations [KIP latency calculations]
-    ar = allreduce_time(c, T * d * ACT_BYTES, 1) if np.all(tp <= 1) else None
-    if ar is None:
-        ar = _allreduce_vec(c, T * d * ACT_BYTES, tp)
+    ar = _allreduce_vec(c, T * d * ACT_BYTES, tp)
     out["allreduce"] = np.where(T > 0, 2.0 * L * stage * ar, 0.0)
     if m.moe and dep.attn_dp > 1:  # dispatch + combine of each token's k expert copies
         out["alltoall"] = np.where(T > 0, 2.0 * m.moe_layers * stage * alltoall_time(
