@@ -121,3 +121,24 @@ def test_speed_of_light_is_an_upper_bound_on_the_realistic_estimate():
         sol = estimate("llama-3-70b", "h100-sxm", tp=2, weights="fp8", input_len=2048, output_len=256,
                        speed_of_light=True, **kw)
         assert sol.tpot_s < real.tpot_s and sol.ttft_s < real.ttft_s
+
+
+def test_old_tensorrt_llm_rereads_the_kv_cache_per_query_head_for_gqa_only():
+    # TRT-LLM CHANGELOG 0.7.0: "MMHA optimization for MQA and GQA"; before it, each query head
+    # streamed its KV head separately, so Llama-2-70B (64 q / 8 kv heads) reads 8x the cache
+    from infercast.efficiency import get_engine
+
+    assert not get_engine("TensorRT-LLM v0.6.1").gqa_kv_reuse
+    assert get_engine("TensorRT-LLM v0.6.1").version == "0.6.1"
+    assert get_engine("TensorRT-LLM 0.17").gqa_kv_reuse and get_engine("tensorrt-llm").gqa_kv_reuse
+    assert "before 0.7" in get_engine("TensorRT-LLM v0.5.0 (TensorRT 9.1.0.4)").source
+    kw = dict(decode_seqs=64, decode_ctx=4096)
+    old = step_time(deployment("llama-2-70b", "h100-sxm", tp=4, engine="TensorRT-LLM v0.6.1"), **kw)
+    new = step_time(deployment("llama-2-70b", "h100-sxm", tp=4, engine="TensorRT-LLM 0.17"), **kw)
+    assert old["_attn_kv"] == pytest.approx(8 * new["_attn_kv"])
+    assert old["total"] > new["total"]
+    # an MHA model (kv heads = heads) reads the same bytes either way
+    mha_old = step_time(deployment("llama-2-7b", "h100-sxm", engine="TensorRT-LLM v0.6.1"), **kw)
+    mha_new = step_time(deployment("llama-2-7b", "h100-sxm", engine="TensorRT-LLM 0.17"), **kw)
+    assert mha_old["total"] == pytest.approx(mha_new["total"])
+

@@ -6,8 +6,9 @@ shared/data/profiles/) replaces the family's fractions with what one card measur
 from __future__ import annotations
 
 import json
+import re
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -55,6 +56,9 @@ class Engine:
     kv_fraction_of: str = "total"  # of 'total' HBM, or of what is 'free' after weights and activations
     kv_default_fp8: bool = False  # fp8 weights imply an fp8 KV cache (TensorRT-LLM FP8 checkpoints)
     attention_compute: dict[str, float] = field(default_factory=dict)  # per family, overrides the chip's
+    gqa_kv_reuse: bool = True  # decode attention reads each KV head once for all its query heads (GQA-aware kernel)
+    versions: tuple[dict, ...] = ()  # overrides for releases below a version, each with its source
+    version: str | None = None  # the release named in the engine string, if any
 
     def attention_eff(self, family: str, default: float) -> float:
         return self.attention_compute.get(family, default)
@@ -161,8 +165,27 @@ def _engines() -> dict[str, Engine]:
                       aliases=tuple(v["match"]), kernel_us=v.get("kernel_us", 4.0),
                       kv_fraction=v.get("kv_fraction", 0.9), kv_fraction_of=v.get("kv_fraction_of", "total"),
                       kv_default_fp8=v.get("kv_default_fp8", False),
-                      attention_compute=dict(v.get("attention_compute", {})))
+                      attention_compute=dict(v.get("attention_compute", {})),
+                      versions=tuple(v.get("versions", ())))
             for k, v in raw.items()}
+
+
+_VERSION = re.compile(r"(?<![\d.])v?(\d+)\.(\d+)(?:\.(\d+))?")
+
+
+def _at_version(e: Engine, text: str) -> Engine:
+    """The engine as it was at the release named in `text` ('TensorRT-LLM v0.6.1'): older releases
+    lacked some kernels; each override in efficiency.json says which and cites where."""
+    m = _VERSION.search(text)
+    if not m:
+        return e
+    ver = tuple(int(x or 0) for x in m.groups())
+    for o in e.versions:
+        below = tuple(int(x) for x in o["below"].split("."))
+        if ver < below + (0,) * (3 - len(below)):
+            fields = {k: v for k, v in o.items() if k not in ("below", "source")}
+            e = replace(e, source=f"{e.source}; before {o['below']}: {o['source']}", **fields)
+    return replace(e, version=".".join(m.group(i) for i in (1, 2, 3) if m.group(i)))
 
 
 def engine_names() -> list[str]:
@@ -182,7 +205,7 @@ def get_engine(name: str | None, strict: bool = True) -> Engine:
         return engines[key]
     for e in engines.values():
         if any(a in key for a in e.aliases):
-            return e
+            return _at_version(e, name)
     if not strict:
         return engines["other"]
     raise InfercastError(f"unknown engine '{name}'; use one of {', '.join(engines)}")

@@ -187,6 +187,8 @@ def step_time(dep: Deployment, decode_seqs=0, decode_ctx=0, prefill_tokens=0, pr
     # attention over the KV cache: decode streams every cached byte [SB-inf 1.5]; prefill is FLOP-bound
     kv_shard = np.ones_like(tp) if m.mla else np.minimum(tp, m.kv_heads)
     kv_bytes = B * m.kv_bytes_per_seq(np.asarray(decode_ctx, dtype=float), dep.kv) / kv_shard * stage
+    if not eng.gqa_kv_reuse and not m.mla:  # a per-query-head kernel reads its KV head once per query head
+        kv_bytes = kv_bytes * (m.heads / tp) / (m.kv_heads / kv_shard)  # [TRT-LLM CHANGELOG 0.7: MMHA for GQA]
     attn_peak = c.peak_flops("bf16") * (e.attention_compute if (e.profiled_attention or e.speed_of_light)
                                          else eng.attention_eff(c.family, e.attention_compute))
     dec_flops = B * m.attn_flops_per_token(np.asarray(decode_ctx, dtype=float), absorbed=True) / tp * stage
