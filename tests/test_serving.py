@@ -142,3 +142,21 @@ def test_old_tensorrt_llm_rereads_the_kv_cache_per_query_head_for_gqa_only():
     mha_new = step_time(deployment("llama-2-7b", "h100-sxm", engine="TensorRT-LLM 0.17"), **kw)
     assert mha_old["total"] == pytest.approx(mha_new["total"])
 
+
+def test_p99_latency_targets_admit_no_more_load_than_mean_targets():
+    from infercast.serving import Z99, best_under_latency, best_under_p99
+
+    dep = deployment("llama-3-70b", "h200-sxm", tp=2, weights="fp8")
+    cmax, _ = max_concurrency(dep, 1024, 256)
+    for tpot in (0.03, 0.06, 0.2):
+        k_mean = best_under_latency(dep, 1024, 256, tpot_max=tpot)
+        k99 = best_under_p99(dep, 1024, 256, tpot_max=tpot)
+        assert k99 is not None and k_mean is not None
+        assert k99 <= k_mean + 1e-9
+        # the 99th-percentile occupancy of Poisson arrivals fits in memory and meets the target
+        occ = k99 + Z99 * np.sqrt(k99)
+        assert occ <= float(cmax) + 1e-6
+        assert float(continuous(dep, 1024, 256, occ)["tpot_s"]) <= tpot
+    # a looser target never lowers the load served
+    ks = [best_under_p99(dep, 1024, 256, tpot_max=t) for t in (0.03, 0.06, 0.2)]
+    assert ks == sorted(ks)

@@ -97,3 +97,34 @@ def best_under_latency(dep: Deployment, input_len, output_len, tpot_max=None, tt
     if not ok.any():
         return None
     return float(grid[ok][np.argmax(r["output_tok_s_per_gpu"][ok])])
+
+
+Z99 = 2.326  # standard-normal 99th percentile
+
+
+def best_under_p99(dep: Deployment, input_len, output_len, tpot_max=None, ttft_max=None, max_c=None, z=Z99):
+    """Largest mean concurrency per replica for Poisson arrivals whose 99th-percentile TPOT/TTFT meet targets.
+
+    With Poisson arrivals and every request admitted at once (continuous batching with memory to
+    spare), the number in flight is Poisson distributed around its mean K [M/G/inf occupancy,
+    Kleinrock, Queueing Systems vol. 1, sec. 2.x]; its 99th percentile is about K + z*sqrt(K).
+    The targets are checked at that occupancy (a step is as slow as its batch), and that occupancy
+    must fit in memory, or arrivals queue for KV space and TTFT grows without bound. This is the
+    MLPerf server rule (p99 limits) and any SLO stated as a percentile. Returns K or None.
+    """
+    cmax, _ = max_concurrency(dep, input_len, output_len)
+    hi = float(np.max(cmax)) if max_c is None else min(float(max_c), float(np.max(cmax)))
+    if hi < 1:
+        return None
+    k = np.unique(np.geomspace(0.5, hi, 128))
+    k99 = k + z * np.sqrt(k)
+    r99 = continuous(dep, input_len, output_len, k99)
+    ok = k99 <= hi
+    if tpot_max is not None:
+        ok &= r99["tpot_s"] <= tpot_max
+    if ttft_max is not None:
+        ok &= r99["ttft_s"] <= ttft_max
+    if not ok.any():
+        return None
+    r = continuous(dep, input_len, output_len, k[ok])
+    return float(k[ok][np.argmax(r["output_tok_s_per_gpu"])])

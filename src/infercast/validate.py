@@ -19,7 +19,7 @@ from .catalog import read_json
 from .errors import InfercastError, UnknownIdError
 from .memory import max_sequences
 from .roofline import deployment
-from .serving import best_under_latency, continuous, max_concurrency, prefill_time, static_batch
+from .serving import best_under_p99, continuous, max_concurrency, prefill_time, static_batch
 
 DEFAULT_DATA_CANDIDATES = ("../shared/data/measured-dev.csv", "../../shared/data/measured-dev.csv")
 
@@ -284,12 +284,13 @@ def predict_row(row: dict, profile=None, facts: dict[str, set[str]] | None = Non
         elif scen == "server":
             ttft_lim = (_ints(r"TTFT p99<=(\d+)ms", notes) or 2000) / 1e3
             tpot_lim = (_ints(r"TPOT p99<=(\d+)ms", notes) or 200) / 1e3
-            c = best_under_latency(dep, I, O, tpot_max=tpot_lim, ttft_max=ttft_lim, max_c=cmax)
+            c = best_under_p99(dep, I, O, tpot_max=tpot_lim, ttft_max=ttft_lim, max_c=cmax)
             if c is None:
                 res.status = "not comparable: no batch meets the latency limits in the model"
                 return res
-            a.append(f"MLPerf server: largest batch whose mean TPOT <= {tpot_lim * 1e3:.0f} ms and "
-                     f"TTFT <= {ttft_lim:.0f} s (limits are p99; the model predicts means)")
+            a.append(f"MLPerf server: Poisson arrivals; largest mean batch ({c:.0f} per replica) whose 99th-"
+                     f"percentile occupancy fits in memory and meets TPOT <= {tpot_lim * 1e3:.0f} ms and "
+                     f"TTFT <= {ttft_lim:.0f} s")
             res.predicted = _metric(continuous(dep, I, O, c), metric)
         elif scen in ("offline", "offline-max-throughput"):
             c = cmax if conc is None else min(conc / replicas, cmax)
