@@ -22,7 +22,7 @@ def test_targets_on_measured_dev(result):
     s, _ = result
     assert s["compared"] >= 200
     assert s["median_abs_error"] <= 0.15
-    assert s["p90_abs_error"] <= 0.47  # issue #3 target is 0.40: not met yet, see README "Accuracy"
+    assert s["p90_abs_error"] <= 0.40
 
 
 def test_own_runs_within_ten_percent(result):
