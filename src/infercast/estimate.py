@@ -111,7 +111,8 @@ def estimate(model, chip, *, gpus: int | None = None, tp: int = 1, pp: int = 1, 
     inp = _f(r["input_tok_s_per_gpu"])
     return Estimate(
         model=dep.model.id, chip=dep.chip.id, gpus=gpus, tp=dep.tp, pp=dep.pp, ep=dep.ep, replicas=replicas,
-        weights=dep.weights, kv_cache=dep.kv, compute=dep.compute, engine=dep.engine.name,
+        weights=dep.weights, kv_cache=dep.kv, compute=dep.compute,
+        engine=dep.engine.name + (f" {dep.engine.version}" if dep.engine.version else ""),
         input_len=input_len, output_len=output_len, mode=mode, concurrency=float(c) * replicas,
         output_tok_s_per_gpu=out, input_tok_s_per_gpu=inp, output_tok_s_total=out * gpus,
         tokens_per_s_per_user=_f(r["tokens_per_s_per_user"]), ttft_s=_f(r["ttft_s"]), tpot_s=_f(r["tpot_s"]),
