@@ -170,13 +170,15 @@ def _engines() -> dict[str, Engine]:
             for k, v in raw.items()}
 
 
-_VERSION = re.compile(r"(?<![\d.])v?(\d+)\.(\d+)(?:\.(\d+))?")
+_VERSION = re.compile(r"[\w\-]*[\s_=-]*v?(\d+)\.(\d+)(?:\.(\d+))?")
 
 
-def _at_version(e: Engine, text: str) -> Engine:
-    """The engine as it was at the release named in `text` ('TensorRT-LLM v0.6.1'): older releases
-    lacked some kernels; each override in efficiency.json says which and cites where."""
-    m = _VERSION.search(text)
+def _at_version(e: Engine, text: str, alias: str) -> Engine:
+    """The engine as it was at the release named right after its name in `text` ('TensorRT-LLM v0.6.1'):
+    older releases lacked some kernels; each override in efficiency.json says which and cites where."""
+    low = text.lower()
+    at = low.find(alias)
+    m = _VERSION.match(low, at + len(alias)) if at >= 0 else None
     if not m:
         return e
     ver = tuple(int(x or 0) for x in m.groups())
@@ -204,8 +206,9 @@ def get_engine(name: str | None, strict: bool = True) -> Engine:
     if key in engines:
         return engines[key]
     for e in engines.values():
-        if any(a in key for a in e.aliases):
-            return _at_version(e, name)
+        hit = next((a for a in e.aliases if a in key), None)
+        if hit:
+            return _at_version(e, name, hit)
     if not strict:
         return engines["other"]
     raise InfercastError(f"unknown engine '{name}'; use one of {', '.join(engines)}")
