@@ -132,6 +132,9 @@ def test_old_tensorrt_llm_rereads_the_kv_cache_per_query_head_for_gqa_only():
     assert get_engine("TensorRT-LLM v0.6.1").version == "0.6.1"
     assert get_engine("TensorRT-LLM 0.17").gqa_kv_reuse and get_engine("tensorrt-llm").gqa_kv_reuse
     assert "before 0.7" in get_engine("TensorRT-LLM v0.5.0 (TensorRT 9.1.0.4)").source
+    # only a version right after the engine's name counts, not the TensorRT or ROCm version beside it
+    assert get_engine("TensorRT-LLM (TensorRT 9.1.0.4)").version is None
+    assert get_engine("vLLM (ROCm 6.2)", strict=False).version is None
     kw = dict(decode_seqs=64, decode_ctx=4096)
     old = step_time(deployment("llama-2-70b", "h100-sxm", tp=4, engine="TensorRT-LLM v0.6.1"), **kw)
     new = step_time(deployment("llama-2-70b", "h100-sxm", tp=4, engine="TensorRT-LLM 0.17"), **kw)
