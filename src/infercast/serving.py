@@ -82,21 +82,9 @@ def max_concurrency(dep: Deployment, input_len, output_len, tp=None, pp=None):
 
 
 def best_under_latency(dep: Deployment, input_len, output_len, tpot_max=None, ttft_max=None, max_c=None):
-    """Largest concurrency per replica whose TPOT and TTFT meet the targets (None where none does)."""
-    cmax, _ = max_concurrency(dep, input_len, output_len)
-    hi = float(np.max(cmax)) if max_c is None else min(float(max_c), float(np.max(cmax)))
-    if hi < 1:
-        return None
-    grid = np.unique(np.round(np.geomspace(1, hi, 96)))
-    r = continuous(dep, input_len, output_len, grid)
-    ok = np.ones_like(grid, dtype=bool)
-    if tpot_max is not None:
-        ok &= r["tpot_s"] <= tpot_max
-    if ttft_max is not None:
-        ok &= r["ttft_s"] <= ttft_max
-    if not ok.any():
-        return None
-    return float(grid[ok][np.argmax(r["output_tok_s_per_gpu"][ok])])
+    """Largest concurrency per replica whose mean TPOT and TTFT meet the targets (None where none does)."""
+    return _best_meeting(dep, input_len, output_len, tpot_max, ttft_max, max_c, z=0.0,
+                         grid=lambda hi: np.unique(np.round(np.geomspace(1, hi, 96))))
 
 
 Z99 = 2.326  # standard-normal 99th percentile
@@ -107,23 +95,29 @@ def best_under_p99(dep: Deployment, input_len, output_len, tpot_max=None, ttft_m
 
     With Poisson arrivals and every request admitted at once (continuous batching with memory to
     spare), the number in flight is Poisson distributed around its mean K [M/G/inf occupancy,
-    Kleinrock, Queueing Systems vol. 1, sec. 2.x]; its 99th percentile is about K + z*sqrt(K).
-    The targets are checked at that occupancy (a step is as slow as its batch), and that occupancy
-    must fit in memory, or arrivals queue for KV space and TTFT grows without bound. This is the
-    MLPerf server rule (p99 limits) and any SLO stated as a percentile. Returns K or None.
+    Kleinrock, Queueing Systems vol. 1]; its 99th percentile is about K + z*sqrt(K). The targets
+    are checked at that occupancy (a step is as slow as its batch), and that occupancy must fit in
+    memory, or arrivals queue for KV space and TTFT grows without bound. This is the MLPerf server
+    rule (p99 limits) and any SLO stated as a percentile. Returns K or None.
     """
+    return _best_meeting(dep, input_len, output_len, tpot_max, ttft_max, max_c, z=z,
+                         grid=lambda hi: np.unique(np.geomspace(0.5, hi, 128)))
+
+
+def _best_meeting(dep, input_len, output_len, tpot_max, ttft_max, max_c, z, grid):
+    """The mean concurrency K with the highest throughput whose occupancy K + z*sqrt(K) fits and meets the targets."""
     cmax, _ = max_concurrency(dep, input_len, output_len)
     hi = float(np.max(cmax)) if max_c is None else min(float(max_c), float(np.max(cmax)))
     if hi < 1:
         return None
-    k = np.unique(np.geomspace(0.5, hi, 128))
-    k99 = k + z * np.sqrt(k)
-    r99 = continuous(dep, input_len, output_len, k99)
-    ok = k99 <= hi
+    k = grid(hi)
+    occ = k + z * np.sqrt(k)
+    r_occ = continuous(dep, input_len, output_len, occ)
+    ok = occ <= hi
     if tpot_max is not None:
-        ok &= r99["tpot_s"] <= tpot_max
+        ok &= r_occ["tpot_s"] <= tpot_max
     if ttft_max is not None:
-        ok &= r99["ttft_s"] <= ttft_max
+        ok &= r_occ["ttft_s"] <= ttft_max
     if not ok.any():
         return None
     r = continuous(dep, input_len, output_len, k[ok])
