@@ -120,5 +120,5 @@ def _best_meeting(dep, input_len, output_len, tpot_max, ttft_max, max_c, z, grid
         ok &= r_occ["ttft_s"] <= ttft_max
     if not ok.any():
         return None
-    r = continuous(dep, input_len, output_len, k[ok])
-    return float(k[ok][np.argmax(r["output_tok_s_per_gpu"])])
+    thr = r_occ["output_tok_s_per_gpu"][ok] if z == 0 else continuous(dep, input_len, output_len, k[ok])["output_tok_s_per_gpu"]
+    return float(k[ok][np.argmax(thr)])

@@ -238,7 +238,7 @@ def predict_row(row: dict, profile=None, facts: dict[str, set[str]] | None = Non
             a.append("calibration profile applied")
         dep = deployment(row["model"], row["gpu"], tp=tp, pp=pp, ep=ep, weights=weights, kv=kv,
                          engine=engine, profile=prof, speed_of_light=speed_of_light, strict_engine=False)
-        if not dep.engine.gqa_kv_reuse and dep.model.kv_heads < dep.model.heads:
+        if not dep.engine.gqa_kv_reuse and not dep.model.mla and dep.model.kv_heads < dep.model.heads:
             a.append(f"{dep.engine.name} {dep.engine.version}: before 0.7 its decode kernel read the KV cache once per "
                      f"query head ({dep.model.heads // dep.model.kv_heads}x the bytes of a GQA-aware kernel)")
         if engine and dep.engine.name == "other" and not any(x in engine.lower() for x in dep.engine.aliases):
