@@ -7,10 +7,10 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
-from infercast.calibrate import CATALOG_IDS, NO_TORCH, catalog_id
+from infercast.gpu.calibrate import CATALOG_IDS, NO_TORCH, catalog_id
 from infercast.cli import app
-from infercast.efficiency import efficiency_for, load_profile
-from infercast.hardware import get_chip
+from infercast.engine.efficiency import efficiency_for, load_profile
+from infercast.specs.hardware import get_chip
 
 runner = CliRunner()
 

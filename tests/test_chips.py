@@ -7,10 +7,10 @@ from importlib import resources
 
 import pytest
 
-from infercast import hardware
-from infercast.catalog import normalise
+from infercast.specs import hardware
+from infercast.specs.store import normalise
 from infercast.errors import UnknownIdError
-from infercast.hardware import Chip, all_chips, get_chip
+from infercast.specs.hardware import Chip, all_chips, get_chip
 
 REQUIRED_IDS = [
     "a100-sxm-80gb", "h100-sxm", "h100-pcie", "h200-sxm", "h200-nvl", "gh200",

@@ -6,9 +6,9 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from infercast import claims as C
+from infercast.analyses import claims as C
 from infercast.cli import app
-from infercast.roofline import deployment
+from infercast.engine.step import deployment
 
 
 @pytest.fixture(scope="module")

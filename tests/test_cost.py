@@ -5,7 +5,7 @@ from typer.testing import CliRunner
 
 from infercast import estimate
 from infercast.cli import app
-from infercast.cost import cost, epoch_query_wh, gpu_watts, joules_per_token, tokens_per_kwh, usd_per_mtok
+from infercast.analyses.cost import cost, epoch_query_wh, gpu_watts, joules_per_token, tokens_per_kwh, usd_per_mtok
 from infercast.errors import InfercastError
 
 KW = dict(tp=8, input_len=4000, output_len=500)

@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from infercast import bounds, get_chip, get_model
-from infercast.essay import market_rate
+from infercast.analyses.essay import market_rate
 
 
 def test_essay_upper_bound_gpt4_a100():

@@ -6,7 +6,7 @@ from typer.testing import CliRunner
 from infercast import estimate
 from infercast.cli import app
 from infercast.errors import InfercastError
-from infercast.fleet import evaluate, load_fleet, parse_fleet, shipped_fleets
+from infercast.analyses.fleet import evaluate, load_fleet, parse_fleet, shipped_fleets
 
 ONE = {
     "name": "one",

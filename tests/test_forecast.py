@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 from infercast import estimate
 from infercast.cli import app
 from infercast.errors import InfercastError
-from infercast.forecast import (QUANTITIES, fit_trends, load_scenario, run_forecast, synth_chip)
-from infercast.hardware import Chip
+from infercast.analyses.forecast import (QUANTITIES, fit_trends, load_scenario, run_forecast, synth_chip)
+from infercast.specs.hardware import Chip
 
 N = 40
 

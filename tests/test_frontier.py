@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 from infercast import estimate
 from infercast.cli import app
 from infercast.errors import InfercastError
-from infercast.frontier import pareto, shapes, sweep
+from infercast.analyses.frontier import pareto, shapes, sweep
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from infercast.errors import InfercastError
-from infercast.hfconfig import from_hf_config
-from infercast.model import get_model
+from infercast.specs.hfconfig import from_hf_config
+from infercast.specs.model import get_model
 
 HF = Path(__file__).parent / "data" / "hf"
 

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from infercast.calibrate import NO_TORCH
+from infercast.gpu.calibrate import NO_TORCH
 from infercast.cli import app
 from infercast.errors import InfercastError
-from infercast.measure import CSV_COLUMNS, parse_scale, shapes_for
-from infercast.model import get_model
+from infercast.gpu.measure import CSV_COLUMNS, parse_scale, shapes_for
+from infercast.specs.model import get_model
 
 runner = CliRunner()
 SHARED_CSV = Path("/work/shared/data/measured-dev.csv")
@@ -58,7 +58,7 @@ def test_rows_read_back(rows_csv):
 
 def test_decode_step_grows_with_context():
     pytest.importorskip("torch")
-    from infercast.measure import measure
+    from infercast.gpu.measure import measure
 
     rows = measure("llama-3-8b", batch="4", context="64,16384", prefill="", device="cpu", layers=2, scale="1/16",
                    repeats=5)
@@ -69,7 +69,7 @@ def test_decode_step_grows_with_context():
 
 def test_moe_model_runs_eager():
     pytest.importorskip("torch")
-    from infercast.measure import measure
+    from infercast.gpu.measure import measure
 
     rows = measure("mixtral-8x7b", batch="2", context="32", prefill="32", device="cpu", layers=1, scale="1/16",
                    repeats=1)
@@ -99,7 +99,7 @@ def test_bad_inputs_are_clear():
 
 def test_does_not_fit_is_a_clear_error():
     pytest.importorskip("torch")
-    from infercast.measure import measure
+    from infercast.gpu.measure import measure
 
     with pytest.raises(InfercastError, match=r"does not fit the CPU.*--batch"):
         measure("llama-3.1-405b", batch="64", context="8192", prefill="", device="cpu")

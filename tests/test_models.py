@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from infercast.model import ModelSpec, all_models, get_model
+from infercast.specs.model import ModelSpec, all_models, get_model
 
 REQUIRED = [
     "gpt-3-175b", "gpt-4", "gpt-j-6b", "llama-2-7b", "llama-2-13b", "llama-2-70b", "llama-3-8b", "llama-3-70b",

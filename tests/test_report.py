@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from infercast.cli import app
 from infercast.report import REPORT_CHIPS, SECTIONS, build_report
-from infercast.hardware import get_chip
+from infercast.specs.hardware import get_chip
 
 
 class _Parse(HTMLParser):
@@ -116,9 +116,9 @@ def test_sources_and_cost(quick):
 
 
 def test_failing_optional_sections_say_not_available(tmp_path, monkeypatch):
-    import infercast.claims as C
-    import infercast.forecast as F
-    import infercast.validate as V
+    import infercast.analyses.claims as C
+    import infercast.analyses.forecast as F
+    import infercast.analyses.validate as V
 
     def boom(*a, **k):
         raise RuntimeError("simulated failure")

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from infercast import DoesNotFitError, InfercastError, UnknownIdError, deployment, estimate, get_chip, step_time
-from infercast.memory import max_sequences
-from infercast.serving import continuous, max_concurrency
+from infercast.engine.memory import max_sequences
+from infercast.engine.serving import continuous, max_concurrency
 
 
 def _with(chip, **kw):
@@ -126,7 +126,7 @@ def test_speed_of_light_is_an_upper_bound_on_the_realistic_estimate():
 def test_old_tensorrt_llm_rereads_the_kv_cache_per_query_head_for_gqa_only():
     # TRT-LLM CHANGELOG 0.7.0: "MMHA optimization for MQA and GQA"; before it, each query head
     # streamed its KV head separately, so Llama-2-70B (64 q / 8 kv heads) reads 8x the cache
-    from infercast.efficiency import get_engine
+    from infercast.engine.efficiency import get_engine
 
     assert not get_engine("TensorRT-LLM v0.6.1").gqa_kv_reuse
     assert get_engine("TensorRT-LLM v0.6.1").version == "0.6.1"
@@ -147,7 +147,7 @@ def test_old_tensorrt_llm_rereads_the_kv_cache_per_query_head_for_gqa_only():
 
 
 def test_p99_latency_targets_admit_no_more_load_than_mean_targets():
-    from infercast.serving import Z99, best_under_latency, best_under_p99
+    from infercast.engine.serving import Z99, best_under_latency, best_under_p99
 
     dep = deployment("llama-3-70b", "h200-sxm", tp=2, weights="fp8")
     cmax, _ = max_concurrency(dep, 1024, 256)

@@ -4,7 +4,7 @@ import pytest
 from typer.testing import CliRunner
 
 from infercast.cli import app
-from infercast.table import essay_table
+from infercast.analyses.table import essay_table
 
 
 @pytest.fixture(scope="module")

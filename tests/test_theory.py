@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from infercast import sol
-from infercast.hardware import get_chip
+from infercast.engine import sol
+from infercast.specs.hardware import get_chip
 
 
 def test_A1_scaling_book_30b_int8_on_16_v5e():

@@ -6,7 +6,7 @@ import pytest
 
 from infercast import estimate
 from infercast.errors import InfercastError
-from infercast.uncertainty import (Dist, draw, estimate_with_uncertainty, load_model_error, parse, percentiles)
+from infercast.analyses.uncertainty import (Dist, draw, estimate_with_uncertainty, load_model_error, parse, percentiles)
 
 
 @pytest.mark.parametrize("spec,p10,p50,p90", [

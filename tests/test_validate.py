@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from infercast.validate import default_data_path, predict_row, validate
+from infercast.analyses.validate import default_data_path, predict_row, validate
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "measured-dev.csv"
 pytestmark = pytest.mark.skipif(not DATA.is_file(), reason="shared/data not beside the checkout")
@@ -78,7 +78,7 @@ def test_default_data_path_found_from_checkout():
 
 def test_packaged_validation_snapshot_is_current(result):
     # benchmarks/validation_snapshot.py writes it; rerun that script after changing the model
-    from infercast.catalog import read_json
+    from infercast.specs.store import read_json
 
     snap = read_json("validation_summary.json")
     s, _ = result

@@ -4,12 +4,12 @@ Public API (everything else is an implementation detail):
 
     from infercast import get_chip, get_model, bounds, estimate, deployment
 """
-from .essay import Bounds, bounds
-from .errors import DoesNotFitError, InfercastError, UnknownIdError
-from .estimate import Estimate, estimate
-from .hardware import Chip, all_chips, get_chip
-from .model import ModelSpec, all_models, get_model
-from .roofline import Deployment, deployment, step_time
+from infercast.analyses.essay import Bounds, bounds
+from infercast.errors import DoesNotFitError, InfercastError, UnknownIdError
+from infercast.engine.estimate import Estimate, estimate
+from infercast.specs.hardware import Chip, all_chips, get_chip
+from infercast.specs.model import ModelSpec, all_models, get_model
+from infercast.engine.step import Deployment, deployment, step_time
 
 __version__ = "0.1.0"
 __all__ = [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 def create_app(*args, **kwargs):
     """The FastAPI application (imported lazily so `import infercast` does not need FastAPI)."""
-    from .app import create_app as _create
+    from infercast.web.app import create_app as _create
 
     return _create(*args, **kwargs)
 

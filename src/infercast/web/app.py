@@ -29,16 +29,16 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .. import __version__
-from .. import precision as P
-from ..cost import CostReport, cost as run_cost
-from ..efficiency import engine_names
-from ..errors import InfercastError, UnknownIdError
-from ..essay import Bounds, bounds as run_bounds
-from ..estimate import Estimate, estimate as run_estimate
-from ..frontier import best_point, sweep
-from ..hardware import Chip, Price, all_chips, get_chip
-from ..model import ModelSpec, all_models, get_model
+from infercast import __version__
+from infercast.specs import precision as P
+from infercast.analyses.cost import CostReport, cost as run_cost
+from infercast.engine.efficiency import engine_names
+from infercast.errors import InfercastError, UnknownIdError
+from infercast.analyses.essay import Bounds, bounds as run_bounds
+from infercast.engine.estimate import Estimate, estimate as run_estimate
+from infercast.analyses.frontier import best_point, sweep
+from infercast.specs.hardware import Chip, Price, all_chips, get_chip
+from infercast.specs.model import ModelSpec, all_models, get_model
 
 STATIC = resources.files("infercast.web").joinpath("static")
 MAX_CHIPS = 12
@@ -335,7 +335,7 @@ def _check_common(q: Inputs) -> None:
             with blame(name):
                 P.check(v, name if name == "weights" else "kv cache")
     if q.engine is not None and q.engine not in engine_names():
-        from ..efficiency import get_engine
+        from infercast.engine.efficiency import get_engine
 
         with blame("engine"):
             get_engine(q.engine)
@@ -495,7 +495,7 @@ def create_app() -> FastAPI:
             path.parent.mkdir()
             path.write_bytes(data)
             try:
-                from ..hfconfig import from_hf_config
+                from infercast.specs.hfconfig import from_hf_config
 
                 spec = from_hf_config(str(path))
             except InfercastError as e:

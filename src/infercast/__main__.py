@@ -1,0 +1,4 @@
+"""`python -m infercast`: the command line."""
+from infercast.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Analyses over the engine: the essay, frontiers, cost, fleets, tables, claims, forecast, validation."""

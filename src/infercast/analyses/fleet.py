@@ -1,0 +1,343 @@
+"""A fleet: pools of chips serving a mix of models and workloads. Load (TOML, pydantic) and evaluate.
+
+Allocation (docs/fleet.md):
+
+1. Every pool serves every workload, in proportion to the workloads' traffic shares (shares are
+   fractions of requests and sum to 1).
+2. For each (pool, workload) part, the operating point is the deployment shape and batch with the
+   highest output tokens/s per GPU that meets the workload's latency targets (tokens/s per user,
+   TTFT): the shape comes from a frontier sweep (or the workload's own tp/pp/ep), the batch from
+   `estimate.estimate` with those targets (max throughput when a workload has none).
+   Cached input (`cached_fraction`) speeds the step as in `cost.phase_split`.
+3. A request of workload w costs O_w / (output tokens/s per GPU) GPU-seconds on pool p. The pool's
+   busy GPU-time (count x utilisation) is divided so the request rates are in the traffic ratio:
+   GPUs(p, w) = count_p x share_w g_pw / sum_v share_v g_pv. Fractional replicas are time-sharing.
+"""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from infercast.specs import precision as P
+from infercast.analyses.cost import DEFAULT_LOAD_FRACTION, DEFAULT_PUE, gpu_watts, phase_split, resolve_price, resolve_watts
+from infercast.errors import InfercastError
+from infercast.engine.estimate import estimate
+from infercast.analyses.frontier import best_point, sweep
+from infercast.specs.hardware import get_chip
+from infercast.specs.model import get_model
+from infercast.engine.step import deployment
+
+SHARE_TOLERANCE = 1e-3
+
+
+class Pool(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    chip: str
+    count: int = Field(gt=0, description="GPUs in the pool")
+    price: float | None = Field(None, gt=0, description="$/GPU-hour; default: the catalog's dated price")
+    utilisation: float = Field(1.0, gt=0, le=1, description="fraction of hours the pool is serving")
+    engine: str | None = None
+    watts: float | None = Field(None, gt=0, description="rated power per GPU; default the catalog TDP")
+
+    @field_validator("chip")
+    @classmethod
+    def _chip(cls, v: str) -> str:
+        return get_chip(v).id  # UnknownIdError (a ValueError) names the chip and suggests ids
+
+
+class Workload(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    model: str
+    share: float = Field(gt=0, le=1, description="fraction of requests")
+    input_len: int = Field(gt=0)
+    output_len: int = Field(gt=0)
+    cached_fraction: float = Field(0.0, ge=0, lt=1)
+    min_tokens_per_s_per_user: float | None = Field(None, gt=0)
+    max_ttft_s: float | None = Field(None, gt=0)
+    weights: str | None = None
+    kv: str | None = None
+    tp: int | None = Field(None, gt=0)
+    pp: int | None = Field(None, gt=0)
+    ep: int | None = Field(None, gt=0)
+    max_gpus_per_replica: int = Field(64, gt=0)
+
+    @field_validator("model")
+    @classmethod
+    def _model(cls, v: str) -> str:
+        return get_model(v).id
+
+    @field_validator("weights", "kv")
+    @classmethod
+    def _prec(cls, v: str | None) -> str | None:
+        return None if v is None else P.check(v)
+
+
+class Energy(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    load_fraction: float = Field(DEFAULT_LOAD_FRACTION, gt=0, le=1)
+    pue: float = Field(DEFAULT_PUE, ge=1)
+
+
+class Fleet(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    description: str = ""
+    pools: list[Pool] = Field(min_length=1)
+    workloads: list[Workload] = Field(min_length=1)
+    energy: Energy = Energy()
+    notes: list[str] = []
+
+    @model_validator(mode="after")
+    def _check(self) -> "Fleet":
+        total = sum(w.share for w in self.workloads)
+        if abs(total - 1.0) > SHARE_TOLERANCE:
+            raise ValueError(f"workloads.share: traffic shares sum to {total:g}; they must sum to 1 "
+                             f"({', '.join(f'{w.name}={w.share:g}' for w in self.workloads)})")
+        names = [w.name for w in self.workloads]
+        if len(set(names)) != len(names):
+            raise ValueError(f"workloads.name: names must be unique, got {names}")
+        return self
+
+
+# ---------------------------------------------------------------- loading
+
+def _shipped() -> dict[str, Path]:
+    d = resources.files("infercast").joinpath("data")
+    return {p.name[len("fleet_"):-len(".toml")]: Path(str(p)) for p in d.iterdir()
+            if p.name.startswith("fleet_") and p.name.endswith(".toml")}
+
+
+def shipped_fleets() -> dict[str, str]:
+    """Name -> description of the example fleets shipped in infercast/data/fleet_*.toml."""
+    out = {}
+    for name, path in sorted(_shipped().items()):
+        raw = tomllib.loads(path.read_text())
+        out[name] = raw.get("description", "")
+    return out
+
+
+def _loc(err: dict) -> str:
+    s = ""
+    for x in err.get("loc", ()):
+        s += f"[{x}]" if isinstance(x, int) else (("." if s else "") + str(x))
+    return s
+
+
+def parse_fleet(data: dict, source: str = "fleet") -> Fleet:
+    try:
+        return Fleet(**data)
+    except ValidationError as e:
+        msgs = []
+        for err in e.errors():
+            msg = str(err.get("msg", "")).removeprefix("Value error, ")
+            loc = _loc(err)
+            if "input" in err and not isinstance(err["input"], (dict, list)) and loc:
+                msg += f" (got {err['input']!r})"
+            msgs.append(f"{loc}: {msg}" if loc else msg)
+        raise InfercastError(f"{source}: " + "; ".join(msgs)) from None
+    except TypeError as e:
+        raise InfercastError(f"{source}: {e}") from None
+
+
+def load_fleet(name_or_path: str | Path) -> Fleet:
+    """A fleet from a TOML file, or a shipped example by name (`essay-gpt4`)."""
+    p = Path(name_or_path)
+    shipped = _shipped()
+    if not p.is_file():
+        key = str(name_or_path).removeprefix("fleet_").removesuffix(".toml")
+        if key in shipped:
+            p = shipped[key]
+        else:
+            raise InfercastError(f"no fleet file '{name_or_path}' and no shipped fleet of that name; "
+                                 f"shipped: {', '.join(sorted(shipped))}")
+    try:
+        data = tomllib.loads(p.read_text())
+    except tomllib.TOMLDecodeError as e:
+        raise InfercastError(f"{p}: not valid TOML ({e})") from None
+    return parse_fleet(data, str(p.name))
+
+
+# ---------------------------------------------------------------- evaluation
+
+@dataclass
+class Part:
+    pool: str  # chip id
+    workload: str
+    model: str
+    tp: int
+    pp: int
+    ep: int
+    weights: str
+    engine: str
+    shape_chosen_by: str
+    gpus: float  # GPUs of the pool given to this workload (fractional = time-shared)
+    replicas: float
+    concurrency_per_replica: float
+    tokens_per_s_per_user: float
+    ttft_s: float
+    output_tok_s_per_gpu: float  # busy rate at the operating point
+    input_tok_s_per_gpu: float
+    output_tok_s: float  # this part's total, utilisation applied
+    input_tok_s: float
+    requests_per_s: float
+    prefill_share: float
+    usd_per_hour: float
+    usd_per_m_input: float
+    usd_per_m_output: float
+    watts: float
+    binding: str  # what limits the batch and what dominates the step
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class FleetResult:
+    name: str
+    description: str
+    gpus: int
+    output_tok_s: float
+    input_tok_s: float
+    output_tok_per_day: float
+    input_tok_per_day: float
+    requests_per_s: float
+    forward_passes_per_chip_s: float  # (input + output) tokens per GPU-second, whole fleet
+    usd_per_hour: float
+    usd_per_m_input: float
+    usd_per_m_output: float
+    usd_per_m_tokens: float  # all tokens
+    power_mw: float
+    j_per_token: float
+    parts: list[Part]
+    pools: list[dict]
+    assumptions: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _choose_shape(w: Workload, chip: str, count: int, engine: str | None) -> tuple[int, int, int, str, str]:
+    """Shape and precision with the best output tokens/s per GPU meeting the targets."""
+    m = get_model(w.model)
+    if w.tp or w.pp or w.ep:
+        return w.tp or 1, w.pp or 1, w.ep or 1, w.weights or m.dtype, "given in the fleet file"
+    precs = [w.weights or m.dtype]
+    sw = sweep(m, chip, input_len=w.input_len, output_len=w.output_len, precisions=precs,
+               max_gpus=min(count, w.max_gpus_per_replica), engine=engine, kv=w.kv, n_concurrency=24,
+               frontiers=False)
+    pt = best_point(sw, w.min_tokens_per_s_per_user, w.max_ttft_s)
+    if pt is None:
+        raise InfercastError(f"workload '{w.name}' ({m.id}) on {chip}: no shape up to "
+                             f"{min(count, w.max_gpus_per_replica)} GPUs per replica meets "
+                             f"{_targets(w) or 'the targets'}; relax the targets or change the precision")
+    return pt["tp"], pt["pp"], pt["ep"], pt["precision"], "best output tokens/s per GPU meeting the targets (sweep)"
+
+
+def _targets(w: Workload) -> str:
+    t = []
+    if w.min_tokens_per_s_per_user:
+        t.append(f">= {w.min_tokens_per_s_per_user:g} tokens/s per user")
+    if w.max_ttft_s:
+        t.append(f"TTFT <= {w.max_ttft_s:g} s")
+    return " and ".join(t)
+
+
+def _profile_for(profile, chip: str) -> bool:
+    if profile is None:
+        return False
+    from infercast.analyses.validate import _profile_applies
+
+    return _profile_applies(profile, chip)
+
+
+def evaluate(fleet: Fleet | str | Path, profile=None) -> FleetResult:
+    """Evaluate a fleet; `profile` (a calibration profile) applies to pools of the chip it measured."""
+    fl = fleet if isinstance(fleet, Fleet) else load_fleet(fleet)
+    parts: list[Part] = []
+    pools_out = []
+    lf, pue = fl.energy.load_fraction, fl.energy.pue
+    for i, pool in enumerate(fl.pools):
+        try:
+            usd, price_src = resolve_price(pool.chip, pool.price)
+            rated, basis = resolve_watts(pool.chip, pool.watts)
+        except InfercastError as e:
+            field_ = "price" if "price" in str(e) else "watts"
+            raise InfercastError(f"pools[{i}].{field_}: {e}".replace("pass --price USD_PER_GPU_HOUR",
+                                 "set price = USD per GPU-hour").replace("pass --watts W", "set watts = W")) from None
+        watts = gpu_watts(rated, lf, pue)
+        rows = []
+        for w in fl.workloads:
+            tp, pp, ep, prec, how = _choose_shape(w, pool.chip, pool.count, pool.engine)
+            tpot_max = 1.0 / w.min_tokens_per_s_per_user if w.min_tokens_per_s_per_user else None
+            targets = tpot_max is not None or w.max_ttft_s is not None
+            try:
+                prof = profile if _profile_for(profile, pool.chip) else None
+                e = estimate(w.model, pool.chip, tp=tp, pp=pp, ep=ep, weights=prec, kv=w.kv, engine=pool.engine,
+                             profile=prof,
+                             input_len=w.input_len, output_len=w.output_len, max_throughput=not targets,
+                             tpot_max=tpot_max, ttft_max=w.max_ttft_s)
+            except InfercastError as err:
+                raise InfercastError(f"workload '{w.name}' on pools[{i}] ({pool.chip}): {err}") from None
+            if e.gpus > pool.count:
+                raise InfercastError(f"workload '{w.name}': one replica needs {e.gpus} GPUs but pools[{i}] "
+                                     f"({pool.chip}) has count = {pool.count}")
+            dep = deployment(w.model, pool.chip, tp=tp, pp=pp, ep=ep, weights=prec, kv=w.kv, engine=pool.engine,
+                             profile=prof)
+            c = e.concurrency / e.replicas
+            share, gain = (float(x) for x in phase_split(dep, w.input_len, w.output_len, c, w.cached_fraction))
+            out, inp = e.output_tok_s_per_gpu * gain, e.input_tok_s_per_gpu * gain
+            rows.append((w, e, share, out, inp, how, gain, c))
+        # GPU-seconds per request, then split the pool so request rates follow the shares
+        g = [r[0].output_len / r[3] for r in rows]
+        denom = sum(w.share * gi for (w, *_), gi in zip(rows, g))
+        pool_tok = {"output_tok_s": 0.0, "input_tok_s": 0.0}
+        for (w, e, share, out, inp, how, gain, c), gi in zip(rows, g):
+            gpus = pool.count * w.share * gi / denom
+            busy = gpus * pool.utilisation
+            o_s, i_s = busy * out, busy * inp
+            usd_h = gpus * usd
+            bind = f"batch: {e.batch_limit}; step: {e.bound_by}-bound"
+            parts.append(Part(
+                pool=pool.chip, workload=w.name, model=e.model, tp=e.tp, pp=e.pp, ep=e.ep, weights=e.weights,
+                engine=e.engine, shape_chosen_by=how, gpus=gpus, replicas=gpus / e.gpus,
+                concurrency_per_replica=c, tokens_per_s_per_user=e.tokens_per_s_per_user * gain, ttft_s=e.ttft_s,
+                output_tok_s_per_gpu=out, input_tok_s_per_gpu=inp, output_tok_s=o_s, input_tok_s=i_s,
+                requests_per_s=o_s / w.output_len, prefill_share=share, usd_per_hour=usd_h,
+                usd_per_m_input=1e6 * usd_h * share / 3600 / i_s, usd_per_m_output=1e6 * usd_h * (1 - share) / 3600 / o_s,
+                watts=gpus * watts, binding=bind))
+            pool_tok["output_tok_s"] += o_s
+            pool_tok["input_tok_s"] += i_s
+        pools_out.append({"chip": pool.chip, "count": pool.count, "usd_per_gpu_hour": usd, "price_source": price_src,
+                          "utilisation": pool.utilisation, "watts_per_gpu": watts, "power_basis": basis,
+                          "power_mw": pool.count * watts / 1e6, **pool_tok})
+    n = sum(p.count for p in fl.pools)
+    out_s = sum(p.output_tok_s for p in parts)
+    in_s = sum(p.input_tok_s for p in parts)
+    usd_h = sum(p.usd_per_hour for p in parts)
+    usd_in = sum(p.usd_per_hour * p.prefill_share for p in parts)
+    power_w = sum(p["count"] * p["watts_per_gpu"] for p in pools_out)
+    assumptions = [
+        "each pool serves every workload in proportion to its traffic share (of requests); each part runs at "
+        "the shape and batch with the best output tokens/s per GPU meeting that workload's latency targets",
+        "fractional GPU counts are time-sharing between workloads",
+        f"power: rated watts x load fraction {lf:g} x PUE {pue:g} for every GPU in the fleet, busy or idle; "
+        "J/token = fleet power / fleet tokens/s",
+        "cost: each part's GPU-hours split between input and output by prefill's share of step time",
+    ] + list(fl.notes)
+    return FleetResult(
+        name=fl.name, description=fl.description, gpus=n, output_tok_s=out_s, input_tok_s=in_s,
+        output_tok_per_day=out_s * 86400, input_tok_per_day=in_s * 86400,
+        requests_per_s=sum(p.requests_per_s for p in parts),
+        forward_passes_per_chip_s=(out_s + in_s) / n, usd_per_hour=usd_h,
+        usd_per_m_input=1e6 * usd_in / 3600 / in_s, usd_per_m_output=1e6 * (usd_h - usd_in) / 3600 / out_s,
+        usd_per_m_tokens=1e6 * usd_h / 3600 / (in_s + out_s), power_mw=power_w / 1e6,
+        j_per_token=power_w / (in_s + out_s), parts=parts, pools=pools_out, assumptions=assumptions)
+
+
+__all__ = ["Fleet", "Pool", "Workload", "Energy", "FleetResult", "Part", "load_fleet", "parse_fleet", "evaluate",
+           "shipped_fleets"]

@@ -1,0 +1,4 @@
+"""`python -m infercast.cli`: the command line."""
+from infercast.cli import main
+
+main()

@@ -1,0 +1,105 @@
+"""`infercast forecast` (yearly Monte Carlo to 2030) and `infercast claims` (the essay's hardware claims)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from infercast.cli.kit import console, print_json, si, user_errors
+
+
+def _n(x: float) -> str:
+    if abs(x) >= 1e4:
+        return si(x, "", 3).replace(" ", "")
+    if abs(x) >= 10:
+        return f"{x:,.0f}"
+    return f"{x:.2g}"
+
+
+def _rng(d: dict, fmt=_n) -> str:
+    return f"{fmt(d['p50'])} [{fmt(d['p10'])}-{fmt(d['p90'])}]"
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    @user_errors
+    def forecast(scenario: Optional[Path] = typer.Argument(None, help="scenario TOML merged over the default"),
+                 json_: bool = typer.Option(False, "--json", help="per quantity and year: p10, p50, p90"),
+                 plot: Optional[Path] = typer.Option(None, "--plot", help="write a fan chart (PNG)"),
+                 samples: Optional[int] = typer.Option(None, "--samples", "-n", help="Monte Carlo samples (default 2000)"),
+                 seed: Optional[int] = typer.Option(None, "--seed", help="random seed (default 0)"),
+                 model: Optional[list[str]] = typer.Option(None, "--model", "-m", help="reference model(s) (repeatable)"),
+                 set_: Optional[list[str]] = typer.Option(None, "--set", help="override one assumption: "
+                                                          "KEY.PATH=VALUE, e.g. fleet.growth=lognormal:p10=1.3,p90=2 "
+                                                          "(repeatable)"),
+                 print_scenario: bool = typer.Option(False, "--print-scenario",
+                                                     help="print the default scenario (every assumption and source)")):
+        """How much inference in 2027 and 2030: trend chips, serving model and Monte Carlo, P10/P50/P90."""
+        from infercast.analyses import forecast as F
+
+        if print_scenario:
+            typer.echo(F._default_text())
+            return
+        sc = F.load_scenario(scenario, set_ or None)
+        res = F.run_forecast(sc, samples=samples, seed=seed, models=model or None)
+        if plot:
+            F.fan_chart(res, plot)
+        if json_:
+            return print_json(res)
+        t = Table(title="Hardware trend fits over the catalog's flagships (log-linear least squares)")
+        for col in ("quantity", "growth/yr", "SE", "r²", "n", "used in the forecast"):
+            t.add_column(col, justify="left" if col in ("quantity", "used in the forecast") else "right")
+        for k, f in res["trends"].items():
+            t.add_row(F.TREND_LABELS[k], f"{f['growth_pct']:+.0f} %", f"{f['growth_se_pct']:.0f} pp", f"{f['r2']:.2f}",
+                      str(f["n"]), f["used"]["growth"])
+        console.print(t)
+        console.print(f"[dim]{res['flagships_note']}[/]")
+        op = res["operating_point"]
+        for mid, qs in res["results"].items():
+            t = Table(title=f"{mid}: P50 [P10-P90], {res['samples']} samples, seed {res['seed']} "
+                            f"(input {op['input_len']}, output {op['output_len']}, TPOT <= {op['tpot_max_s'] * 1e3:.0f} ms)")
+            for col in ("year", "output tok/s/GPU", "realistic/upper", "$/M output tok", "fleet tok/day",
+                        "fleet tok/day x algorithmic"):
+                t.add_column(col, justify="right")
+            for y in res["years"]:
+                k = str(y)
+                t.add_row(k, _rng(qs["output_tok_s_per_gpu"][k], _n),
+                          _rng(qs["realistic_to_upper"][k], lambda x: f"{x:.0%}"),
+                          _rng(qs["usd_per_m_output_tokens"][k]),
+                          _rng(qs["fleet_output_tokens_per_day"][k], _n),
+                          _rng(qs["fleet_effective_tokens_per_day"][k], _n))
+            console.print(t)
+        for line in F.headline(res):
+            console.print(line)
+        for n in res["notes"]:
+            console.print(f"[dim]note: {n}[/]")
+        console.print(f"[dim]scenario: {res['scenario']}; every assumption: `infercast forecast --print-scenario`; "
+                      "override one with --set KEY=VALUE[/]")
+        if plot:
+            console.print(f"fan chart written to {plot}")
+
+    @app.command()
+    @user_errors
+    def claims(which: Optional[list[str]] = typer.Option(None, "--claim", "-c",
+                                                         help="throughput | fp8 | h200 (repeatable; default all)"),
+               json_: bool = typer.Option(False, "--json", help="machine-readable output")):
+        """The essay's hardware claims checked with the serving model: 20x vs 8x, FP8 doubling, H200 = 1.7x H100."""
+        from infercast.analyses import claims as C
+        from infercast.errors import InfercastError
+
+        fns = {"throughput": C.throughput_vs_flops, "fp8": C.fp8_doubling, "h200": C.h200_vs_h100}
+        names = which or list(fns)
+        bad = [w for w in names if w not in fns]
+        if bad:
+            raise InfercastError(f"--claim {bad[0]}: use one of {', '.join(fns)}")
+        res = {w: fns[w]() for w in names}
+        if json_:
+            return print_json(res)
+        for w, r in res.items():
+            console.rule(f"[bold]{w}[/]")
+            console.print(f"[italic]essay:[/] \"{r['claim']}\"")
+            console.print(f"[bold]model:[/] {r['verdict']}")
+            for line in r["text"]:
+                console.print(f"  {line}")

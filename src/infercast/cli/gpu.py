@@ -1,0 +1,111 @@
+"""`infercast calibrate` and `infercast measure`: measurements on a real device (PyTorch optional)."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Optional
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from infercast.cli.kit import console, err_console, print_json, user_errors
+from infercast.errors import InfercastError
+
+
+@contextmanager
+def _progress(title: str) -> Iterator:
+    """A rich progress bar on stderr (stdout stays clean for --json); yields a (label, fraction) callback.
+
+    The bar starts at the first callback, so errors raised before any measurement print cleanly.
+    """
+    bar = Progress(TextColumn(f"[bold]{title}[/]"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                   TimeElapsedColumn(), TextColumn("{task.description}"), console=err_console, transient=True)
+    task = None
+
+    def cb(label: str, frac: float) -> None:
+        nonlocal task
+        if task is None:
+            bar.start()
+            task = bar.add_task("", total=1000)
+        bar.update(task, completed=int(frac * 1000), description=label)
+
+    try:
+        yield cb
+    finally:
+        if task is not None:
+            bar.stop()
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    @user_errors
+    def calibrate(out: Optional[Path] = typer.Option(None, "--out", "-o",
+                                                     help="write the profile here (JSON); use it with --profile"),
+                  quick: bool = typer.Option(False, "--quick", help="smaller sizes and fewer repeats (~4x faster)"),
+                  device: str = typer.Option("cuda", "--device", "-d", help="cuda (a GPU) or cpu (tiny sizes)"),
+                  json_: bool = typer.Option(False, "--json", help="print the profile as JSON")):
+        """Measure this device's ceilings (copy bandwidth, GEMM, attention, launch cost) into a profile.
+
+        Needs PyTorch (pip install 'infercast[gpu]'). Takes well under 3 minutes on an H100.
+        """
+        from infercast.gpu.calibrate import calibrate as run, summary_lines, write_profile
+
+        with _progress("calibrate") as cb:
+            prof = run(device=device, quick=quick, progress=cb)
+        if out is not None:
+            write_profile(prof, out)
+        if json_:
+            return print_json(prof)
+        for line in summary_lines(prof):
+            console.print(line)
+        if out is not None:
+            chip = prof.get("catalog_id") or "<chip>"
+            console.print(f"wrote {out}; use it with `infercast estimate --chip {chip} --profile {out}` "
+                          f"or `infercast validate --profile {out}`")
+        else:
+            console.print("not saved: pass --out FILE to write the profile (or --json to print it)")
+
+    @app.command()
+    @user_errors
+    def measure(model: str = typer.Option(..., "--model", "-m", help="catalog id or alias (dense or MoE; not MLA)"),
+                batch: str = typer.Option("1,8,32", "--batch", "-b", help="decode batch sizes, comma-separated"),
+                context: str = typer.Option("1024,4096", "--context", "-c",
+                                            help="cached tokens per sequence in decode, comma-separated"),
+                prefill: str = typer.Option("512,2048", "--prefill", "-p",
+                                            help="prompt lengths for prefill steps ('' for none)"),
+                prefill_batch: str = typer.Option("1", "--prefill-batch", help="sequences per prefill step"),
+                out: Optional[Path] = typer.Option(None, "--out", "-o",
+                                                   help="write rows here (CSV, the columns of measured-dev.csv)"),
+                device: str = typer.Option("cuda", "--device", "-d", help="cuda (a GPU) or cpu"),
+                dtype: str = typer.Option("bf16", "--dtype", help="weights, activations and KV cache: bf16, fp16, fp32"),
+                layers: Optional[int] = typer.Option(None, "--layers",
+                                                     help="build only the first N layers (recorded in notes)"),
+                scale: Optional[str] = typer.Option(None, "--scale",
+                                                    help="shrink widths, e.g. 1/16 (recorded in notes; for CPU tests)"),
+                repeats: Optional[int] = typer.Option(None, "--repeats", help="timed repeats per step (median)"),
+                json_: bool = typer.Option(False, "--json", help="print the rows as JSON")):
+        """Time decode steps (CUDA graphs) and prefills of a random-weight decoder with a model's shapes.
+
+        Writes rows in the format of the measured CSV, so `infercast validate --data FILE` compares them
+        with the model's predictions. Needs PyTorch (pip install 'infercast[gpu]').
+        """
+        from infercast.gpu.measure import measure as run, write_rows
+
+        with _progress(f"measure {model}") as cb:
+            rows = run(model, batch=batch, context=context, prefill=prefill, prefill_batch=prefill_batch,
+                       device=device, dtype=dtype, layers=layers, scale=scale, repeats=repeats, progress=cb)
+        if out is not None:
+            write_rows(rows, out)
+        if json_:
+            return print_json(rows)
+        t = Table(title=f"{model}: measured steps ({rows[0]['engine']} on {rows[0]['gpu']})" if rows else model)
+        for col in ("scenario", "batch", "tokens", "ms", "tok/s"):
+            t.add_column(col, justify="left" if col == "scenario" else "right")
+        for r in rows:
+            b, n, ms = r["concurrency"], r["input_len"], r["value"]
+            tok = b if r["scenario"] == "decode-step" else b * n
+            t.add_row(r["scenario"], str(b), str(n), f"{ms:.3f}", f"{tok / (ms * 1e-3):,.0f}")
+        console.print(t)
+        if out is not None:
+            console.print(f"wrote {len(rows)} rows to {out}; compare with `infercast validate --data {out}`")

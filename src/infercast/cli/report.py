@@ -1,0 +1,75 @@
+"""CLI: `infercast report` (the HTML report) and `infercast demo` (the report plus the essay's table)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich import box
+from rich.table import Table
+
+from infercast.cli.kit import console, print_json, user_errors
+
+
+def _num(x) -> str:
+    from infercast.report import num
+
+    return num(x)
+
+
+def essay_table_rich(t) -> Table:
+    """The essay's table with the realistic estimate, as a rich table (fits 80 columns)."""
+    rt = Table(title=f"{t.model}, {t.precision}, {t.input_len:,} in + {t.output_len:,} out: forward passes (tokens) "
+                     "per chip per second", box=box.SIMPLE_HEAD)
+    rt.add_column("chip", no_wrap=True)
+    for col in ("upper", "lower", "prefill", "decode", "mixed", "market"):
+        rt.add_column(col, justify="right", no_wrap=True)
+    for r in t.rows:
+        rt.add_row(r.chip, _num(r.upper), _num(r.lower), _num(r.realistic_prefill), _num(r.realistic_decode),
+                   f"[bold]{_num(r.realistic_mixed)}[/]", _num(r.market) if r.market else "-")
+    return rt
+
+
+def print_summary(res, with_table: bool) -> None:
+    """A few lines for the terminal: headline numbers, what is missing, where the report is."""
+    if with_table and res.essay_table is not None:
+        console.print(essay_table_rich(res.essay_table))
+        console.print("[dim]upper = peak FLOP/s / (2 x active params); lower = HBM bandwidth / weight bytes (batch 1); "
+                      "prefill / decode / mixed = infercast's realistic estimate (prefill only, decode only, "
+                      "continuous batching of both); "
+                      "market = implied by a dated $/M-token quote[/]")
+    me = res.model_error
+    if me.get("median_abs_error") is not None:
+        console.print(f"model error vs measurements: median {me['median_abs_error']:.0%}, "
+                      f"P90 {me['p90_abs_error']:.0%} ({me['source']})")
+    for line in res.headline:
+        console.print(line)
+    for sid, why in res.unavailable.items():
+        console.print(f"[yellow]section '{sid}' not available:[/] {why}")
+    mode = " (quick)" if res.quick else ""
+    console.print(f"report{mode} written in {res.seconds:.1f} s: [bold]{res.path}[/] "
+                  f"(open file://{Path(res.path).resolve()})")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    @user_errors
+    def report(out: Path = typer.Option(Path("report"), "--out", "-o", help="folder for index.html and figures"),
+               quick: bool = typer.Option(False, "--quick", help="smaller sweeps and forecast (seconds)"),
+               json_: bool = typer.Option(False, "--json", help="print the summary as JSON")):
+        """Write the HTML report: per-chip table, frontiers, cost, precision, validation, forecast, claims."""
+        from infercast.report import build_report
+
+        res = build_report(out, quick=quick, progress=not json_)
+        if json_:
+            return print_json(res.as_dict())
+        print_summary(res, with_table=False)
+
+    @app.command()
+    @user_errors
+    def demo(out: Path = typer.Option(Path("report"), "--out", "-o", help="folder for the report"),
+             quick: bool = typer.Option(False, "--quick", help="smaller sweeps (seconds)")):
+        """The main job: build the full report and print the essay's table with the realistic estimate."""
+        from infercast.report import build_report
+
+        res = build_report(out, quick=quick, progress=True)
+        print_summary(res, with_table=True)

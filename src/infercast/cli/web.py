@@ -1,0 +1,52 @@
+"""`infercast serve`: the local web app (FastAPI + uvicorn) over the same library."""
+from __future__ import annotations
+
+import socket
+
+import typer
+
+from infercast.cli.kit import console, user_errors
+from infercast.errors import InfercastError
+
+
+def _check_port(host: str, port: int) -> None:
+    """Fail with a clear message (not a uvicorn traceback) when the address is taken or unknown."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror:
+        raise InfercastError(f"--host {host}: not an address this machine can listen on") from None
+    family, _, _, _, addr = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(addr)
+        except OSError as e:
+            raise InfercastError(f"cannot listen on {host}:{port} ({e.strerror}); pick another --port") from None
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    @user_errors
+    def serve(
+        host: str = typer.Option("127.0.0.1", "--host", help="address to listen on (127.0.0.1: this machine only)"),
+        port: int = typer.Option(8000, "--port", min=1, max=65535, help="TCP port"),
+        open_browser: bool = typer.Option(False, "--open", help="open the page in the default browser"),
+    ):
+        """Start the local web app: pick chips, a model, precision, workload and targets; see bounds,
+        the realistic estimate, the frontier chart and the cost, updating as you type."""
+        import uvicorn
+
+        from infercast.web.app import create_app
+
+        _check_port(host, port)
+        url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"
+        console.print(f"infercast web app: [bold]{url}[/]  (JSON API: {url}api/..., schema: {url}openapi.json; "
+                      "Ctrl+C to stop)")
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            console.print("[yellow]note:[/] listening beyond this machine; the app has no authentication.")
+        if open_browser:
+            import threading
+            import webbrowser
+
+            threading.Timer(1.0, webbrowser.open, args=(url,)).start()
+        uvicorn.run(create_app(), host=host, port=port, log_level="warning")

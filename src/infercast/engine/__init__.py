@@ -1,0 +1,1 @@
+"""The engine: efficiencies, collectives, the step model, memory, serving scenarios, estimates."""

@@ -1,0 +1,1 @@
+"""Measurement on a real device (PyTorch extra): calibration profiles and measured rows."""

@@ -1,0 +1,1 @@
+"""Catalogs and model shapes: precisions, accelerators, model architectures, Hugging Face configs."""

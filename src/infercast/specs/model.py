@@ -1,0 +1,253 @@
+"""Model architectures: parameters, FLOPs and KV-cache bytes derived from a few fields."""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
+
+from infercast.specs import precision as P
+from infercast.specs.store import lookup, read_json
+
+
+class MoE(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    experts: PositiveInt  # routed experts per MoE layer
+    active: PositiveInt  # routed experts per token (top-k)
+    expert_d_ff: PositiveInt  # hidden size of one routed expert
+    shared_experts: int = Field(0, ge=0)  # always-on experts per MoE layer
+    shared_d_ff: int | None = None  # hidden size of one shared expert (default expert_d_ff)
+    dense_layers: int = Field(0, ge=0)  # leading layers with a dense MLP of width d_ff
+    moe_every: PositiveInt = 1  # MoE every n-th layer (Llama-4 Maverick interleaves: 2)
+
+    @model_validator(mode="after")
+    def _check(self) -> "MoE":
+        if self.active > self.experts:
+            raise ValueError(f"moe.active ({self.active}) exceeds moe.experts ({self.experts}); "
+                             "top-k cannot be larger than the number of experts")
+        return self
+
+
+class MLA(BaseModel):
+    """DeepSeek multi-head latent attention (arXiv 2405.04434 §2.1)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    q_lora_rank: int | None = None
+    kv_lora_rank: PositiveInt
+    qk_nope_head_dim: PositiveInt
+    qk_rope_head_dim: PositiveInt
+    v_head_dim: PositiveInt
+
+
+class ModelSpec(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    id: str
+    name: str
+    family: str
+    year: int = Field(ge=2017, le=2035)
+    aliases: list[str] = []
+    layers: PositiveInt
+    d_model: PositiveInt
+    heads: PositiveInt
+    kv_heads: PositiveInt
+    head_dim: PositiveInt
+    d_ff: PositiveInt  # dense MLP hidden size (dense layers of a MoE too)
+    vocab: PositiveInt
+    mlp: Literal["gated", "standard"] = "gated"  # gated: 3 matrices (SwiGLU); standard: 2
+    tied_embeddings: bool = False
+    bias: bool = False  # linear layers carry biases (GPT-J, Qwen2 QKV only -> "qkv")
+    qkv_bias: bool = False
+    mla: MLA | None = None
+    moe: MoE | None = None
+    sliding_window: int | None = None  # tokens seen by a sliding-window layer
+    sliding_layers: int = Field(0, ge=0)  # how many layers use the window
+    max_context: PositiveInt = 4096
+    dtype: str = "bf16"  # released weight precision
+    published_params: float = Field(gt=0)  # total parameters as published
+    published_active_params: float | None = None
+    params_source: str
+    rumoured: bool = False
+    notes: str = ""
+
+    @model_validator(mode="after")
+    def _check(self) -> "ModelSpec":
+        if self.heads % self.kv_heads:
+            raise ValueError(f"heads ({self.heads}) must be a multiple of kv_heads ({self.kv_heads})")
+        if self.sliding_layers > self.layers:
+            raise ValueError("sliding_layers cannot exceed layers")
+        if self.sliding_layers and not self.sliding_window:
+            raise ValueError("sliding_layers needs sliding_window")
+        if self.moe and self.moe.dense_layers > self.layers:
+            raise ValueError("moe.dense_layers cannot exceed layers")
+        P.check(self.dtype, "dtype")
+        return self
+
+    # ---- layer counts -------------------------------------------------------------
+    @property
+    def moe_layers(self) -> int:
+        if not self.moe:
+            return 0
+        return (self.layers - self.moe.dense_layers) // self.moe.moe_every
+
+    @property
+    def dense_mlp_layers(self) -> int:
+        return self.layers - self.moe_layers
+
+    # ---- parameters per component (count of weights) -----------------------------
+    @property
+    def attn_params_per_layer(self) -> float:
+        d, h, kv, hd = self.d_model, self.heads, self.kv_heads, self.head_dim
+        if self.mla:
+            m = self.mla
+            qk = m.qk_nope_head_dim + m.qk_rope_head_dim
+            q = (d * m.q_lora_rank + m.q_lora_rank * h * qk + m.q_lora_rank) if m.q_lora_rank else d * h * qk
+            kv_p = d * (m.kv_lora_rank + m.qk_rope_head_dim) + m.kv_lora_rank + \
+                m.kv_lora_rank * h * (m.qk_nope_head_dim + m.v_head_dim)
+            return q + kv_p + h * m.v_head_dim * d
+        # [SB-inf Q1]: Q and O are D x N*H, K and V are D x K*H
+        p = d * hd * (2 * h + 2 * kv)
+        if self.bias:
+            p += hd * (h + 2 * kv) + d
+        elif self.qkv_bias:
+            p += hd * (h + 2 * kv)
+        return p
+
+    def _mlp(self, width: int) -> float:
+        mats = 3 if self.mlp == "gated" else 2
+        p = mats * self.d_model * width
+        if self.bias:
+            p += width * (mats - 1) + self.d_model
+        return p
+
+    @property
+    def dense_mlp_params(self) -> float:
+        return self._mlp(self.d_ff)
+
+    @property
+    def expert_params(self) -> float:
+        return self._mlp(self.moe.expert_d_ff) if self.moe else 0.0
+
+    @property
+    def shared_expert_params(self) -> float:
+        if not self.moe or not self.moe.shared_experts:
+            return 0.0
+        return self.moe.shared_experts * self._mlp(self.moe.shared_d_ff or self.moe.expert_d_ff)
+
+    @property
+    def router_params(self) -> float:
+        return self.d_model * self.moe.experts if self.moe else 0.0
+
+    @property
+    def norm_params(self) -> float:
+        return (2 * self.layers + 1) * self.d_model
+
+    @property
+    def embedding_params(self) -> float:
+        return self.vocab * self.d_model
+
+    @property
+    def lm_head_params(self) -> float:
+        return 0.0 if self.tied_embeddings else self.vocab * self.d_model
+
+    @property
+    def layer_params_dense_part(self) -> float:
+        """Weights every token touches in the transformer blocks (attention, dense MLPs, shared experts)."""
+        return (self.layers * self.attn_params_per_layer + self.dense_mlp_layers * self.dense_mlp_params
+                + self.moe_layers * (self.shared_expert_params + self.router_params) + self.norm_params)
+
+    @property
+    def total_params(self) -> float:
+        routed = self.moe_layers * self.moe.experts * self.expert_params if self.moe else 0.0
+        return self.layer_params_dense_part + routed + self.embedding_params + self.lm_head_params
+
+    @property
+    def active_params(self) -> float:
+        """Parameters one token multiplies through (embedding counted once; tied head counted as a matmul)."""
+        routed = self.moe_layers * self.moe.active * self.expert_params if self.moe else 0.0
+        return self.layer_params_dense_part + routed + self.embedding_params + self.lm_head_params
+
+    @property
+    def matmul_params_per_token(self) -> float:
+        """Weights in matrix multiplies per token: blocks + lm_head (embedding is a gather)."""
+        routed = self.moe_layers * self.moe.active * self.expert_params if self.moe else 0.0
+        return self.layer_params_dense_part - self.norm_params + routed + self.vocab * self.d_model
+
+    # ---- FLOPs ----------------------------------------------------------------------
+    def flops_per_token(self, context: float = 0.0) -> float:
+        """Forward FLOPs for one token attending to `context` earlier tokens.
+
+        2 FLOPs per multiply-add through every active weight [KIP], plus attention's
+        QK^T and AV: 2*2*heads*head_dim per attended token per layer [EP-nb arithmetic_cost_flop].
+        """
+        return 2.0 * self.matmul_params_per_token + self.attn_flops_per_token(context)
+
+    def attn_flops_per_token(self, context: float, absorbed: bool = True) -> float:
+        """QK^T + AV FLOPs of one query attending to `context` tokens, summed over layers."""
+        if self.mla:
+            m = self.mla
+            # absorbed MLA (decode): scores over the latent (kv_lora + rope), values in the latent
+            per = (m.kv_lora_rank + m.qk_rope_head_dim + m.kv_lora_rank) if absorbed else \
+                (m.qk_nope_head_dim + m.qk_rope_head_dim + m.v_head_dim)
+            return 2.0 * self.heads * per * context * self.layers
+        return 4.0 * self.heads * self.head_dim * self._attended(context)
+
+    def _attended(self, context: float) -> float:
+        """Sum over layers of tokens attended (sliding-window layers see at most the window)."""
+        full = self.layers - self.sliding_layers
+        sw = min(context, self.sliding_window) if self.sliding_layers else 0.0
+        return full * context + self.sliding_layers * sw
+
+    # ---- bytes ----------------------------------------------------------------------
+    def weight_bytes(self, weights: str | None = None) -> float:
+        """All weights stored in memory at a precision (norms and embeddings at 16-bit)."""
+        b = P.nbytes(weights or self.dtype)
+        matmul = self.total_params - self.norm_params - self.embedding_params
+        return matmul * b + (self.norm_params + self.embedding_params) * 2.0
+
+    @property
+    def kv_elems_per_token_layer(self) -> float:
+        """K and V elements cached per token per layer [SB-inf]: 2*K*H; MLA: kv_lora + rope [DeepSeek-V2]."""
+        if self.mla:
+            return float(self.mla.kv_lora_rank + self.mla.qk_rope_head_dim)
+        return 2.0 * self.kv_heads * self.head_dim
+
+    def kv_bytes_per_token(self, kv: str | None = None) -> float:
+        """KV-cache bytes per token of context summed over layers (no sliding-window cap)."""
+        return self.kv_elems_per_token_layer * self.layers * P.nbytes(kv or "bf16")
+
+    def kv_bytes_per_seq(self, context: float, kv: str | None = None) -> float:
+        """KV-cache bytes held by one sequence of `context` tokens (sliding layers capped)."""
+        per_layer = self.kv_elems_per_token_layer * P.nbytes(kv or "bf16")
+        return per_layer * self._attended(context)
+
+    @property
+    def attention_kind(self) -> str:
+        if self.mla:
+            return "MLA"
+        if self.kv_heads == 1:
+            return "MQA"
+        return "MHA" if self.kv_heads == self.heads else "GQA"
+
+
+@lru_cache(maxsize=None)
+def _catalog() -> tuple[dict[str, ModelSpec], dict[str, str]]:
+    raw = read_json("models.json")
+    models = {m["id"]: ModelSpec(**m) for m in raw["models"]}
+    aliases = {a.lower(): m.id for m in models.values() for a in m.aliases}
+    return models, aliases
+
+
+def all_models() -> list[ModelSpec]:
+    return list(_catalog()[0].values())
+
+
+def get_model(name: str | ModelSpec) -> ModelSpec:
+    """A catalog id or alias, or a path to a Hugging Face config.json."""
+    if isinstance(name, ModelSpec):
+        return name
+    if name.endswith(".json"):
+        from infercast.specs.hfconfig import from_hf_config
+
+        return from_hf_config(name)
+    models, aliases = _catalog()
+    return lookup("model", name, models, aliases)

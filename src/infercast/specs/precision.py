@@ -1,0 +1,51 @@
+"""Number formats: bytes per element and how a chip's compute rate is chosen for one."""
+from __future__ import annotations
+
+from typing import Literal
+
+Precision = Literal["fp32", "tf32", "bf16", "fp16", "fp8", "int8", "fp4", "int4"]
+PRECISIONS: tuple[str, ...] = ("fp32", "tf32", "bf16", "fp16", "fp8", "int8", "fp4", "int4")
+
+# bytes per stored element (fp4/int4: two per byte; block scales ignored, < 1 %)
+BYTES: dict[str, float] = {
+    "fp32": 4.0, "tf32": 4.0, "bf16": 2.0, "fp16": 2.0,
+    "fp8": 1.0, "int8": 1.0, "fp4": 0.5, "int4": 0.5,
+}
+
+# When a chip lacks a tensor rate for a format, kernels run at the next wider one
+# (e.g. fp8 weights on A100 are dequantised to bf16 by weight-only kernels such as Marlin).
+FALLBACK: dict[str, tuple[str, ...]] = {
+    # 4-bit weights without an fp4 tensor rate run weight-only (W4A16: Marlin/Machete, MXFP4 on Hopper)
+    "fp4": ("fp4", "bf16", "fp16"),
+    "int4": ("int4", "int8", "fp8", "bf16", "fp16"),
+    "fp8": ("fp8", "bf16", "fp16"),
+    "int8": ("int8", "fp8", "bf16", "fp16"),
+    "fp16": ("fp16", "bf16"),
+    "bf16": ("bf16", "fp16"),
+    "tf32": ("tf32", "bf16"),
+    "fp32": ("fp32", "tf32", "bf16"),
+}
+
+
+# names engines and papers use for the same formats
+ALIASES: dict[str, str] = {
+    "float16": "fp16", "half": "fp16", "bfloat16": "bf16", "float32": "fp32",
+    "e4m3": "fp8", "fp8-e4m3": "fp8", "fp8_e4m3": "fp8", "w8a8-fp8": "fp8", "fp8-dynamic": "fp8",
+    "nvfp4": "fp4", "mxfp4": "fp4", "fp4-e2m1": "fp4", "w4a4": "fp4",
+    "awq": "int4", "gptq": "int4", "w4a16": "int4", "int4-awq": "int4", "int4_awq": "int4",
+    "w8a8": "int8", "int8-sq": "int8", "smoothquant": "int8", "w8a16": "int8",
+}
+
+
+def check(p: str, field: str = "precision") -> str:
+    from infercast.errors import InfercastError
+
+    q = p.lower().strip()
+    q = ALIASES.get(q, q)
+    if q not in BYTES:
+        raise InfercastError(f"{field}: unknown precision '{p}'; use one of {', '.join(PRECISIONS)}")
+    return q
+
+
+def nbytes(p: str) -> float:
+    return BYTES[check(p)]
