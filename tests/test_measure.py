@@ -11,18 +11,18 @@ from typer.testing import CliRunner
 from infercast.gpu.calibrate import NO_TORCH
 from infercast.cli import app
 from infercast.errors import InfercastError
+from infercast.analyses.validate import default_data_path
 from infercast.gpu.measure import CSV_COLUMNS, parse_scale, shapes_for
 from infercast.specs.model import get_model
 
 runner = CliRunner()
-SHARED_CSV = Path("/work/shared/data/measured-dev.csv")
+SHARED_CSV = default_data_path()
 TINY = ["--device", "cpu", "--layers", "2", "--scale", "1/16"]
 
 
 def test_header_matches_measured_csv():
-    if SHARED_CSV.is_file():
-        with SHARED_CSV.open() as f:
-            assert next(csv.reader(f)) == CSV_COLUMNS
+    with SHARED_CSV.open() as f:
+        assert next(csv.reader(f)) == CSV_COLUMNS
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Predicted vs measured: every row of a measured CSV (format of shared/data/measured-dev.csv).
+"""Predicted vs measured: every row of a measured CSV (format of data/measured/measured-dev.csv).
 
 A row the model cannot represent (speculative decoding, disaggregated serving, a percentile
 of a queue, missing lengths) is reported 'not comparable: <reason>', never dropped or guessed.
@@ -21,7 +21,6 @@ from infercast.engine.memory import max_sequences
 from infercast.engine.step import deployment
 from infercast.engine.serving import best_under_p99, continuous, max_concurrency, prefill_time, static_batch
 
-DEFAULT_DATA_CANDIDATES = ("../shared/data/measured-dev.csv", "../../shared/data/measured-dev.csv")
 
 
 @dataclass
@@ -47,17 +46,8 @@ class RowResult:
 
 
 def default_data_path() -> Path:
-    here = Path.cwd()
-    for cand in DEFAULT_DATA_CANDIDATES:
-        p = (here / cand).resolve()
-        if p.is_file():
-            return p
-    pkg = Path(str(resources.files("infercast"))).resolve()
-    for up in pkg.parents:
-        p = up.parent / "shared" / "data" / "measured-dev.csv"
-        if p.is_file():
-            return p
-    raise InfercastError("no measured CSV found: pass --data PATH (format of shared/data/measured-dev.csv)")
+    """The measured set shipped with the package (data/measured/measured-dev.csv; provenance in its README)."""
+    return Path(str(resources.files("infercast").joinpath("data", "measured", "measured-dev.csv")))
 
 
 def family_of(row_id: str) -> str:
