@@ -181,6 +181,12 @@ def _moe(c: _Cfg, layers: int) -> MoE | None:
 def from_hf_config(path: str) -> ModelSpec:
     """A ModelSpec for a local Hugging Face ``config.json`` (or a folder holding one)."""
     raw, p = _load(path)
+    return from_hf_dict(raw, str(p), default_name=p.parent.name)
+
+
+def from_hf_dict(raw: dict[str, Any], where: str = "config.json", default_name: str = "uploaded-model") -> ModelSpec:
+    """A ModelSpec from the parsed contents of a config.json; `where` names it in messages (no file is read)."""
+    p = Path(where)
     cfg = _flatten(raw)
     mt = cfg.get("model_type")
     if not mt:
@@ -221,7 +227,7 @@ def from_hf_config(path: str) -> ModelSpec:
 
     name = str(raw.get("_name_or_path") or cfg.get("_name_or_path") or "").strip().rstrip("/")
     if not name:
-        name = p.parent.name
+        name = default_name
     model_id = name.split("/")[-1].lower().replace("_", "-").replace(" ", "-")
 
     spec = dict(
