@@ -10,18 +10,22 @@ TSTAMP := $(VENV)/.test-installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e .
+	$(PY) -m pip install -q -e '.[report,web,kernels]'
 	touch $@
 
 install: $(STAMP)
 
-# Tests use the CPU build of PyTorch (torch==2.13.0 is served from the local wheel here) and
-# Debian's chromium for the browser test (installed when missing and apt is available).
+# Tests use the CPU build of PyTorch, asked for explicitly so that no multi-GB CUDA build is fetched:
+# a local wheel when the machine has one (pip's find-links), else PyTorch's CPU index. Debian's
+# chromium serves the browser test (installed when missing and apt is available).
+TORCH := torch==2.13.0+cpu
 $(TSTAMP): $(STAMP)
-	$(PY) -m pip install -q -e '.[test]' 'torch==2.13.0'
+	$(PY) -m pip install -q -e '.[report,web,kernels,test]'
+	$(PY) -m pip install -q --no-index '$(TORCH)' 2>/dev/null || \
+	  $(PY) -m pip install -q '$(TORCH)' --index-url https://download.pytorch.org/whl/cpu
 	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
 	  { command -v apt-get >/dev/null 2>&1 && (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || \
-	    echo "chromium not installed: the browser test will be skipped"; }
+	    { echo "Debian's chromium is needed for the browser test and could not be installed"; exit 1; }; }
 	touch $@
 
 install-test: $(TSTAMP)
