@@ -1,0 +1,233 @@
+"""Convert aiconfigurator-core's measured end-to-end rows into infercast's measured-CSV schema.
+
+    .venv/bin/python benchmarks/import_aic_silicon.py          # write data/measured/aic-silicon.csv
+    .venv/bin/python benchmarks/import_aic_silicon.py --check  # fail if the committed file is stale
+
+Input: `aiconfigurator_core/systems/silicon_sample.csv` from the installed aiconfigurator-core
+package (Apache-2.0, NVIDIA; the `kernels` extra pins 0.12.0). Each input row is one benchmark
+point (mean TTFT and TPOT at one concurrency); it becomes two rows here (`ttft_ms_mean`,
+`tpot_ms_mean`), ids AIC-00001... in input order.
+
+What the input columns mean (read in ai-dynamo/aiconfigurator: docs/cli_user_guide.md "Estimate
+mode" and "Worker setup"; tools/accuracy_regression_testing/predict_silicon_sample.py, which feeds
+each row to `cli_estimate`; docs/design/prediction_regression_gate_design.md §2.5):
+- `batch_size` is the per-worker batch `cli_estimate --batch-size` takes; with attention data
+  parallelism it is per attention-DP rank. `silicon_concurrency` (in `silicon_data_source`) is the
+  number of concurrent clients of the measured deployment: batch_size x attention_dp_size for an
+  aggregated worker, decode_batch_size x decode_num_workers x decode_attention_dp_size for a
+  disaggregated one (checked below; rows where it does not hold are left out and counted).
+- GPUs per worker = tp x pp x attention_dp (= moe_tp x moe_ep x pp for MoE models); a
+  disaggregated replica = prefill workers x their GPUs + decode workers x theirs.
+- `precision` is the run's label; `gemm_quant_mode` / `moe_quant_mode` are the quantisation of the
+  dense GEMMs and of the MoE experts (fp8, fp8_block, nvfp4, int4_wo = int4 weight-only).
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import re
+import sys
+from importlib import metadata, resources
+from pathlib import Path
+
+OUT = Path(__file__).resolve().parents[1] / "src" / "infercast" / "data" / "measured" / "aic-silicon.csv"
+
+COLUMNS = ["id", "source", "date", "engine", "model", "weights", "kv_cache", "gpu", "num_gpus", "tp", "pp", "ep",
+           "scenario", "input_len", "output_len", "concurrency", "metric", "value", "unit",
+           "dp", "spec_method", "spec_tokens", "spec_accept", "spec_draft", "disagg", "range_ratio", "prefix_hit",
+           "notes"]
+
+# aiconfigurator system name -> infercast chip id (data/chips.json)
+GPU = {"h100_sxm": "h100-sxm", "h200_sxm": "h200-sxm", "b200_sxm": "b200", "b300_sxm": "b300",
+       "gb200": "gb200", "gb300": "gb300"}
+
+# HF id -> infercast model id. Models absent here keep their HF id (see NOT_IN_CATALOG).
+MODEL = {
+    "deepseek-ai/DeepSeek-R1": "deepseek-r1", "nvidia/DeepSeek-R1-NVFP4": "deepseek-r1",
+    "deepseek-ai/DeepSeek-V3": "deepseek-v3", "nvidia/DeepSeek-V3.1-NVFP4": "deepseek-v3.1",
+    "openai/gpt-oss-120b": "gpt-oss-120b",
+    "meta-llama/Llama-3.1-70B": "llama-3.1-70b",
+    "meta-llama/Llama-3.1-8B-Instruct": "llama-3.1-8b", "nvidia/Llama-3.1-8B-Instruct-FP8": "llama-3.1-8b",
+    "Qwen/Qwen3-32B": "qwen3-32b", "nvidia/Qwen3-32B-NVFP4": "qwen3-32b",
+    "Qwen/Qwen3-235B-A22B-FP8": "qwen3-235b-a22b",
+    "MiniMaxAI/MiniMax-M2.5": "minimax-m2.5",
+}
+NOT_IN_CATALOG = {
+    "Qwen/Qwen3.5-397B-A17B": "not in the infercast catalog: 3 of 4 layers are Gated DeltaNet linear attention, "
+                              "which ModelSpec cannot express",
+    "zhipuai/GLM-5": "not in the infercast catalog: MLA with DeepSeek Sparse Attention (an indexer picks 2048 keys), "
+                     "which ModelSpec cannot express",
+    "moonshotai/Kimi-K2.5": "not in the infercast catalog: DeepSeek-V3-like shape (MLA, 384 experts), but the derived "
+                            "1.026T parameters differ from the published 1T / 1.04T by more than the catalog's 1% check",
+}
+MOE = {"deepseek-r1", "deepseek-v3", "deepseek-v3.1", "gpt-oss-120b", "qwen3-235b-a22b", "minimax-m2.5",
+       "Qwen/Qwen3.5-397B-A17B", "zhipuai/GLM-5", "moonshotai/Kimi-K2.5"}
+
+QUANT = {"fp8": "fp8", "fp8_block": "fp8", "nvfp4": "fp4", "int4_wo": "int4", "bf16": "bf16", "fp4": "fp4",
+         "int4": "int4"}
+ENGINE_NAME = {"trtllm": "TensorRT-LLM", "vllm": "vLLM", "sglang": "SGLang"}
+
+
+def _source_fields(text: str) -> tuple[str, dict[str, str]]:
+    """`silicon_data_source`: a dump name or `source_file=...`, then `key=value` pairs split by ';'."""
+    parts = [p.strip() for p in text.split(";")]
+    kv = {k.strip(): v.strip() for k, _, v in (p.partition("=") for p in parts if "=" in p)}
+    origin = kv.get("source_file") or parts[0]
+    return origin, kv
+
+
+def _engine(row: dict, kv: dict) -> tuple[str, str]:
+    """Engine string with the release the image names; the Dynamo runtime containers do not state the engine's."""
+    name = ENGINE_NAME[row["backend"]]
+    image = kv.get("image", "").replace("nvcr.io#", "nvcr.io/")
+    tag = image.rpartition(":")[2] if image else row["backend_version"]
+    dynamo = "ai-dynamo/" in image or (not image and row["backend"] == "trtllm" and tag.startswith("0."))
+    if dynamo:  # TensorRT-LLM's own 0.x line ended in 2025; 0.x tags measured in 2026 are Dynamo containers
+        return f"{name} (NVIDIA Dynamo runtime container {tag}; engine release not stated)", image
+    m = re.match(r"v?(\d+\.\d+(?:\.\d+)?(?:rc\d+)?(?:\.post\d+)?(?:-dev\.\d+)?)", tag or "")
+    if m:
+        return f"{name} {m.group(1)}", image
+    if tag:  # a named build (nightly, gpt-oss-dev, glm5-hopper)
+        return f"{name} (build {tag})", image
+    return f"{name} (release not stated)", image
+
+
+def _int(s: str) -> int | None:
+    s = (s or "").strip()
+    return int(float(s)) if s else None
+
+
+def _shape(t, p, d, e) -> str:
+    s = f"tp{t}"
+    if p and p > 1:
+        s += f"pp{p}"
+    if d and d > 1:
+        s += f"dp{d}"
+    if e and e > 1:
+        s += f"ep{e}"
+    return s
+
+
+def convert(rows: list[dict], version: str) -> tuple[list[dict], dict[str, list[str]]]:
+    out: list[dict] = []
+    skipped: dict[str, list[str]] = {}
+    n = 0
+    for r in rows:
+        origin, kv = _source_fields(r["silicon_data_source"])
+        conc = _int(kv.get("silicon_concurrency", ""))
+        if conc is None:
+            skipped.setdefault("concurrency not stated", []).append(r["id"])
+            continue
+        hf = r["model_path"]
+        model = MODEL.get(hf, hf)
+        moe = model in MOE
+        engine, image = _engine(r, kv)
+        gq, mq = r["gemm_quant_mode"], r["moe_quant_mode"]
+        wq = (mq if moe else gq) or gq or r["precision"]
+        weights = QUANT.get(wq, "") if wq else ""
+        notes = [origin.rsplit("/", 1)[-1] + "".join(f" {k}={kv[k]}" for k in ("config_id", "workflow_run_id",
+                                                                            "gtl_job_id") if k in kv),
+                 f"HF {hf}" + (" (not in the catalog, see README)" if hf in NOT_IN_CATALOG else "")]
+        notes.append(f"quant gemm {gq or '-'} moe {mq or '-'}" if (gq or mq) else "quant not stated")
+        if image:
+            notes.append(f"image {image}")
+        if kv.get("dynamo_version"):
+            notes.append(f"Dynamo {kv['dynamo_version']}")
+        if kv.get("wip") == "True":
+            notes.append("wip=True in the dump")
+        tp = pp = ep = dp = ""
+        disagg = ""
+        if r["mode"] == "agg":
+            t, p, d = _int(r["tp_size"]) or 1, _int(r["pp_size"]) or 1, _int(r["attention_dp_size"]) or 1
+            mt, me = _int(r["moe_tp_size"]), _int(r["moe_ep_size"])
+            bs = _int(r["batch_size"])
+            if bs is None or bs * d != conc:
+                skipped.setdefault("concurrency != batch_size x attention_dp_size (parallel fields incomplete)",
+                                   []).append(r["id"])
+                continue
+            if moe and (mt or 1) * (me or 1) != t * d:
+                skipped.setdefault("moe_tp x moe_ep != tp x attention_dp (GPU count ambiguous)", []).append(r["id"])
+                continue
+            gpus = t * p * d
+            tp, pp, dp = t, p, d
+            if moe:
+                ep = me or 1
+                if (mt or 1) > 1:
+                    notes.append(f"experts TP{mt}xEP{me or 1}")
+            notes.append(f"agg, 1 worker, batch {bs} per attention-DP rank")
+        else:
+            pw, dw = _int(r["prefill_num_workers"]), _int(r["decode_num_workers"])
+            ps = [_int(r[f"prefill_{k}"]) or 1 for k in ("tp_size", "pp_size", "attention_dp_size", "moe_ep_size")]
+            ds = [_int(r[f"decode_{k}"]) or 1 for k in ("tp_size", "pp_size", "attention_dp_size", "moe_ep_size")]
+            pshape, dshape = _shape(*ps), _shape(*ds)
+            if pw and dw:
+                dbs = _int(r["decode_batch_size"])
+                if dbs is None or dbs * dw * ds[2] != conc:
+                    skipped.setdefault("concurrency != decode_batch_size x decode workers x decode attention_dp",
+                                       []).append(r["id"])
+                    continue
+                gpus = pw * ps[0] * ps[1] * ps[2] + dw * ds[0] * ds[1] * ds[2]
+                disagg = f"prefill:{pw}x{pshape},decode:{dw}x{dshape}"
+                notes.append(f"disagg, prefill batch {_int(r['prefill_batch_size'])}, "
+                             f"decode batch {dbs} per attention-DP rank")
+            else:
+                gpus = None
+                disagg = f"prefill:?x{pshape},decode:?x{dshape}"
+                notes.append("disagg, worker counts and batches not stated: GPU count unknown")
+        date = (kv.get("measured") or "")[:10] or (origin.split("/")[-1] if origin.startswith("db-dump") else "")
+        base = {
+            "source": f"aiconfigurator-core {version} (Apache-2.0, NVIDIA) systems/silicon_sample.csv id={r['id']}",
+            "date": date, "engine": engine, "model": model, "weights": weights, "kv_cache": "",
+            "gpu": GPU[r["system"]], "num_gpus": gpus if gpus is not None else "",
+            "tp": tp, "pp": pp, "ep": ep, "scenario": "online-fixed-concurrency",
+            "input_len": _int(r["isl"]), "output_len": _int(r["osl"]), "concurrency": conc,
+            "dp": dp, "spec_method": "", "spec_tokens": "", "spec_accept": "", "spec_draft": "",
+            "disagg": disagg, "range_ratio": "", "prefix_hit": "", "notes": "; ".join(notes),
+        }
+        for metric, col in (("ttft_ms_mean", "silicon_ttft_ms"), ("tpot_ms_mean", "silicon_tpot_ms")):
+            n += 1
+            out.append({"id": f"AIC-{n:05d}", **base, "metric": metric,
+                        "value": f"{float(r[col]):.6g}",
+                        "unit": "ms"})
+    return out, skipped
+
+
+def render(rows: list[dict]) -> str:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    return buf.getvalue()
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--check", action="store_true", help="fail if the committed CSV differs from a fresh conversion")
+    args = ap.parse_args()
+    try:
+        version = metadata.version("aiconfigurator-core")
+        src = resources.files("aiconfigurator_core").joinpath("systems", "silicon_sample.csv")
+    except (metadata.PackageNotFoundError, ModuleNotFoundError):
+        print("aiconfigurator-core is not installed: run `make install` (the kernels extra)", file=sys.stderr)
+        return 2
+    with src.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    out, skipped = convert(rows, version)
+    text = render(out)
+    if args.check:
+        if not OUT.is_file() or OUT.read_text() != text:
+            print(f"{OUT.name} is stale: run benchmarks/import_aic_silicon.py", file=sys.stderr)
+            return 1
+    else:
+        OUT.write_text(text)
+    kept = len(out) // 2
+    print(f"{len(rows)} input rows -> {kept} kept ({len(out)} measured rows), "
+          f"{sum(map(len, skipped.values()))} left out")
+    for why, ids in skipped.items():
+        print(f"  left out ({len(ids)}): {why}: {', '.join(ids[:3])}{' ...' if len(ids) > 3 else ''}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
