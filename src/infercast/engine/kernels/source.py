@@ -1,0 +1,196 @@
+"""Where measured kernel tables live, and which one serves a (chip, engine, version).
+
+The tables are NVIDIA's per-kernel measurements shipped as data in the `aiconfigurator-core`
+package (Apache-2.0; extra `infercast[kernels]`): parquet files under
+`aiconfigurator_core/systems/data/<system>/<op>/<backend>/<version>/`. infercast reads the
+files with pyarrow only; it never imports aiconfigurator's modelling code (the package is
+located with `importlib.util.find_spec`, which does not execute it).
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+PACKAGE = "aiconfigurator-core"
+# catalog chip id -> aiconfigurator system folder (only chips NVIDIA measured; others use the fallback)
+SYSTEMS = {
+    "a100-sxm-80gb": "a100_sxm", "h100-sxm": "h100_sxm", "h200-sxm": "h200_sxm", "b200": "b200_sxm",
+    "b300": "b300_sxm", "gb200": "gb200", "gb300": "gb300", "l40s": "l40s",
+    "rtx-pro-6000": "rtx_pro_6000_server", "arc-pro-b60": "b60",
+}
+# engine -> table backend; other engines name the backend whose tables they borrow, per operator family
+# (efficiency.json: engines.<name>.kernel_tables)
+BACKENDS = {"tensorrt-llm": "trtllm", "vllm": "vllm", "sglang": "sglang"}
+ENV_DIR = "INFERCAST_KERNEL_TABLES"  # point at another systems/data folder (or 'off' to disable)
+
+
+@lru_cache(maxsize=1)
+def data_root() -> Path | None:
+    """The folder holding <system>/<op>/<backend>/<version>/*.parquet, or None when not installed."""
+    env = os.environ.get(ENV_DIR)
+    if env:
+        if env.lower() in ("off", "0", "none"):
+            return None
+        p = Path(env)
+        return p if p.is_dir() else None
+    try:
+        spec = importlib.util.find_spec("aiconfigurator_core")
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    p = Path(list(spec.submodule_search_locations)[0]) / "systems" / "data"
+    if not p.is_dir():
+        return None
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        return None
+    return p
+
+
+def package_version() -> str | None:
+    try:
+        from importlib.metadata import version
+
+        return version(PACKAGE)
+    except Exception:  # noqa: BLE001 - not installed
+        return None
+
+
+def _vkey(v: str) -> tuple:
+    """'1.3.0rc20' -> (1, 3, 0, 20); '0.5.6.post2' -> (0, 5, 6, 2): orderable release tuples."""
+    return tuple(int(x) for x in re.findall(r"\d+", v))
+
+
+@dataclass(frozen=True)
+class TableRef:
+    path: Path
+    system: str
+    op: str
+    backend: str
+    version: str
+    requested: str | None  # the engine version the caller asked for, if any
+
+    def as_meta(self) -> dict:
+        return {"path": str(self.path), "system": self.system, "op": self.op, "backend": self.backend,
+                "version": self.version, "requested": self.requested}
+
+    @classmethod
+    def from_meta(cls, d: dict) -> "TableRef":
+        return cls(Path(d["path"]), d["system"], d["op"], d["backend"], d["version"], d["requested"])
+
+    @property
+    def detail(self) -> str:
+        v = f"{self.backend} {self.version}"
+        if self.requested and _vkey(self.requested)[:2] != _vkey(self.version)[:2]:
+            v += f" (nearest measured release to {self.requested})"
+        return f"{PACKAGE} {package_version() or ''} {self.system}/{self.op}/{v}/{self.path.name}".replace("  ", " ")
+
+
+@lru_cache(maxsize=1)
+def current_versions() -> dict[tuple[str, str], str]:
+    """(system, backend) -> the release aiconfigurator calls `current` (its systems/query_versions.yaml:
+    the newest complete collection; newer folders can be partial drops for new models)."""
+    root = data_root()
+    out: dict[tuple[str, str], str] = {}
+    f = root.parent / "query_versions.yaml" if root else None
+    if not f or not f.is_file():
+        return out
+    section, system = None, None
+    for line in f.read_text().splitlines():
+        s = line.split("#", 1)[0].rstrip()
+        if not s.strip():
+            continue
+        indent = len(s) - len(s.lstrip())
+        key = s.strip().split(":", 1)[0]
+        if indent == 0:
+            section, system = key, None
+        elif section == "overrides" and indent == 2 and s.strip().endswith(":"):
+            system = key
+        m = re.search(r"(\w+):\s*\{current:\s*\"([^\"]+)\"", s)
+        if m:
+            out[(system or "*", m.group(1))] = m.group(2)
+    return out
+
+
+def find_all(chip_id: str, engine: str, op: str, filename: str, version: str | None = None) -> list[TableRef]:
+    """Every measured release of a table, most preferred first: the release nearest the engine's
+    version at or below it (aiconfigurator's `current` one when no version is given), then the
+    others by distance, which fill shapes the preferred one lacks (backward fill, as aiconfigurator does)."""
+    root = data_root()
+    system = SYSTEMS.get(chip_id)
+    backend = BACKENDS.get(engine)
+    if root is None or system is None or backend is None:
+        return []
+    base = root / system / op / backend
+    if not base.is_dir():
+        return []
+    versions = sorted((d.name for d in base.iterdir() if (d / filename).is_file()), key=_vkey)
+    if not versions:
+        return []
+    cur = current_versions()
+    default = cur.get((system, backend)) or cur.get(("*", backend))
+    if version:
+        want = _vkey(version)
+        older = [v for v in versions if _vkey(v) <= want]
+        pick = older[-1] if older else versions[0]
+    elif default in versions:
+        pick = default
+    else:
+        pick = versions[-1]
+    order = [pick] + sorted((v for v in versions if v != pick),
+                            key=lambda v: (_vkey(v) > _vkey(pick), abs(versions.index(v) - versions.index(pick))))
+    return [TableRef(base / v / filename, system, op, backend, v, version) for v in order]
+
+
+def find(chip_id: str, engine: str, op: str, filename: str, version: str | None = None) -> TableRef | None:
+    refs = find_all(chip_id, engine, op, filename, version)
+    return refs[0] if refs else None
+
+
+def find_nccl(chip_id: str) -> TableRef | None:
+    """NCCL collective measurements of a system (newest NCCL release)."""
+    root = data_root()
+    system = SYSTEMS.get(chip_id)
+    if root is None or system is None:
+        return None
+    base = root / system / "comm" / "nccl"
+    if not base.is_dir():
+        return None
+    versions = sorted((d.name for d in base.iterdir() if (d / "nccl_perf.parquet").is_file()), key=_vkey)
+    if not versions:
+        return None
+    return TableRef(base / versions[-1] / "nccl_perf.parquet", system, "comm", "nccl", versions[-1], None)
+
+
+def has_tables(chip) -> bool:
+    """Whether measured tables may exist for this chip (a catalog chip NVIDIA measured, package installed)."""
+    return chip.id in SYSTEMS and data_root() is not None and np.ndim(chip.memory_bw_tbps) == 0
+
+
+def chip_key(chip) -> tuple:
+    """A cache key for a chip's numbers (pydantic chips hold dicts, so they do not hash)."""
+    return (chip.id, tuple(sorted(chip.tflops.items())), chip.memory_bw_tbps)
+
+
+@lru_cache(maxsize=64)
+def read_columns(path: Path, columns: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """Columns of a parquet file as numpy arrays (strings as object arrays). Read once per process."""
+    import pyarrow.parquet as pq
+
+    t = pq.read_table(path, columns=list(columns))
+    out = {}
+    for c in columns:
+        col = t.column(c)
+        try:
+            out[c] = col.to_numpy()
+        except Exception:  # noqa: BLE001 - chunked string columns
+            out[c] = np.asarray(col.to_pylist(), dtype=object)
+    return out
