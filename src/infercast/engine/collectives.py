@@ -21,7 +21,7 @@ def link_bandwidth(chip: Chip, group: int) -> tuple[float, str]:
     return chip.scaleout_gbps * 1e9, "scale-out network"
 
 
-def allreduce_time(chip: Chip, nbytes, group: int):
+def allreduce_time(chip: Chip, nbytes, group: int, speed_of_light: bool = False):
     """Ring all-reduce of `nbytes` per GPU over `group` GPUs, best NCCL protocol.
 
     Bandwidth term 2(n-1)/n * bytes / link [SB-gpu]; latency per protocol from the Epoch
@@ -32,6 +32,8 @@ def allreduce_time(chip: Chip, nbytes, group: int):
         return np.zeros_like(nbytes)
     c = _coll()
     bw, _ = link_bandwidth(chip, group)
+    if speed_of_light:  # bandwidth term alone at the full link rate
+        return 2.0 * (group - 1) / group * nbytes / bw
     bw *= c["link_efficiency"]
     per_node = min(group, chip.scaleup_domain)
     nodes = max(1, -(-group // chip.scaleup_domain))
@@ -44,12 +46,14 @@ def allreduce_time(chip: Chip, nbytes, group: int):
     return best
 
 
-def alltoall_time(chip: Chip, nbytes, group: int):
+def alltoall_time(chip: Chip, nbytes, group: int, speed_of_light: bool = False):
     """All-to-all where each GPU sends `nbytes` in total, (n-1)/n of it leaving the GPU [SB-gpu §EP]."""
     nbytes = np.asarray(nbytes, dtype=float)
     if group <= 1:
         return np.zeros_like(nbytes)
     c = _coll()
     bw, _ = link_bandwidth(chip, group)
+    if speed_of_light:
+        return nbytes * (group - 1) / group / bw
     lat = c["nccl"]["LL128"]["base_us"] * 1e-6
     return lat + nbytes * (group - 1) / group / (bw * c["link_efficiency"])

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import statistics
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -19,23 +18,32 @@ from infercast.specs.hardware import Chip
 
 @dataclass(frozen=True)
 class Efficiency:
-    gemm_compute: dict[str, float]  # fraction of dense peak reached by large square GEMMs, per precision
+    """Fallback fractions of datasheet peaks (used where no measured table covers an operator), and
+    the calibration profile's measurements when one is given."""
+
+    gemm_compute: dict[str, float]  # fraction of dense peak reached by GEMMs at model shapes, per precision
     weight_stream: dict[str, float]  # fraction of datasheet HBM bandwidth a skinny GEMM streams weights at
     kv_stream: float  # same for attention reading the KV cache
     elementwise_stream: float  # norms, activations, residuals
     attention_compute: float  # fraction of the 16-bit peak reached by flash attention (prefill)
     source: str
-    kernel_us: float = 4.0
+    kernel_us: float | None = None  # measured fixed cost per kernel (a profile's graph_kernel_us); else the engine's
     overlap_p: float = 3.0
     moe_grouped_gemm: float = 0.65  # routed-expert grouped GEMMs relative to dense GEMM compute
-    model_shape_factor: float = 0.85  # GEMMs at model shapes vs square 8192^3 GEMMs
     speed_of_light: bool = False
+    tables: bool = True  # measured kernel tables may time operators (off at speed of light)
     profiled_attention: bool = False  # the attention efficiency was measured on this card
-    profile: str | None = None  # path of the calibration profile used, if any
+    profiled_copy: bool = False  # the copy rate was measured on this card
+    profile: str | None = None  # name or path of the calibration profile used, if any
+    profile_gemm: object = None  # a per-shape GEMM table built from the profile's rows
+    family_note: str = ""  # where the GEMM fractions come from (short)
+    moe_note: str = ""
+    attention_note: str = ""
+    elementwise_note: str = ""
 
     def gemm(self, precision: str) -> float:
-        """Compute efficiency of a GEMM at model shapes: the square-GEMM ceiling x the shape factor."""
-        return self.gemm_compute.get(precision, self.gemm_compute.get("bf16", 0.8)) * self.model_shape_factor
+        """Compute efficiency of GEMMs at model shapes for a compute precision."""
+        return self.gemm_compute.get(precision, self.gemm_compute.get("bf16", 0.8))
 
     def stream(self, precision: str) -> float:
         """Weight-streaming efficiency of the GEMM kernels for weights stored at `precision`."""
@@ -59,6 +67,14 @@ class Engine:
     gqa_kv_reuse: bool = True  # decode attention reads each KV head once for all its query heads (GQA-aware kernel)
     versions: tuple[dict, ...] = ()  # overrides for releases below a version, each with its source
     version: str | None = None  # the release named in the engine string, if any
+    table_backend: str | None = None  # whose measured kernel tables time this engine (None: its own name)
+    table_ops: tuple[str, ...] | None = None  # operator families those tables may time (None: all)
+
+    def tables_for(self, family: str) -> str | None:
+        """The engine name whose tables time an operator family, or None when they may not."""
+        if self.table_ops is not None and family not in self.table_ops:
+            return None
+        return self.table_backend or self.name
 
     def attention_eff(self, family: str, default: float) -> float:
         return self.attention_compute.get(family, default)
@@ -77,24 +93,44 @@ def _family(fams: dict, name: str) -> dict:
 def _family_eff(family: str) -> Efficiency:
     raw = read_json("efficiency.json")
     f = _family(raw["families"], family)
+    note = f.get("short", f"family '{family}'")
     return Efficiency(
         gemm_compute=dict(f["gemm_compute"]), weight_stream=dict(f["weight_stream"]), kv_stream=f["kv_stream"],
         elementwise_stream=f["elementwise_stream"], attention_compute=f["attention_compute"],
-        source=f"family '{family}': {f['source']}", kernel_us=raw["kernel_us"]["value"],
-        moe_grouped_gemm=f.get("moe_grouped_gemm", 0.65), model_shape_factor=f.get("model_shape_factor", 0.85),
-        overlap_p=raw["overlap_exponent"]["value"])
+        source=f"family '{family}': {f['source']}", moe_grouped_gemm=f.get("moe_grouped_gemm", 0.65),
+        overlap_p=raw["overlap_exponent"]["value"], tables=True, family_note=note,
+        moe_note=f.get("moe_short", note), attention_note=f.get("attention_short", note),
+        elementwise_note=f.get("elementwise_short", note))
+
+
+PROFILES = "profiles"  # shipped calibration profiles: data/profiles/<name>.json
+
+
+def shipped_profiles() -> list[str]:
+    from importlib import resources
+
+    folder = resources.files("infercast").joinpath("data", PROFILES)
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".json"))
 
 
 def load_profile(path: str | Path) -> dict:
+    """A calibration profile from a file, or a shipped one by name (`h100-sxm`)."""
     p = Path(path)
+    if not p.is_file() and str(path) in shipped_profiles():
+        from importlib import resources
+
+        p = Path(str(resources.files("infercast").joinpath("data", PROFILES, f"{path}.json")))
     if not p.is_file():
-        raise InfercastError(f"--profile: no such file '{path}'; pass a profile written by `infercast calibrate`")
+        raise InfercastError(f"no such profile file '{str(path)[:80]}'; pass a profile written by `infercast calibrate` "
+                             f"or a shipped one ({', '.join(shipped_profiles())})", field="profile", value=path)
     try:
         prof = json.loads(p.read_text())
-    except json.JSONDecodeError as e:
-        raise InfercastError(f"--profile: '{path}' is not valid JSON ({e})") from None
-    if "copy_gbps" not in prof and "gemm" not in prof:
-        raise InfercastError(f"--profile: '{path}' has neither 'copy_gbps' nor 'gemm'; not a calibration profile")
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise InfercastError(f"profile '{str(path)[:80]}' is not valid JSON ({e})", field="profile") from None
+    if not isinstance(prof, dict) or ("copy_gbps" not in prof and "gemm" not in prof):
+        raise InfercastError(f"profile '{str(path)[:80]}' has neither 'copy_gbps' nor 'gemm'; not a calibration profile",
+                             field="profile")
+    prof.setdefault("_name", str(path))
     return prof
 
 
@@ -102,8 +138,23 @@ SPEED_OF_LIGHT = Efficiency(
     gemm_compute={k: 1.0 for k in ("fp32", "tf32", "bf16", "fp16", "fp8", "int8", "fp4", "int4")},
     weight_stream={k: 1.0 for k in ("fp32", "tf32", "bf16", "fp16", "fp8", "int8", "fp4", "int4")},
     kv_stream=1.0, elementwise_stream=1.0, attention_compute=1.0, kernel_us=0.0, overlap_p=64.0,
-    moe_grouped_gemm=1.0, model_shape_factor=1.0, speed_of_light=True,
+    moe_grouped_gemm=1.0, speed_of_light=True, tables=False,
+    family_note="speed of light", moe_note="speed of light", attention_note="speed of light",
+    elementwise_note="speed of light",
     source="speed of light: datasheet peaks, no kernel, launch or scheduler overheads (an upper bound)")
+
+
+def _positive(prof: dict, key: str, name: str) -> float | None:
+    v = prof.get(key)
+    if v is None:
+        return None
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        raise InfercastError(f"profile '{name}': {key} must be a number, got {str(v)[:40]!r}", field="profile") from None
+    if not (x > 0 and x < 1e12):
+        raise InfercastError(f"profile '{name}': {key} must be a positive finite number, got {v}", field="profile")
+    return x
 
 
 def efficiency_for(chip: Chip, profile: str | Path | dict | None = None, speed_of_light: bool = False) -> Efficiency:
@@ -114,47 +165,25 @@ def efficiency_for(chip: Chip, profile: str | Path | dict | None = None, speed_o
     if profile is None:
         return base
     prof = profile if isinstance(profile, dict) else load_profile(profile)
+    name = str(prof.get("_name", prof.get("device", "profile")))
+    from infercast.engine.kernels.gemm import from_rows
+
+    gemm_tab = from_rows(chip, prof.get("gemm", []), name)
     bw = chip.bandwidth
-    gemm = dict(base.gemm_compute)
-    stream = dict(base.weight_stream)
-    rows = prof.get("gemm", [])
-    for dtype in {r["dtype"] for r in rows}:
-        rs = [r for r in rows if r["dtype"] == dtype]
-        peak = chip.tflops.get(dtype)
-        if peak:  # large-M ceiling: best measured rate at M >= 1024
-            big = [r["tflops"] for r in rs if r["M"] >= 1024]
-            if big:
-                gemm[dtype] = min(1.0, max(big) / peak)
-                if dtype == "bf16":
-                    gemm["fp16"] = gemm[dtype]
-                if dtype == "fp8":
-                    gemm["int8"] = gemm[dtype]
-    # skinny GEMMs (M <= 64) are weight-streaming: bytes of the weight / time, per stored precision
-    wb = {"bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0}
-    for dtype in {r["dtype"] for r in rows}:
-        skinny = [r["N"] * r["K"] * wb.get(dtype, 2.0) / (r["ms"] * 1e-3) for r in rows
-                  if r["M"] <= 64 and r["dtype"] == dtype]
-        if skinny:
-            stream[dtype] = min(1.0, statistics.median(skinny) / bw)
-            for alias in {"bf16": ("fp16",), "fp8": ("int8", "fp4", "int4")}.get(dtype, ()):
-                stream[alias] = stream[dtype]
-    copy = prof.get("copy_gbps")
+    copy = _positive(prof, "copy_gbps", name)
+    attn = _positive(prof, "attention_prefill_tflops", name)
+    dec = _positive(prof, "attention_decode_gbps", name)
+    kus = _positive(prof, "graph_kernel_us", name)
     elem = min(1.0, copy * 1e9 / bw) if copy else base.elementwise_stream
-    attn = None  # None: keep the family/engine attention efficiency unless the profile measured it
-    if prof.get("attention_prefill_tflops"):
-        attn = min(1.0, prof["attention_prefill_tflops"] * 1e12 / chip.peak_flops("bf16"))
-    kv = min(1.0, copy * 1e9 / bw) if copy else base.kv_stream
-    if prof.get("attention_decode_gbps"):
-        kv = min(1.0, prof["attention_decode_gbps"] * 1e9 / bw)
-    kernel_us = prof.get("graph_kernel_us", base.kernel_us)
-    name = prof.get("device", "profile")
-    profiled_attention = attn is not None
-    return Efficiency(gemm_compute=gemm, weight_stream=stream, kv_stream=kv, elementwise_stream=elem,
-                      attention_compute=attn if profiled_attention else base.attention_compute,
-                      profiled_attention=profiled_attention, kernel_us=kernel_us, overlap_p=base.overlap_p,
-                      moe_grouped_gemm=base.moe_grouped_gemm, model_shape_factor=base.model_shape_factor,
-                      source=f"calibration profile of {name} measured {prof.get('measured', '?')}",
-                      profile=str(profile) if not isinstance(profile, dict) else name)
+    kv = min(1.0, (dec or copy) * 1e9 / bw) if (dec or copy) else base.kv_stream
+    label = prof.get("device", "profile")
+    return replace(
+        base, elementwise_stream=elem, kv_stream=kv,
+        attention_compute=min(1.0, attn * 1e12 / chip.peak_flops("bf16")) if attn else base.attention_compute,
+        profiled_attention=attn is not None, profiled_copy=copy is not None, kernel_us=kus,
+        profile_gemm=gemm_tab, profile=name,
+        elementwise_note=f"copy rate measured on {label}" if copy else base.elementwise_note,
+        source=f"calibration profile of {label} measured {prof.get('measured', '?')}; elsewhere {base.source}")
 
 
 @lru_cache(maxsize=None)
@@ -166,7 +195,9 @@ def _engines() -> dict[str, Engine]:
                       kv_fraction=v.get("kv_fraction", 0.9), kv_fraction_of=v.get("kv_fraction_of", "total"),
                       kv_default_fp8=v.get("kv_default_fp8", False),
                       attention_compute=dict(v.get("attention_compute", {})),
-                      versions=tuple(v.get("versions", ())))
+                      versions=tuple(v.get("versions", ())),
+                      table_backend=v.get("kernel_tables", {}).get("backend"),
+                      table_ops=tuple(v["kernel_tables"]["ops"]) if "kernel_tables" in v else None)
             for k, v in raw.items()}
 
 
@@ -205,10 +236,13 @@ def get_engine(name: str | None, strict: bool = True) -> Engine:
     key = normalise(name)
     if key in engines:
         return engines[key]
-    for e in engines.values():
-        hit = next((a for a in e.aliases if a in key), None)
-        if hit:
-            return _at_version(e, name, hit)
+    # the alias that appears first in the text wins (ties: the longest), so "vLLM (optimized build)" is
+    # vLLM even though TensorRT-LLM lists "optimized" among its aliases
+    hits = [(key.find(a), -len(a), e.name, a) for e in engines.values() for a in e.aliases if a in key]
+    if hits:
+        _, _, ename, alias = min(hits)
+        return _at_version(engines[ename], name, alias)
     if not strict:
         return engines["other"]
-    raise InfercastError(f"unknown engine '{name}'; use one of {', '.join(engines)}")
+    shown = name if len(name) <= 60 else name[:57] + "..."
+    raise InfercastError(f"unknown engine '{shown}'; use one of {', '.join(engines)}", field="engine", value=name)

@@ -98,14 +98,15 @@ def plan(dep: Deployment, context: float) -> MemoryPlan:
         smaller = [q for q in ("fp8", "fp4") if P.nbytes(q) < P.nbytes(dep.weights)]
         n = max(gpus_needed, dep.gpus * 2)
         dom = dep.chip.scaleup_domain
-        shape = f"--tp {n}" if n <= dom else f"--tp {dom} --pp {-(-n // dom)}"
+        shape = f"tp {n}" if n <= dom else f"tp {dom} x pp {-(-n // dom)}"
         fixes = [f"more GPUs per replica (e.g. {shape})"]
         if smaller:
-            fixes.append(f"smaller weights (--weights {' or '.join(smaller)})")
+            fixes.append(f"smaller weights ({' or '.join(smaller)})")
         if pool > 0:
             fixes.append("a shorter context")
         raise DoesNotFitError(f"{dep.model.id} does not fit on {dep.gpus} x {dep.chip.id}: {what}. Use "
-                              + ", ".join(fixes[:-1]) + (" or " if len(fixes) > 1 else "") + fixes[-1] + ".")
+                              + ", ".join(fixes[:-1]) + (" or " if len(fixes) > 1 else "") + fixes[-1] + ".",
+                              field="tp")
     return MemoryPlan(capacity_gb=cap / 1e9, weights_gb=w / 1e9, activations_gb=act / 1e9,
                       reserve_gb=reserve / 1e9, kv_pool_gb=pool / 1e9, kv_per_seq_gb=per / 1e9,
                       max_seqs=int(pool // per))

@@ -1,6 +1,11 @@
 """Serving scenarios on top of the step model: continuous batching, static batches, max throughput.
 
-All functions take numpy arrays for concurrency and lengths, so sweeps are vectorised.
+All functions take numpy arrays for concurrency and lengths (and the PP degree), so sweeps are
+vectorised; TP, EP and precisions come from the deployment.
+
+Pipeline parallelism runs m = min(requests per attention group, pp) micro-batches in flight: a
+micro-batch's token takes max(latency, m x cycle) (a full pipeline advances one micro-batch per
+cycle, a partial one leaves bubbles), where latency and cycle come from `step.step_time`.
 """
 from __future__ import annotations
 
@@ -9,57 +14,85 @@ import numpy as np
 from infercast.engine.memory import max_sequences
 from infercast.engine.step import Deployment, step_time
 
+MAX_NUM_TOKENS = 8192  # prompt tokens per prefill step (TensorRT-LLM max_num_tokens default; vLLM/SGLang chunk similarly)
 
-def prefill_time(dep: Deployment, input_len, seqs=1, tp=None, pp=None):
-    """Seconds to prefill `seqs` prompts of `input_len` tokens (all pipeline stages in sequence)."""
+
+def _pp(dep: Deployment, pp):
+    return np.asarray(dep.pp if pp is None else pp, dtype=float)
+
+
+def _micro(per_group, pp_):
+    """Micro-batches in flight: one per stage when there are enough requests, else one per request."""
+    return np.clip(per_group, 1.0, pp_)
+
+
+def token_time(st: dict, micro):
+    """Seconds per token of a micro-batch: a token's pass through the stages, or the pipeline's turn."""
+    return np.maximum(st["latency"], micro * st["cycle"])
+
+
+def prefill_time(dep: Deployment, input_len, seqs=1, pp=None):
+    """Seconds to prefill `seqs` prompts of `input_len` tokens through every stage, in chunks of at
+    most MAX_NUM_TOKENS tokens per step (chunked prefill); returns (seconds, the step of one chunk)."""
     I = np.asarray(input_len, dtype=float)
     n = np.asarray(seqs, dtype=float)
-    pp_ = np.asarray(dep.pp if pp is None else pp, dtype=float)
-    st = step_time(dep, prefill_tokens=n * I, prefill_seqs=n, prefill_ctx=(I + 1) / 2, tp=tp, pp=pp)
-    return st["total"] * pp_, st
+    tokens = n * I
+    chunks = np.maximum(1.0, np.ceil(tokens / MAX_NUM_TOKENS))
+    per = tokens / chunks
+    st = step_time(dep, prefill_tokens=per, prefill_seqs=n / chunks, prefill_ctx=(I + 1) / 2, pp=pp)
+    return chunks * st["latency"], st
 
 
-def continuous(dep: Deployment, input_len, output_len, concurrency, tp=None, pp=None) -> dict:
+def continuous(dep: Deployment, input_len, output_len, concurrency, pp=None) -> dict:
     """Steady-state continuous batching with `concurrency` requests in flight per replica.
 
-    Each step decodes one token for every request (mean context I + O/2) and, chunked into the
-    same step, prefills the prompts of the C/O requests that arrive per step (C*I/O tokens).
-    With PP the requests form pp micro-batches, one per stage.
+    Each step decodes one token for every request (mean context I + O/2) and, chunked into the same
+    step, prefills the prompts of the requests that arrive meanwhile: over O steps every request
+    brings I prompt tokens, so a step carries C*I/O of them [Sarathi-Serve / vLLM chunked prefill].
+    Throughput counts all of that work; a request's TPOT counts the other requests' prompts only
+    ((C-1)/C of them), since its own prompt is its TTFT.
     """
     I = np.asarray(input_len, dtype=float)
     O = np.maximum(np.asarray(output_len, dtype=float), 1.0)
     C = np.asarray(concurrency, dtype=float)
-    pp_ = np.asarray(dep.pp if pp is None else pp, dtype=float)
-    tp_ = np.asarray(dep.tp if tp is None else tp, dtype=float)
-    b = C / pp_ / dep.attn_dp
-    st = step_time(dep, decode_seqs=b, decode_ctx=I + O / 2, prefill_tokens=b * I / O,
-                   prefill_seqs=b / O, prefill_ctx=(I + 1) / 2, tp=tp, pp=pp)
-    tpot = st["total"] * pp_
-    t_pre, _ = prefill_time(dep, I, 1, tp=tp, pp=pp)
-    ttft = t_pre + tpot  # own prefill, plus waiting for the step in progress
-    out_per_replica = C / tpot
-    gpus = tp_ * pp_ * dep.attn_dp
+    pp_ = _pp(dep, pp)
+    dp = dep.attn_dp
+    per_group = C / dp
+    m = _micro(per_group, pp_)
+    b = per_group / m  # sequences in one micro-batch of one attention group
+    others = np.clip((C - 1.0) / np.maximum(C, 1e-9), 0.0, 1.0)
+    full = step_time(dep, decode_seqs=b, decode_ctx=I + O / 2, prefill_tokens=b * I / O,
+                     prefill_seqs=b / O, prefill_ctx=(I + 1) / 2, pp=pp_)
+    mine = step_time(dep, decode_seqs=b, decode_ctx=I + O / 2, prefill_tokens=b * I / O * others,
+                     prefill_seqs=b / O * others, prefill_ctx=(I + 1) / 2, pp=pp_)
+    t_full = token_time(full, m)
+    tpot = token_time(mine, m)
+    t_pre, _ = prefill_time(dep, I, 1, pp=pp_)
+    ttft = t_pre + np.where(C > 1, mine["cycle"], 0.0)  # own prefill, plus the step in progress when it arrives
+    out_per_replica = C / t_full
+    gpus = dep.tp * pp_ * dp
     return {
         "tpot_s": tpot, "ttft_s": ttft, "e2e_s": ttft + (O - 1) * tpot,
         "output_tok_s_per_gpu": out_per_replica / gpus,
         "input_tok_s_per_gpu": out_per_replica * I / O / gpus,
         "tokens_per_s_per_user": 1.0 / tpot,
-        "step": st, "concurrency_per_replica": C,
+        "step": full, "concurrency_per_replica": C,
     }
 
 
-def static_batch(dep: Deployment, input_len, output_len, batch, tp=None, pp=None) -> dict:
+def static_batch(dep: Deployment, input_len, output_len, batch, pp=None) -> dict:
     """A fixed batch: prefill all prompts together, then O-1 decode steps (mean context I + O/2)."""
     I = np.asarray(input_len, dtype=float)
     O = np.maximum(np.asarray(output_len, dtype=float), 1.0)
     B = np.asarray(batch, dtype=float)
-    pp_ = np.asarray(dep.pp if pp is None else pp, dtype=float)
-    tp_ = np.asarray(dep.tp if tp is None else tp, dtype=float)
-    ttft, _ = prefill_time(dep, I, B / dep.attn_dp, tp=tp, pp=pp)
-    st = step_time(dep, decode_seqs=B / pp_ / dep.attn_dp, decode_ctx=I + O / 2, tp=tp, pp=pp)
-    tpot = st["total"] * pp_
+    pp_ = _pp(dep, pp)
+    dp = dep.attn_dp
+    m = _micro(B / dp, pp_)
+    ttft, _ = prefill_time(dep, I, B / dp, pp=pp_)
+    st = step_time(dep, decode_seqs=B / dp / m, decode_ctx=I + O / 2, pp=pp_)
+    tpot = token_time(st, m)
     total = ttft + (O - 1) * tpot
-    gpus = tp_ * pp_ * dep.attn_dp
+    gpus = dep.tp * pp_ * dp
     return {
         "tpot_s": tpot, "ttft_s": ttft, "e2e_s": total,
         "output_tok_s_per_gpu": B * O / total / gpus,
@@ -69,22 +102,26 @@ def static_batch(dep: Deployment, input_len, output_len, batch, tp=None, pp=None
     }
 
 
-def max_concurrency(dep: Deployment, input_len, output_len, tp=None, pp=None):
+def max_concurrency(dep: Deployment, input_len, output_len, pp=None):
     """Largest batch per replica: KV memory at the full I+O context, capped by the engine's max batch.
 
-    Returns (concurrency, limiter) where limiter is 'memory' or 'engine max batch'.
+    Returns (concurrency, limiter) where limiter is 'memory (KV cache)' or 'engine max batch'.
     """
     ctx = np.asarray(input_len, dtype=float) + np.asarray(output_len, dtype=float)
-    mem = max_sequences(dep, ctx, tp=tp, pp=pp) * dep.attn_dp
-    cap = float(dep.engine.max_batch) * np.asarray(dep.pp if pp is None else pp, dtype=float) * dep.attn_dp
+    mem = max_sequences(dep, ctx, pp=pp) * dep.attn_dp
+    cap = float(dep.engine.max_batch) * _pp(dep, pp) * dep.attn_dp
     c = np.minimum(mem, cap)
     return c, np.where(mem <= cap, "memory (KV cache)", "engine max batch")
 
 
-def best_under_latency(dep: Deployment, input_len, output_len, tpot_max=None, ttft_max=None, max_c=None):
-    """Largest concurrency per replica whose mean TPOT and TTFT meet the targets (None where none does)."""
+def best_under_latency(dep: Deployment, input_len, output_len, tpot_max=None, ttft_max=None, max_c=None,
+                       static: bool = False):
+    """Largest concurrency per replica whose mean TPOT and TTFT meet the targets (None where none does).
+
+    `static`: judge the targets under a static batch (all prompts prefilled together) instead of
+    continuous batching."""
     return _best_meeting(dep, input_len, output_len, tpot_max, ttft_max, max_c, z=0.0,
-                         grid=lambda hi: np.unique(np.round(np.geomspace(1, hi, 96))))
+                         grid=lambda hi: np.unique(np.round(np.geomspace(1, hi, 96))), static=static)
 
 
 Z99 = 2.326  # standard-normal 99th percentile
@@ -104,7 +141,7 @@ def best_under_p99(dep: Deployment, input_len, output_len, tpot_max=None, ttft_m
                          grid=lambda hi: np.unique(np.geomspace(0.5, hi, 128)))
 
 
-def _best_meeting(dep, input_len, output_len, tpot_max, ttft_max, max_c, z, grid):
+def _best_meeting(dep, input_len, output_len, tpot_max, ttft_max, max_c, z, grid, static=False):
     """The mean concurrency K with the highest throughput whose occupancy K + z*sqrt(K) fits and meets the targets."""
     cmax, _ = max_concurrency(dep, input_len, output_len)
     hi = float(np.max(cmax)) if max_c is None else min(float(max_c), float(np.max(cmax)))
@@ -112,7 +149,8 @@ def _best_meeting(dep, input_len, output_len, tpot_max, ttft_max, max_c, z, grid
         return None
     k = grid(hi)
     occ = k + z * np.sqrt(k)
-    r_occ = continuous(dep, input_len, output_len, occ)
+    run = static_batch if static else continuous
+    r_occ = run(dep, input_len, output_len, occ)
     ok = occ <= hi
     if tpot_max is not None:
         ok &= r_occ["tpot_s"] <= tpot_max
@@ -120,5 +158,5 @@ def _best_meeting(dep, input_len, output_len, tpot_max, ttft_max, max_c, z, grid
         ok &= r_occ["ttft_s"] <= ttft_max
     if not ok.any():
         return None
-    thr = r_occ["output_tok_s_per_gpu"][ok] if z == 0 else continuous(dep, input_len, output_len, k[ok])["output_tok_s_per_gpu"]
+    thr = r_occ["output_tok_s_per_gpu"][ok] if z == 0 else run(dep, input_len, output_len, k[ok])["output_tok_s_per_gpu"]
     return float(k[ok][np.argmax(thr)])

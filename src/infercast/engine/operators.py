@@ -1,0 +1,182 @@
+"""One engine step as a list of operators, each with its kind, shape, FLOPs and bytes (no timing here).
+
+A step of one pipeline stage processes `decode_seqs` sequences that each generate one token
+against `decode_ctx` cached tokens, and (chunked prefill / in-flight batching) `prefill_tokens`
+prompt tokens from `prefill_seqs` sequences that attend on average to `prefill_ctx` tokens.
+Every numeric argument may be a numpy array; shapes broadcast. Tensor-parallel degree, expert
+layout and precisions come from the scalar deployment. Formulas: [SB-inf] scaling-book
+inference.md, [KIP] kipply's inference arithmetic, [EP-nb] Epoch's inference-economics notebook.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from infercast.specs import precision as P
+
+ACT_BYTES = 2.0  # activations in 16-bit
+
+# operator kinds, the unit each is timed in
+KINDS = ("gemm", "moe", "attention_decode", "attention_prefill", "mla_decode", "mla_prefill", "elementwise",
+         "all_reduce", "all_to_all", "p2p")
+
+
+@dataclass(frozen=True)
+class Op:
+    """One operator of a step, per instance; `count` instances run per step on this GPU (its layers)."""
+
+    name: str
+    kind: str
+    count: float
+    shape: dict  # gemm: m, n, k; attention: batch, context, heads, kv_heads, head_dim; moe: tokens, ...
+    flops: np.ndarray
+    nbytes: np.ndarray
+    dtype: str  # weight precision (gemm/moe), KV precision (attention), "bf16" otherwise
+    kernels: float = 1.0  # kernel launches per instance (fixed cost when timed without a measurement)
+    group: str = ""  # the breakdown class shown to users: qkv_proj, mlp, attention, ...
+    extra: dict = field(default_factory=dict)
+
+
+def _gemm(name, group, count, m, n, k, wbytes, dtype, kernels=1.0) -> Op:
+    """[M, K] x [K, N]: 2MNK FLOPs; weights once, activations in and out [SB-inf 'Linear operations']."""
+    m = np.asarray(m, dtype=float)
+    return Op(name, "gemm", count, {"m": m, "n": float(n), "k": float(k)}, 2.0 * m * n * k,
+              n * k * wbytes + m * (n + k) * ACT_BYTES, dtype, kernels, group)
+
+
+def build(dep, decode_seqs=0, decode_ctx=0, prefill_tokens=0, prefill_seqs=0, prefill_ctx=0, pp=None) -> list[Op]:
+    """The operators of one step on one GPU of one pipeline stage (layers / pp of them).
+
+    The lm_head (on the last stage) is included with count 1; the caller places it.
+    """
+    m, e = dep.model, dep.engine
+    tp = int(dep.tp)
+    pp = np.asarray(dep.pp if pp is None else pp, dtype=float)
+    B = np.asarray(decode_seqs, dtype=float)
+    Tp = np.asarray(prefill_tokens, dtype=float)
+    Sp = np.asarray(prefill_seqs, dtype=float)
+    T = B + Tp  # tokens through the linear layers
+    wb = P.nbytes(dep.weights)
+    d, L = m.d_model, m.layers
+    Ls = L / pp  # layers on this stage (array when pp is)
+    ops: list[Op] = []
+    w = dep.weights
+
+    # attention projections, split over TP by heads [SB-inf Q1]
+    if m.mla:
+        a = m.mla
+        qk = a.qk_nope_head_dim + a.qk_rope_head_dim
+        # replicated down-projections (q_a, kv_a) and per-head up-projections (q_b, kv_b; kv_b absorbed in decode)
+        down_n = (a.q_lora_rank or 0) + a.kv_lora_rank + a.qk_rope_head_dim
+        ops.append(_gemm("q_kv_down", "qkv_proj", Ls, T, down_n, d, wb, w))
+        if a.q_lora_rank:
+            ops.append(_gemm("q_up", "qkv_proj", Ls, T, m.heads * qk / tp, a.q_lora_rank, wb, w))
+        else:
+            ops.append(_gemm("q_proj", "qkv_proj", Ls, T, m.heads * qk / tp, d, wb, w))
+        ops.append(_gemm("kv_up", "qkv_proj", Ls, T, m.heads * (a.qk_nope_head_dim + a.v_head_dim) / tp,
+                         a.kv_lora_rank, wb, w))
+        o_k = m.heads * a.v_head_dim / tp
+    else:
+        ops.append(_gemm("qkv_proj", "qkv_proj", Ls, T, (m.heads + 2 * m.kv_heads) * m.head_dim / tp, d, wb, w))
+        o_k = m.heads * m.head_dim / tp
+    ops.append(_gemm("o_proj", "o_proj", Ls, T, d, o_k, wb, w))
+
+    # dense MLP layers: gate+up fused, then down [KIP]
+    gated = m.mlp == "gated"
+    if m.dense_mlp_layers:
+        f = m.d_ff / tp
+        n_dense = m.dense_mlp_layers / L * Ls
+        ops.append(_gemm("mlp_up", "mlp", n_dense, T, (2 if gated else 1) * f, d, wb, w))
+        ops.append(_gemm("mlp_down", "mlp", n_dense, T, d, f, wb, w))
+    if m.moe:
+        mo = m.moe
+        n_moe = m.moe_layers / L * Ls
+        if mo.shared_experts:
+            f = mo.shared_experts * (mo.shared_d_ff or mo.expert_d_ff) / tp
+            ops.append(_gemm("shared_up", "shared_experts", n_moe, T, 2 * f, d, wb, w))
+            ops.append(_gemm("shared_down", "shared_experts", n_moe, T, d, f, wb, w))
+        ops.append(_gemm("router", "experts", n_moe, T, mo.experts, d, 2.0, "bf16"))
+        # experts split over es GPUs; with EP wider than TP, attention is data-parallel and the expert
+        # layer sees the tokens of all es/tp attention groups [SB-gpu §EP]
+        es = dep.expert_shards
+        tg = T * es / tp
+        touched = mo.experts / es * (1.0 - (1.0 - mo.active / mo.experts) ** tg)  # per GPU [EP-nb]
+        pairs = tg * mo.active / es
+        mats = 3 if gated else 2
+        ops.append(Op("experts", "moe", n_moe, {"tokens": tg, "hidden": d, "inter": mo.expert_d_ff,
+                                                 "topk": mo.active, "experts": mo.experts, "es": es, "tp": tp,
+                                                 "ep": dep.ep},
+                      2.0 * mats * pairs * d * mo.expert_d_ff,
+                      touched * m.expert_params * wb + pairs * (mats * mo.expert_d_ff + 2 * d) * ACT_BYTES,
+                      w, 4.0, "experts"))
+
+    # lm_head: decode tokens and the last position of each prefill sequence, on the last stage
+    ops.append(_gemm("lm_head", "lm_head", 1.0, B + Sp, m.vocab / tp, d, wb, w))
+
+    # attention over the KV cache: decode streams every cached byte [SB-inf 1.5]; prefill is FLOP-bound
+    kv = dep.kv
+    kvb = P.nbytes(kv)
+    if m.mla:
+        a = m.mla
+        lat_dim = a.kv_lora_rank + a.qk_rope_head_dim
+        h = m.heads / tp
+        ctx_d = np.asarray(decode_ctx, dtype=float)
+        ops.append(Op("attention_decode", "mla_decode", Ls, {"batch": B, "context": ctx_d, "heads": h,
+                                                            "kv_lora": a.kv_lora_rank, "rope": a.qk_rope_head_dim},
+                      2.0 * B * h * ctx_d * (2 * a.kv_lora_rank + a.qk_rope_head_dim), B * ctx_d * lat_dim * kvb,
+                      kv, 2.0, "attention"))
+        ctx_p = np.asarray(prefill_ctx, dtype=float)
+        qk = a.qk_nope_head_dim + a.qk_rope_head_dim
+        ops.append(Op("attention_prefill", "mla_prefill", Ls, {"seqs": Sp, "tokens": Tp, "context": ctx_p,
+                                                              "heads": h, "qk": qk, "v": a.v_head_dim},
+                      2.0 * Tp * h * ctx_p * (qk + a.v_head_dim), Tp * lat_dim * kvb, kv, 2.0, "attention"))
+    else:
+        g_gpu = max(1.0, m.kv_heads / tp)  # KV heads split over TP up to their count, replicated beyond
+        h_gpu = m.heads / tp
+        reread = 1.0 if e.gqa_kv_reuse else h_gpu / g_gpu  # [TRT-LLM CHANGELOG 0.7: MMHA for GQA]
+        ctx_d = np.asarray(decode_ctx, dtype=float)
+        att_d = _attended_per_layer(m, ctx_d)
+        ops.append(Op("attention_decode", "attention_decode", Ls,
+                      {"batch": B, "context": att_d, "heads": h_gpu, "kv_heads": g_gpu, "head_dim": m.head_dim,
+                       "reread": reread},
+                      4.0 * B * h_gpu * m.head_dim * att_d, B * att_d * 2.0 * g_gpu * m.head_dim * kvb * reread,
+                      kv, 2.0, "attention"))
+        ctx_p = np.asarray(prefill_ctx, dtype=float)
+        att_p = _attended_per_layer(m, ctx_p)
+        ops.append(Op("attention_prefill", "attention_prefill", Ls,
+                      {"seqs": Sp, "tokens": Tp, "context": att_p, "heads": h_gpu, "kv_heads": g_gpu,
+                       "head_dim": m.head_dim},
+                      4.0 * Tp * h_gpu * m.head_dim * att_p, Tp * 2.0 * g_gpu * m.head_dim * kvb, kv, 2.0, "attention"))
+
+    # norms, residual adds, activation function [KIP: intermediate memory ops]; RoPE and the KV write
+    # belong to the attention kernels
+    if m.moe:
+        mo = m.moe
+        act = (m.dense_mlp_layers * 3 * m.d_ff + m.moe_layers * (mo.active * 3 * mo.expert_d_ff
+               + 3 * mo.shared_experts * (mo.shared_d_ff or mo.expert_d_ff))) / L
+    else:
+        act = 3 * m.d_ff
+    per_tok = (10 * d + act / tp) * ACT_BYTES * e.elementwise_passes
+    if m.moe:  # token permutation to experts and weighted combine: k copies of d, written and read twice
+        per_tok = per_tok + 4 * m.moe.active * d * ACT_BYTES * m.moe_layers / L
+    ops.append(Op("elementwise", "elementwise", Ls, {"tokens": T}, np.zeros_like(T), T * per_tok, "bf16",
+                  max(1.0, e.kernels_per_layer - 6.0), "elementwise"))
+
+    # tensor-parallel all-reduces: after attention and after the MLP, T x d activations [KIP]
+    if tp > 1:
+        ops.append(Op("allreduce", "all_reduce", 2 * Ls, {"group": tp, "bytes": T * d * ACT_BYTES},
+                      np.zeros_like(T), T * d * ACT_BYTES, "bf16", 1.0, "allreduce"))
+    if m.moe and dep.attn_dp > 1:  # dispatch + combine of each token's k expert copies over the EP group
+        nb = T * m.moe.active * d * ACT_BYTES
+        ops.append(Op("alltoall", "all_to_all", 2 * m.moe_layers / L * Ls, {"group": dep.expert_shards, "bytes": nb},
+                      np.zeros_like(T), nb, "bf16", 1.0, "alltoall"))
+    return ops
+
+
+def _attended_per_layer(m, ctx) -> np.ndarray:
+    """Mean tokens attended per layer: sliding-window layers see at most the window."""
+    if not m.sliding_layers:
+        return ctx
+    full = m.layers - m.sliding_layers
+    return (full * ctx + m.sliding_layers * np.minimum(ctx, m.sliding_window)) / m.layers

@@ -1,0 +1,251 @@
+"""Time each operator of a step from the first source that covers it, and say which one did.
+
+Order of sources (issue #12):
+1. `profile`: the user's own calibration of this chip (`infercast calibrate`), per-shape GEMM rows
+   and measured copy / attention rates;
+2. `table`: a measured public kernel table for (chip, engine, engine version, dtype, operator),
+   interpolated in shape (`engine.kernels`: aiconfigurator-core's data);
+3. `fallback`: datasheet peak x a documented family fraction (data/efficiency.json, each derived
+   from kernel microbenchmarks), a p-norm of compute and memory time, plus a fixed cost per kernel.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from infercast.engine import collectives as C
+from infercast.engine.kernels import attention as KA
+from infercast.engine.kernels import comm as KC
+from infercast.engine.kernels import gemm as KG
+from infercast.engine.kernels import mla as KM
+from infercast.engine.kernels import moe as KMoE
+from infercast.engine.kernels.source import has_tables
+from infercast.engine.operators import ACT_BYTES, Op
+
+
+@dataclass(frozen=True)
+class Provenance:
+    source: str  # "profile" | "table" | "fallback"
+    detail: str
+
+    def as_dict(self) -> dict:
+        return {"source": self.source, "detail": self.detail}
+
+
+@dataclass
+class Timed:
+    op: Op
+    seconds: np.ndarray  # per step on this GPU (instances x time per instance)
+    provenance: Provenance
+    compute: np.ndarray  # roofline compute time per step (for the breakdown)
+    memory: np.ndarray  # roofline memory time per step
+
+
+def _pnorm(a, b, p):
+    return (a ** p + b ** p) ** (1.0 / p)
+
+
+@dataclass
+class Timer:
+    """Resolves, once per deployment, which source times each operator kind."""
+
+    dep: object
+    cache: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        d = self.dep
+        self.chip, self.eng, self.eff = d.chip, d.engine, d.eff
+        self.sol = bool(self.eff.speed_of_light)
+        self.version = self.eng.version
+        self.use_tables = not self.sol and self.eff.tables and has_tables(self.chip)
+        self.block_scaled = d.model.family == "deepseek" and d.weights == "fp8"  # DeepSeek-V3 §3.3: 128x128 blocks
+
+    # ---------------------------------------------------------------- helpers
+    def _tables(self, family: str) -> tuple[str | None, str | None]:
+        """(engine whose tables time `family`, its version) or (None, None)."""
+        if not self.use_tables:
+            return None, None
+        who = self.eng.tables_for(family)
+        return who, (self.version if who == self.eng.name else None)
+
+    def _fixed(self, op: Op):
+        """Launch/ramp cost of the op's kernels when its time is not a measurement."""
+        if self.sol:
+            return 0.0
+        us = self.eff.kernel_us if self.eff.kernel_us is not None else self.eng.kernel_us  # a profile's measured cost
+        return op.kernels * us * 1e-6
+
+    def _roof(self, flops, nbytes, prec):
+        return flops / self.chip.peak_flops(prec), nbytes / self.chip.bandwidth
+
+    # ---------------------------------------------------------------- kinds
+    def gemm(self, op: Op) -> Timed:
+        s = op.shape
+        prec = self.dep.compute if op.dtype == self.dep.weights else "bf16"
+        tdt = KG.table_dtype(op.dtype, prec, self.block_scaled)
+        tc, tm = self._roof(op.flops, op.nbytes, prec)
+        live = s["m"] > 0
+        prof = self.eff.profile_gemm
+        who, ver = self._tables("gemm")
+        tab = KG.gemm_table(self.chip, who, ver) if (who and tdt) else None
+        pdt = "fp8" if tdt in ("fp8_any", "fp8_block") else tdt
+        if prof is not None and pdt in prof.dtypes:
+            t = prof.time(self.chip, pdt, s["m"], s["n"], s["k"])
+            how = f"{self.eff.profile}: {pdt} GEMMs measured at N x K = {prof.n[0]:.0f} x {prof.k[0]:.0f}"
+            if tab is not None and tdt in tab.dtypes:
+                # the card's own level at the shape it measured, the table's dependence on shape:
+                # t = table(m, n, k) x profile(m, n0, k0) / table(m, n0, k0)
+                n0, k0 = float(prof.n[0]), float(prof.k[0])
+                ratio = prof.time(self.chip, pdt, s["m"], n0, k0) / np.maximum(tab.time(self.chip, tdt, s["m"], n0, k0),
+                                                                                1e-30)
+                t = tab.time(self.chip, tdt, s["m"], s["n"], s["k"]) * ratio
+                how += f", shape dependence from {tab.ref.detail}"
+            return Timed(op, op.count * t, Provenance("profile", how), op.count * tc, op.count * tm)
+        if tab is not None and tdt in tab.dtypes:
+            t = tab.time(self.chip, tdt, s["m"], s["n"], s["k"])
+            return Timed(op, op.count * t, Provenance("table", f"{tab.ref.detail} [{tdt}]"), op.count * tc,
+                         op.count * tm)
+        eta_c, eta_w = self.eff.gemm(prec), self.eff.stream(op.dtype)
+        t = np.where(live, _pnorm(tc / eta_c, tm / eta_w, self.eff.overlap_p) + self._fixed(op), 0.0)
+        return Timed(op, op.count * t, Provenance("fallback", f"{prec} compute x {eta_c:.2f}, {op.dtype} weights "
+                                                              f"streamed at {eta_w:.2f} of HBM ({self.eff.family_note})"),
+                     op.count * tc, op.count * tm)
+
+    def moe(self, op: Op) -> Timed:
+        s = op.shape
+        prec = self.dep.compute
+        tc, tm = self._roof(op.flops, op.nbytes, prec)
+        live = s["tokens"] > 0
+        who, ver = self._tables("moe")
+        tab = KMoE.moe_table(self.chip, who, ver) if who else None
+        best = None
+        for tdt in self._moe_dtypes(tab):
+            moe_tp, moe_ep = (s["es"], 1) if s["ep"] <= 1 else (1, s["es"])
+            want = KMoE.MoEShape(s["hidden"], s["inter"], s["topk"], s["experts"], moe_tp, moe_ep, tdt)
+            got = tab.time(self.chip, want, s["tokens"])
+            if got is not None and (best is None or np.all(got[0] <= best[0][0])):
+                best = (got, tdt)
+        if best is not None:
+            (t, used, exact), tdt = best
+            how = "" if exact else (f"; shape not measured, efficiency of hidden {used.hidden}, inter {used.inter}, "
+                                    f"tp {used.moe_tp} x ep {used.moe_ep}")
+            return Timed(op, op.count * t, Provenance("table", f"{tab.ref.detail} [{tdt}, "
+                                                               f"{tab.distribution[used]} routing{how}]"),
+                         op.count * tc, op.count * tm)
+        eta_c = self.eff.gemm(prec) * self.eff.moe_grouped_gemm
+        eta_w = self.eff.stream(op.dtype)
+        t = np.where(live, _pnorm(tc / eta_c, tm / eta_w, self.eff.overlap_p) + self._fixed(op), 0.0)
+        return Timed(op, op.count * t, Provenance("fallback", f"grouped GEMM at {eta_c:.2f} of {prec} peak, weights at "
+                                                              f"{eta_w:.2f} of HBM ({self.eff.moe_note})"),
+                     op.count * tc, op.count * tm)
+
+    def _moe_dtypes(self, tab) -> list[str]:
+        """Measured MoE kernel dtypes that can run these weights (per-tensor FP8 may use either FP8 family)."""
+        if tab is None:
+            return []
+        w, c = self.dep.weights, self.dep.compute
+        want = KG.table_dtype(w, c, self.block_scaled)
+        if w in ("fp4", "int4") and c != "fp4":
+            want = "w4a16_mxfp4"
+        options = {"fp8_any": ["fp8", "fp8_block"], "fp8_block": ["fp8_block", "fp8"]}.get(want, [want])
+        return [d for d in options if d in tab.dtypes()]
+
+    def attention(self, op: Op) -> Timed:
+        s = op.shape
+        decode = op.kind.endswith("decode")
+        mla = op.kind.startswith("mla")
+        tc, tm = self._roof(op.flops, op.nbytes, "bf16")
+        live = (s["batch"] > 0) if decode else (s["tokens"] > 0)
+        kvt = KA.kv_table_dtype(op.dtype)
+        if self.eff.profiled_attention and not self.sol:
+            return self._attention_fallback(op, tc, tm, live, decode, "profile")
+        who, ver = self._tables("mla" if mla else "attention")
+        if who and op.shape.get("reread", 1.0) == 1.0:
+            kind = "decode" if decode else "prefill"
+            tab = KM.mla_table(self.chip, who, kind, ver) if mla else KA.attention_table(self.chip, who, kind, ver)
+            if tab is None and mla and who not in ("tensorrt-llm", "sglang"):
+                tab = KM.mla_table(self.chip, "sglang", kind, None)  # FlashMLA/FlashInfer kernels shared by vLLM
+            if tab is not None:
+                if mla:  # the MLA tables' layouts are keyed by heads per GPU (latent 512 + rope 64)
+                    lay = KA.Layout(int(round(s["heads"])), 1, 576, kvt)
+                elif decode:
+                    lay = KA.Layout(int(round(s["heads"])), int(round(s["kv_heads"])), int(s["head_dim"]), kvt)
+                else:
+                    lay = KA.Layout(int(round(s["heads"])), int(round(s["kv_heads"])), int(s["head_dim"]), f"bfloat16/{kvt}")
+                if decode:
+                    eff, exact = tab.efficiency(lay, s["batch"], s["context"])
+                    t = np.maximum(tc, tm) / eff
+                else:
+                    seqs = np.maximum(s["seqs"], 1e-9)
+                    isl = np.maximum(2.0 * s["context"], s["tokens"] / seqs)
+                    eff, exact = tab.efficiency(lay, seqs, isl)
+                    t = tc / eff
+                t = np.where(live, t, 0.0)
+                how = "" if exact else "; head layout not measured, nearest measured layout's efficiency"
+                return Timed(op, op.count * t, Provenance("table", f"{tab.ref.detail}{how}"), op.count * tc,
+                             op.count * tm)
+        return self._attention_fallback(op, tc, tm, live, decode, "fallback")
+
+    def _attention_fallback(self, op, tc, tm, live, decode, source):
+        e = self.eff
+        attn = e.attention_compute if (e.profiled_attention or self.sol) else self.eng.attention_eff(
+            self.chip.family, e.attention_compute)
+        # RoPE on Q and K and the write of the new K/V rows, done by the attention kernel
+        s = op.shape
+        tokens = s["batch"] if decode else s["tokens"]
+        extra = tokens * 4.0 * s["heads"] * s.get("head_dim", 128) * ACT_BYTES / self.chip.bandwidth
+        if decode:
+            t = _pnorm(tm / e.kv_stream, tc / attn, e.overlap_p) + extra / e.elementwise_stream
+        else:
+            t = tc / attn + tm / e.kv_stream + extra / e.elementwise_stream
+        t = np.where(live, t + self._fixed(op), 0.0)
+        what = "measured on this card" if source == "profile" else self.eff.attention_note
+        return Timed(op, op.count * t, Provenance(source, f"attention at {attn:.2f} of 16-bit peak, KV streamed at "
+                                                          f"{e.kv_stream:.2f} of HBM ({what})"),
+                     op.count * tc, op.count * tm)
+
+    def elementwise(self, op: Op) -> Timed:
+        e = self.eff
+        tm = op.nbytes / self.chip.bandwidth
+        t = np.where(op.shape["tokens"] > 0, tm / e.elementwise_stream + self._fixed(op), 0.0)
+        src = "profile" if e.profile and e.profiled_copy else "fallback"
+        return Timed(op, op.count * t, Provenance(src, f"streamed at {e.elementwise_stream:.2f} of HBM "
+                                                       f"({e.elementwise_note})"), np.zeros_like(tm), op.count * tm)
+
+    def collective(self, op: Op) -> Timed:
+        g = int(op.shape["group"])
+        nb = op.shape["bytes"]
+        live = nb > 0
+        bw_t = nb / (C.link_bandwidth(self.chip, g)[0])
+        who, ver = self._tables(op.kind)
+        # collectives measure the host's topology as much as the chip: NVLink/NVSwitch boxes are alike, PCIe
+        # hosts differ (switches, NUMA, P2P on or off), so PCIe cards use the link model
+        if who and g <= self.chip.scaleup_domain and "nvlink" in self.chip.scaleup_name.lower():
+            tab = (KC.allreduce_table(self.chip, who, ver) if op.kind == "all_reduce" else KC.alltoall_table(self.chip))
+            if tab is not None and tab.covers(g):
+                t = np.where(live, tab.time(nb, g), 0.0)
+                return Timed(op, op.count * t, Provenance("table", f"{tab.ref.detail} ({g} GPUs)"),
+                             np.zeros_like(bw_t), op.count * bw_t)
+        if op.kind == "all_reduce":
+            t = C.allreduce_time(self.chip, nb, g, speed_of_light=self.sol)
+            how = "NCCL ring model (Epoch notebook latencies, scaling-book bus bandwidth)"
+        else:
+            t = C.alltoall_time(self.chip, nb, g, speed_of_light=self.sol)
+            how = "all-to-all over the link bandwidth (scaling-book), NCCL LL128 latency"
+        t = np.where(live, t, 0.0)
+        return Timed(op, op.count * t, Provenance("fallback", f"{how}; {C.link_bandwidth(self.chip, g)[1]}"),
+                     np.zeros_like(bw_t), op.count * bw_t)
+
+    def time(self, op: Op) -> Timed:
+        if op.kind == "gemm":
+            return self.gemm(op)
+        if op.kind == "moe":
+            return self.moe(op)
+        if op.kind in ("attention_decode", "attention_prefill", "mla_decode", "mla_prefill"):
+            return self.attention(op)
+        if op.kind == "elementwise":
+            return self.elementwise(op)
+        if op.kind in ("all_reduce", "all_to_all"):
+            return self.collective(op)
+        raise ValueError(f"no timer for operator kind {op.kind}")
