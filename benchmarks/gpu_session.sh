@@ -47,7 +47,7 @@ if [ -s "$TMP" ]; then
   log "profile: $RES/$CHIP-profile.json"
 else
   log "calibrate failed: see $OUT/calibrate.err"
-  CHIP=$($PY -c "import torch; from infercast.calibrate import catalog_id; print(catalog_id(torch.cuda.get_device_name(0)) or 'unknown-gpu')")
+  CHIP=$($PY -c "import torch; from infercast.gpu.calibrate import catalog_id; print(catalog_id(torch.cuda.get_device_name(0)) or 'unknown-gpu')")
 fi
 PROFILE="$RES/$CHIP-profile.json"
 CSV="$RES/$CHIP-llama-3-8b.csv"

@@ -38,8 +38,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--repeat", type=int, default=3)
     a = ap.parse_args(argv)
 
-    from infercast.estimate import estimate
-    from infercast.frontier import sweep
+    from infercast.engine.estimate import estimate
+    from infercast.analyses.frontier import sweep
 
     kw = dict(input_len=a.input_len, output_len=a.output_len, n_concurrency=a.points, integer_concurrency=False)
     sweep(a.model, a.chip, **kw)  # warm the catalogs

@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from infercast.validate import default_data_path, validate
+from infercast.analyses.validate import default_data_path, validate
 
 OUT = Path(__file__).resolve().parents[1] / "src" / "infercast" / "data" / "validation_summary.json"
 

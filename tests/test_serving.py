@@ -30,12 +30,19 @@ def test_more_flops_is_never_slower():
 
 
 def test_bigger_batch_never_lowers_throughput_until_memory_binds():
-    for model, chip, tp in (("llama-3-8b", "h100-sxm", 1), ("llama-3-70b", "h200-sxm", 2), ("mixtral-8x7b", "h100-sxm", 2)):
+    # measured GEMM kernels have tile-quantisation steps (a batch of 257 can take a slower tile than 256),
+    # so a slightly larger batch may lose a few percent; doubling the batch never loses throughput
+    for model, chip, tp in (("llama-3-8b", "h100-sxm", 1), ("llama-3-70b", "h200-sxm", 2), ("mixtral-8x7b", "h100-sxm", 2),
+                            ("llama-3-8b", "mi300x", 1)):
         dep = deployment(model, chip, tp=tp)
         cmax, _ = max_concurrency(dep, 1024, 256)
         C = np.unique(np.round(np.geomspace(1, float(cmax), 60)))
         thr = continuous(dep, 1024, 256, C)["output_tok_s_per_gpu"]
-        assert np.all(np.diff(thr) >= -1e-9 * thr[:-1]), (model, chip)
+        assert np.all(np.diff(thr) >= -0.06 * thr[:-1]), (model, chip)
+        half = C[C <= cmax / 2]
+        t_half = continuous(dep, 1024, 256, half)["output_tok_s_per_gpu"]
+        t_double = continuous(dep, 1024, 256, 2 * half)["output_tok_s_per_gpu"]
+        assert np.all(t_double >= t_half), (model, chip)
 
 
 def test_tensor_parallel_adds_communication():
@@ -90,7 +97,7 @@ def test_model_that_does_not_fit_says_what_to_change():
     with pytest.raises(DoesNotFitError) as ei:
         estimate("llama-3.1-405b", "h100-sxm", concurrency=1)
     msg = str(ei.value)
-    assert "--tp" in msg and "--weights fp8" in msg
+    assert ei.value.field == "tp" and "tp 8" in msg and "fp8" in msg
 
 
 @pytest.mark.parametrize("kw,needle", [
@@ -104,15 +111,17 @@ def test_unknown_ids_suggest_close_names(kw, needle):
 
 
 @pytest.mark.parametrize("kw,field", [
-    (dict(tp=3), "--tp"), (dict(tp=0), "--tp"), (dict(ep=2), "--ep"), (dict(weights="fp7"), "weights"),
-    (dict(input_len=0), "--input-len"), (dict(concurrency=-1), "--concurrency"), (dict(gpus=3, tp=2), "--gpus"),
+    (dict(tp=3), "tp"), (dict(tp=0), "tp"), (dict(ep=2), "ep"), (dict(weights="fp7"), "weights"),
+    (dict(input_len=0), "input_len"), (dict(concurrency=-1), "concurrency"), (dict(gpus=3, tp=2), "gpus"),
+    (dict(concurrency=float("nan")), "concurrency"), (dict(tpot_max=float("inf")), "max_tpot"),
+    (dict(input_len=100_000), "input_len"),
 ])
 def test_impossible_values_are_refused_naming_the_field(kw, field):
     args = dict(model="llama-3-8b", chip="h100-sxm", concurrency=4)
     args.update(kw)
     with pytest.raises(InfercastError) as ei:
         estimate(**args)
-    assert field in str(ei.value)
+    assert ei.value.field == field and "--" not in str(ei.value)
 
 
 def test_speed_of_light_is_an_upper_bound_on_the_realistic_estimate():
@@ -138,8 +147,12 @@ def test_old_tensorrt_llm_rereads_the_kv_cache_per_query_head_for_gqa_only():
     kw = dict(decode_seqs=64, decode_ctx=4096)
     old = step_time(deployment("llama-2-70b", "h100-sxm", tp=4, engine="TensorRT-LLM v0.6.1"), **kw)
     new = step_time(deployment("llama-2-70b", "h100-sxm", tp=4, engine="TensorRT-LLM 0.17"), **kw)
-    assert old["_attn_kv"] == pytest.approx(8 * new["_attn_kv"])
-    assert old["total"] > new["total"]
+
+    def attn(st):
+        return next(x for x in st["_timed"] if x.op.name == "attention_decode")
+
+    assert float(attn(old).op.nbytes) == pytest.approx(8 * float(attn(new).op.nbytes))
+    assert float(attn(old).seconds) > float(attn(new).seconds) and old["total"] > new["total"]
     # an MHA model (kv heads = heads) reads the same bytes either way
     mha_old = step_time(deployment("llama-2-7b", "h100-sxm", engine="TensorRT-LLM v0.6.1"), **kw)
     mha_new = step_time(deployment("llama-2-7b", "h100-sxm", engine="TensorRT-LLM 0.17"), **kw)

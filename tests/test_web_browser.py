@@ -123,7 +123,7 @@ def test_page_updates_with_inputs_and_saves_screenshot(server, page, tmp_path):
     # impossible input: the message appears beside the field, results go stale, no crash
     pg.fill("#tp", "3")
     pg.wait_for_selector(".field[data-field='tp'].invalid")
-    assert "--tp 3" in pg.inner_text(".field[data-field='tp'] .field-error")
+    assert "tp 3" in pg.inner_text(".field[data-field='tp'] .field-error")
     n = _renders(pg)
     pg.fill("#tp", "2")
     _wait_render_after(pg, n)

@@ -185,11 +185,11 @@ def sweep(model, chip, *, input_len: int = 1024, output_len: int = 256, precisio
     eng_name, kv_map = None, {}
     I, O = float(input_len), float(output_len)
     for prec in precs:
-        # one Deployment per group; dense models share it across all (tp, pp), MoE models need
-        # their own per (tp, ep) because the expert split and attention-DP depend on them.
+        # one Deployment per (tp, ep): operator shapes and measured tables depend on them; the PP
+        # degrees of a group are evaluated in one vectorised call.
         groups: dict[tuple, list[tuple[int, int, int]]] = {}
         for (t, p, e) in cand:
-            key = (1, 1) if not m.moe else (t, e)
+            key = (t, e)
             # pipeline hops use the link of the whole replica: keep in-domain and cross-domain apart
             groups.setdefault(key + (t * p <= c.scaleup_domain,), []).append((t, p, e))
         for (gt, ge, _), shp in groups.items():
@@ -202,7 +202,7 @@ def sweep(model, chip, *, input_len: int = 1024, output_len: int = 256, precisio
             kv_map[prec] = dep.kv
             tp_s = np.array([s[0] for s in shp], dtype=float)
             pp_s = np.array([s[1] for s in shp], dtype=float)
-            cmax, _ = max_concurrency(dep, I, O, tp=tp_s, pp=pp_s)
+            cmax, _ = max_concurrency(dep, I, O, pp=pp_s)
             cmax = np.broadcast_to(np.asarray(cmax, dtype=float), tp_s.shape)
             fit = cmax >= 1
             if not fit.any():
@@ -210,7 +210,7 @@ def sweep(model, chip, *, input_len: int = 1024, output_len: int = 256, precisio
             tp_s, pp_s, cmax = tp_s[fit], pp_s[fit], cmax[fit]
             rows, conc = _grid(cmax, n_concurrency, integer_concurrency)
             tp_a, pp_a = tp_s[rows], pp_s[rows]
-            r = continuous(dep, I, O, conc, tp=tp_a, pp=pp_a)
+            r = continuous(dep, I, O, conc, pp=pp_a)
             n = conc.size
             attn_dp = dep.attn_dp
             parts["tp"].append(tp_a)

@@ -48,7 +48,10 @@ def user_errors(fn: Callable) -> Callable:
         try:
             return fn(*a, **k)
         except InfercastError as e:
-            err_console.print(f"[bold red]error:[/] {escape(str(e))}")
+            from infercast.vocabulary import flag
+
+            where = f"{flag(e.field)}: " if getattr(e, "field", None) else ""
+            err_console.print(f"[bold red]error:[/] {escape(where + str(e))}")
             raise typer.Exit(2) from None
         except ValidationError as e:
             first = e.errors()[0]

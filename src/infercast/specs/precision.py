@@ -43,7 +43,8 @@ def check(p: str, field: str = "precision") -> str:
     q = p.lower().strip()
     q = ALIASES.get(q, q)
     if q not in BYTES:
-        raise InfercastError(f"{field}: unknown precision '{p}'; use one of {', '.join(PRECISIONS)}")
+        raise InfercastError(f"{field}: unknown precision '{str(p)[:40]}'; use one of {', '.join(PRECISIONS)}",
+                             field="kv" if field.startswith("kv") else field, value=p)
     return q
 
 

@@ -70,7 +70,7 @@ def field_of(e: Exception) -> str | None:
     """The input to show the message beside: set explicitly, from the error kind, or from the message."""
     f = getattr(e, "field", None)
     if f:
-        return f
+        return {"max_tpot": "min_tps"}.get(f, f)  # the page asks for tokens/s per user, the library a TPOT
     if isinstance(e, UnknownIdError):
         return e.kind
     msg = str(e)
