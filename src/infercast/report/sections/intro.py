@@ -28,11 +28,9 @@ def _essay_keys(numbers: dict) -> list[dict]:
         for tps, rows in usable.items():
             u = rows.get(cid)
             speeds.append({"tps": F.num(float(tps)),
-                           "mixed": None if isinstance(u, str) or u is None else F.num(u["realistic_mixed"]),
-                           "actual": None if isinstance(u, str) or u is None else F.num(u["tokens_per_s_per_user"])})
+                           "mixed": None if isinstance(u, str) or u is None else F.num(u["realistic_mixed"])})
         keys.append({"chip": get_chip(cid).name, "upper": F.num(r["upper"]), "lower": F.num(r["lower"]),
                      "mixed": F.num(r["realistic_mixed"]), "mixed_tps": F.num(r["tokens_per_s_per_user"]),
-                     "prefill": F.num(r["realistic_prefill"]), "decode": F.num(r["realistic_decode"]),
                      "market": F.num(r["market"]) if r.get("market") else None, "usable": speeds})
     return keys
 
