@@ -356,6 +356,18 @@ def test_cli_report_quick_json(tmp_path):
 
 
 
+
+def test_missing_report_extra_is_one_line_and_exit_2(tmp_path, monkeypatch):
+    import sys
+
+    import infercast.report.render as R
+
+    monkeypatch.setitem(sys.modules, "jinja2", None)  # as if the 'report' extra were not installed
+    monkeypatch.setattr(R, "_ENV", None)
+    r = CliRunner().invoke(app, ["report", "--quick", "--out", str(tmp_path / "r")])
+    assert r.exit_code == 2 and "pip install 'infercast[report]'" in r.output and "Traceback" not in r.output
+    assert not (tmp_path / "r").exists()  # it fails before doing any work
+
 # ----------------------------------------------------------------------------- in a real browser
 
 CHROMIUM = "/usr/bin/chromium"
