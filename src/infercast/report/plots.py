@@ -54,6 +54,34 @@ def frontier_figure(sweeps, title: str | None = None, max_cloud: int = 20000) ->
     return fig
 
 
+def precision_figure(labels: list[str], throughput: dict[str, list], cost: dict[str, list], title: str = "") -> Figure:
+    """Grouped bars per chip: output tokens/s per GPU (left) and $/M output tokens (right), one bar per precision.
+
+    `throughput` and `cost` map a series label to one value per chip (None: no bar)."""
+    import numpy as np
+
+    fig = Figure(figsize=(11, 3.8), dpi=110)
+    FigureCanvasAgg(fig)
+    ax1, ax2 = fig.subplots(1, 2)
+    x = np.arange(len(labels))
+    n = max(1, len(throughput))
+    w = 0.8 / n
+    for i, name in enumerate(throughput):
+        for ax, series in ((ax1, throughput), (ax2, cost)):
+            ys = [np.nan if v is None else v for v in series.get(name, [None] * len(labels))]
+            ax.bar(x + (i - (n - 1) / 2) * w, ys, w, color=COLORS[i % len(COLORS)], label=name)
+    for ax, yl in ((ax1, "output tokens/s per GPU"), (ax2, "$ per M output tokens (catalog price)")):
+        ax.set_xticks(x)
+        ax.set_xticklabels(labels, rotation=30, ha="right", fontsize=8)
+        ax.set_ylabel(yl)
+        ax.grid(True, axis="y", alpha=0.3)
+    ax1.legend(fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 def save(fig: Figure, path: str | Path) -> Path:
     """Write a figure as PNG or SVG (by the file's suffix)."""
     p = Path(path)
@@ -64,4 +92,4 @@ def save(fig: Figure, path: str | Path) -> Path:
     return p
 
 
-__all__ = ["frontier_figure", "save"]
+__all__ = ["frontier_figure", "precision_figure", "save"]
