@@ -31,7 +31,8 @@ import math
 from bisect import bisect_right
 from collections import deque
 from dataclasses import dataclass, field
-from itertools import chain
+from itertools import chain, islice
+from operator import itemgetter
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -62,7 +63,10 @@ class DeploymentStep:
     With pp stages the batch is split into pp micro-batches in flight and a replica step (every
     sequence advancing one token) takes pp x the stage time at batch/pp; with attention
     data-parallel the batch is split over `attn_dp` groups (as `serving.continuous`). Prompt tokens
-    are taken to come from prompts of `prompt_len` tokens, attending on average to half of one."""
+    are split the same way (a balanced pipeline: right for throughput, optimistic for the TTFT of
+    a lone compute-bound prompt on pp > 1 or attn_dp > 1, by up to that factor). Prompt tokens are
+    taken to come from prompts of `prompt_len` tokens, attending on average to half of one; draft
+    tokens of speculative decoding arrive here as prompt tokens too (linear layers see them alike)."""
 
     dep: object
     prompt_len: float
@@ -90,6 +94,9 @@ def step_model(dep, *, prompt_len: float = 1024.0, context: float | None = None)
     ref = float(context if context is not None else max(prompt_len, 4096.0))
     per_token = float(kv_bytes_per_seq_per_gpu(dep, ref)) / ref
     pool = float(kv_pool_bytes(dep))
+    if pool <= 0:
+        raise DoesNotFitError(f"{dep.model.id} on {dep.gpus} x {dep.chip.id}: the weights leave no memory for the "
+                              "KV cache; use more GPUs per replica or smaller weights", field="tp", value=dep.tp)
     kv_tokens = math.floor(max(pool, 0.0) / per_token) * dep.attn_dp if per_token > 0 else 0.0
     max_batch = int(dep.engine.max_batch) * dep.pp * dep.attn_dp  # engine cap per micro-batch, per DP group
     return DeploymentStep(dep, float(prompt_len), max_batch, float(kv_tokens))
@@ -106,8 +113,9 @@ def _geom(lo: float, hi: float, ratio: float) -> list[float]:
 
 @dataclass(frozen=True, eq=False)
 class StepTable:
-    """Step times of a `StepModel` on a grid: batch (every integer to 16, then x1.06), mean context
-    (x1.25) and extra tokens (x1.12), from one vectorised call; queried by trilinear interpolation."""
+    """Step times of a `StepModel` on a grid, from one vectorised call: batch (every integer up to
+    `GRID_EXACT_BATCH`, then geometric), mean context and extra tokens (geometric, `GRID_RATIOS`);
+    queried by trilinear interpolation. `max_error()` measures it against the model itself."""
 
     step: StepModel
     bs: tuple[float, ...]
@@ -501,7 +509,16 @@ def _run_events(f, table: StepTable, src: _Source, cfg: _Cfg, lo: int, hi: int):
             seg = bisect_right(cs, c0) - 1
             seg = 0 if seg < 0 else (klast if seg > klast else seg)
             j, tot, d0 = 0, 0.0, -1.0
-            while True:
+            s = sl[seg]
+            a = ys[seg] + s * (c0 - cs[seg])
+            h = s * g
+            if seg >= klast or c0 + g * (n - 1) < cs[seg + 1]:  # the whole run inside one segment
+                tot = n * a + h * n * (n - 1) * 0.5
+                if target >= 0.0 and tot >= target:
+                    n = _steps_to_reach(a, h, target, n)
+                    tot = n * a + h * n * (n - 1) * 0.5
+                d0, d1, seg = a, a + h * (n - 1), -1
+            while seg >= 0:  # the run crosses context knots: segment by segment
                 if seg >= klast:
                     m = n - j
                 else:
@@ -557,7 +574,7 @@ def _run_events(f, table: StepTable, src: _Source, cfg: _Cfg, lo: int, hi: int):
                 arr[i] = t
                 waiting.append(i)
                 i += 1
-    return ev
+    return ev, i
 
 
 def _steps_to_reach(a: float, h: float, R: float, m: int) -> int:
@@ -674,18 +691,18 @@ def _run_steps(f, table: StepTable, src: _Source, cfg: _Cfg, lo: int, hi: int):
                 arr[i] = t
                 waiting.append(i)
                 i += 1
-    return ev
+    return ev, i
 
 
 # --- summary and entry point ----------------------------------------------------------------------
 
-def _summarise(src: _Source, ev: list[tuple], lo: int, hi: int, warmup: int, max_ttft, max_tpot) -> SimResult:
-    arr = np.asarray(src.arr[:hi], dtype=float)
-    ts = np.asarray(src.t_sched, dtype=float)
-    tf = np.asarray(src.t_first, dtype=float)
-    te = np.asarray(src.t_fin, dtype=float)
-    out = np.asarray(src.out[:hi], dtype=float)[lo:]
-    a, s, f1, fe = arr[lo:], ts[lo:hi], tf[lo:hi], te[lo:hi]
+def _summarise(src: _Source, ev: list[tuple], seen: int, lo: int, hi: int, warmup: int, max_ttft,
+               max_tpot) -> SimResult:
+    def floats(xs, a, b):
+        return np.fromiter(islice(xs, a, b), dtype=float, count=b - a)
+
+    a, s, f1, fe = (floats(x, lo, hi) for x in (src.arr, src.t_sched, src.t_first, src.t_fin))
+    out = floats(src.out, lo, hi)
     ttft, e2e, queue = f1 - a, fe - a, s - a
     multi = out > 1
     tpot = (e2e[multi] - ttft[multi]) / (out[multi] - 1)
@@ -694,14 +711,21 @@ def _summarise(src: _Source, ev: list[tuple], lo: int, hi: int, warmup: int, max
     t1 = float(a[-1]) if kind in ("poisson", "closed") else float(fe.max())
     if t1 <= t0:
         t1 = float(fe.max())
-    E = np.fromiter(chain.from_iterable(ev), dtype=float, count=8 * len(ev)).reshape(-1, 8)
-    T = np.concatenate([[0.0], E[:, 0]])
-    cum_out = np.concatenate([[0.0], np.cumsum(E[:, 5])])
-    cum_in = np.concatenate([[0.0], np.cumsum(E[:, 4])])
     dur = max(t1 - t0, 1e-300)
+    te = floats(src.t_fin, 0, seen)
+    done_in = int(np.sum((te > t0) & (te <= t1)))
+    # the events around the window: from the last one ending by t0 to the first one ending after t1
+    key = itemgetter(0)
+    i0 = max(bisect_right(ev, t0, key=key) - 1, 0)
+    i1 = min(bisect_right(ev, t1, key=key) + 1, len(ev))
+    E = np.fromiter(chain.from_iterable(ev[i0:i1]), dtype=float, count=8 * (i1 - i0)).reshape(-1, 8)
+    if i0 == 0:
+        E = np.vstack([np.zeros((1, 8)), E])  # the start, t = 0
+    T = E[:, 0]
+    cum_out = np.cumsum(E[:, 5]) - E[0, 5]  # tokens emitted by the end of each event, from the first
+    cum_in = np.cumsum(E[:, 4]) - E[0, 4]
     out_tok = float(np.interp(t1, T, cum_out) - np.interp(t0, T, cum_out))
     in_tok = float(np.interp(t1, T, cum_in) - np.interp(t0, T, cum_in))
-    done_in = np.sum((te > t0) & (te <= t1))
     m_in = _steps_ending_by(E, t1) - _steps_ending_by(E, t0)  # steps of each event inside the window
     keep = m_in > 0
     w, m_in = E[keep], m_in[keep]
@@ -717,10 +741,10 @@ def _summarise(src: _Source, ev: list[tuple], lo: int, hi: int, warmup: int, max
     if max_tpot is not None:
         ok_p[multi] = tpot <= max_tpot
     targets = max_ttft is not None or max_tpot is not None
-    dsteps = np.asarray(src.dsteps[:hi], dtype=float)[lo:]
+    dsteps = floats(src.dsteps, lo, hi)
     return SimResult(
-        requests=hi - lo, warmup=warmup, simulated=int(np.sum(np.isfinite(ts))), duration_s=dur,
-        requests_per_s=float(done_in / dur), output_tok_per_s=out_tok / dur, input_tok_per_s=in_tok / dur,
+        requests=hi - lo, warmup=warmup, simulated=seen, duration_s=dur,
+        requests_per_s=done_in / dur, output_tok_per_s=out_tok / dur, input_tok_per_s=in_tok / dur,
         total_tok_per_s=(out_tok + in_tok) / dur,
         ttft=Dist.of(ttft), tpot=Dist.of(tpot), itl=itl, e2e=Dist.of(e2e),
         queue=Dist.of(queue),
@@ -748,7 +772,7 @@ def _uniform_mixture(lo: np.ndarray, hi: np.ndarray, w: np.ndarray) -> Dist:
     xs = np.concatenate([lo[~pt], hi[~pt], mid[pt]])
     dd = np.concatenate([dens, -dens, np.zeros(int(pt.sum()))])  # density change at each breakpoint
     jp = np.concatenate([np.zeros(2 * dens.size), w[pt]])  # point mass at each breakpoint
-    o = np.argsort(xs, kind="stable")
+    o = np.argsort(xs)
     xs, dd, jp = xs[o], dd[o], jp[o]
     d_after = np.maximum(np.cumsum(dd), 0.0)  # density right of each breakpoint
     cont = np.concatenate([[0.0], d_after[:-1] * np.diff(xs)])  # mass between previous breakpoint and this
@@ -844,8 +868,8 @@ def simulate(step: StepModel | StepTable, lengths: Lengths, arrivals: Arrivals, 
     cfg = _Cfg(budget, cap, kv, bool(chunked_prefill), kx, g, kx * spec.draft_cost if spec is not None else 0.0)
     src = _Source(lengths, arrivals, spec, seed, chunk=min(hi, 65536) if kind != "offline" else hi)
     run = _run_events if method == "events" else _run_steps
-    ev = run(table.scalar(), table, src, cfg, lo, hi)
-    return _summarise(src, ev, lo, hi, warmup, max_ttft, max_tpot)
+    ev, seen = run(table.scalar(), table, src, cfg, lo, hi)
+    return _summarise(src, ev, seen, lo, hi, warmup, max_ttft, max_tpot)
 
 
 def simulate_deployment(dep, lengths: Lengths, arrivals: Arrivals, **kw) -> SimResult:
