@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from infercast.engine import workload as W
-from infercast.engine.simulate import StepTable, simulate, simulate_deployment, step_model
+from infercast.engine.simulate import StepTable, simulate, simulate_deployment, simulate_disaggregated, step_model
 from infercast.engine.step import deployment
 from infercast.errors import DoesNotFitError, InfercastError
 
@@ -191,6 +191,57 @@ def test_trace_replay_keeps_its_arrivals(tmp_path, llama8b):
     tr2 = W.read_trace(p)
     assert tr2.arrivals is None
     assert simulate(llama8b, tr2.lengths, W.closed_loop(8), requests=100).requests == 100
+
+
+# --- disaggregated prefill and decode pools -------------------------------------------------------
+
+def test_disaggregated_at_low_load_is_prefill_then_transfer_then_decode():
+    p, d = Affine(e=8e-7), Affine(b=3e-5)
+    I, O, x = 1500, 64, 0.004
+    r = simulate_disaggregated(p, d, W.fixed(I, O), W.poisson(0.01), requests=50, kv_transfer_s=x / 2,
+                               kv_transfer_s_per_token=x / 2 / I)
+    assert r.ttft.p50 == pytest.approx(p.a + p.e * I, rel=1e-9)
+    j = np.arange(1, O)
+    decode = float(np.sum(d.a + d.b + d.c * (I + j)))
+    assert r.tpot.p50 == pytest.approx((x + decode) / (O - 1), rel=1e-9)
+    assert r.e2e.p50 == pytest.approx(p.a + p.e * I + x + decode, rel=1e-9)
+
+
+@pytest.mark.parametrize("arrivals,kw", [(W.poisson(15.0), {"n_prefill": 2, "n_decode": 3}),
+                                         (W.offline(), {"kv_transfer_s": 0.01, "max_batch": 64})])
+def test_disaggregated_event_loop_matches_reference(llama8b, arrivals, kw):
+    L = W.uniform(2048, 300, 0.3)
+    fast = simulate_disaggregated(llama8b, llama8b, L, arrivals, requests=500, **kw).as_dict()
+    ref = simulate_disaggregated(llama8b, llama8b, L, arrivals, requests=500, method="steps", **kw).as_dict()
+    for key, v in ref.items():
+        if isinstance(v, float):
+            assert fast[key] == pytest.approx(v, rel=1e-3 if key.startswith("itl") else 1e-6), key
+
+
+def test_disaggregated_decode_steps_carry_no_prompts(llama8b):
+    # the same two replicas, mixed (each at half the rate) or split into a prefill and a decode pool:
+    # prompts no longer stall the decoders, so inter-token latency loses its prefill spikes
+    L = W.uniform(2048, 256, 0.5)
+    mixed = simulate(llama8b, L, W.poisson(5.0), requests=1500)
+    split = simulate_disaggregated(llama8b, llama8b, L, W.poisson(10.0), requests=1500)
+    assert split.itl.p99 < 0.5 * mixed.itl.p99
+    assert split.itl.p99 == pytest.approx(split.tpot.p50, rel=0.3)
+    assert split.output_tok_per_s == pytest.approx(2 * mixed.output_tok_per_s, rel=0.1)
+
+
+@pytest.mark.parametrize("kw,field", [({"n_prefill": 0}, "n_prefill"), ({"n_decode": 1.5}, "n_decode"),
+                                      ({"kv_transfer_s": -1.0}, "kv_transfer_s"),
+                                      ({"kv_transfer_s_per_token": float("nan")}, "kv_transfer_s_per_token")])
+def test_bad_disaggregation_settings_name_their_field(kw, field):
+    with pytest.raises(InfercastError) as e:
+        simulate_disaggregated(Affine(), Affine(), W.fixed(100, 10), W.poisson(1.0), **kw)
+    assert e.value.field == field
+
+
+def test_disaggregated_closed_loop_is_refused():
+    with pytest.raises(InfercastError) as e:
+        simulate_disaggregated(Affine(), Affine(), W.fixed(100, 10), W.closed_loop(8))
+    assert e.value.field == "arrivals"
 
 
 # --- physical invariants (hypothesis, bounded) ----------------------------------------------------
