@@ -263,13 +263,14 @@ def test_percentiles_are_ordered(llama8b, seed, rate, ratio, I, O):
 @FAST
 @given(seed=st.integers(0, 2 ** 32 - 1), rate=st.floats(1.0, 40.0), more=st.floats(1.5, 4.0))
 def test_more_load_never_lowers_p99_latency(llama8b, seed, rate, more):
-    # the same requests (lengths, exponential gaps) arriving `more` times faster
+    # the same requests (lengths, exponential gaps) arriving `more` times faster; at light load a
+    # p99 over 1000 requests rests on the ~10 that collide, so it may dip by a few % by chance
     L = W.uniform(1500, 300, 0.3)
-    lo = simulate(llama8b, L, W.poisson(rate), requests=400, seed=seed)
-    hi = simulate(llama8b, L, W.poisson(rate * more), requests=400, seed=seed)
-    assert hi.e2e.p99 >= lo.e2e.p99 * 0.98
-    assert hi.ttft.p99 >= lo.ttft.p99 * 0.98
-    assert hi.tpot.p99 >= lo.tpot.p99 * 0.98
+    lo = simulate(llama8b, L, W.poisson(rate), requests=1000, seed=seed)
+    hi = simulate(llama8b, L, W.poisson(rate * more), requests=1000, seed=seed)
+    assert hi.e2e.p99 >= lo.e2e.p99 * 0.95
+    assert hi.ttft.p99 >= lo.ttft.p99 * 0.95
+    assert hi.tpot.p99 >= lo.tpot.p99 * 0.95
 
 
 @FAST

@@ -50,13 +50,15 @@ class Dist:
 
 @dataclass(frozen=True)
 class SimResult:
-    """What a benchmark client reports, for the measured requests of one replica.
+    """What a benchmark client reports: latencies of the measured requests, throughput of the
+    replica (of every replica of both pools, disaggregated).
 
-    Throughputs are over the measurement window (from the arrival of the first measured request to
-    the arrival of the last one for open and closed loops, i.e. steady state; to the last completion
-    for offline and trace runs). TPOT per request is (e2e - ttft) / (output - 1) (bench_serving,
+    The measurement window runs from the arrival of the first measured request to the arrival of
+    the last one for Poisson and closed-loop arrivals (steady state), to the last completion for
+    offline and trace runs; throughputs, `requests_per_s` (completions), batch sizes and ITL count
+    the steps that end inside it. TPOT per request is (e2e - ttft) / (output - 1) (bench_serving,
     genai-perf); ITL is the gap between successive token-emitting steps, over every token emitted in
-    the window; queueing is arrival to the start of the step that takes the request's first chunk.
+    the window; queueing is arrival to the start of the step that admits the request.
     """
 
     requests: int  # measured
@@ -98,22 +100,17 @@ def _floats(xs: list, a: int, b: int) -> np.ndarray:
 
 
 def _window(ev: list[tuple], t0: float, t1: float):
-    """One replica's events around the window [t0, t1]: output and input tokens inside it, and the
-    events with how many of their steps end inside it."""
+    """One replica's events around the window (t0, t1]: output and input tokens of the steps that end
+    inside it, and the events with how many of their steps do."""
     key = itemgetter(0)
     i0 = max(bisect_right(ev, t0, key=key) - 1, 0)  # the last event ending by t0 ...
     i1 = min(bisect_right(ev, t1, key=key) + 1, len(ev))  # ... to the first ending after t1
     E = np.fromiter(chain.from_iterable(ev[i0:i1]), dtype=float, count=8 * (i1 - i0)).reshape(-1, 8)
-    if i0 == 0:
-        E = np.vstack([np.zeros((1, 8)), E])  # the start, t = 0
-    T = E[:, 0]
-    cum_out = np.cumsum(E[:, 5]) - E[0, 5]  # tokens emitted by the end of each event, from the first
-    cum_in = np.cumsum(E[:, 4]) - E[0, 4]
-    out_tok = float(np.interp(t1, T, cum_out) - np.interp(t0, T, cum_out))
-    in_tok = float(np.interp(t1, T, cum_in) - np.interp(t0, T, cum_in))
     m_in = _steps_ending_by(E, t1) - _steps_ending_by(E, t0)
     keep = m_in > 0
-    return out_tok, in_tok, E[keep], m_in[keep]
+    E, m_in = E[keep], m_in[keep]
+    share = m_in / E[:, 1]  # tokens are spread evenly over a run's steps
+    return float(E[:, 5] @ share), float(E[:, 4] @ share), E, m_in
 
 
 def _summarise(req: dict[str, np.ndarray], streams: list[list[tuple]], batch_streams: list[list[tuple]],
