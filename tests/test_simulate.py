@@ -353,6 +353,8 @@ def test_a_request_larger_than_the_kv_pool_does_not_fit():
     ("input_len,output_len,arrival_s\n10,3,-1\n", "t.csv: arrival_s"),
     ("input_len,output_len,arrival_s\n10,3,nan\n", "t.csv: arrival_s"),
     ("input_len,output_len\n", "t.csv: input_len"),
+    ("input_len,output_len\n5\n", "t.csv: output_len"),
+    ("input_len,output_len\n1e400,5\n", "t.csv: input_len"),
 ])
 def test_bad_trace_files_name_the_column(tmp_path, text, field):
     p = tmp_path / "t.csv"
@@ -360,3 +362,14 @@ def test_bad_trace_files_name_the_column(tmp_path, text, field):
     with pytest.raises(InfercastError) as e:
         W.read_trace(p)
     assert e.value.field == field
+
+
+def test_a_trace_that_is_not_a_readable_file_is_refused(tmp_path):
+    for p in (tmp_path, tmp_path / "missing.csv"):
+        with pytest.raises(InfercastError) as e:
+            W.read_trace(p)
+        assert e.value.field == "trace"
+    bad = tmp_path / "b.csv"
+    bad.write_bytes(b"\xff\xfe\x00\x01")
+    with pytest.raises(InfercastError):
+        W.read_trace(bad)

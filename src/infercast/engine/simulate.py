@@ -28,6 +28,7 @@ __all__ = ["DEFAULT_TOKEN_BUDGET", "DeploymentStep", "Dist", "SimResult", "StepM
            "simulate_deployment", "simulate_disaggregated", "step_model"]
 
 DEFAULT_TOKEN_BUDGET = 8192  # vLLM V1 offline / TensorRT-LLM default max_num_tokens
+MAX_REQUESTS = 1_000_000  # measured (and warm-up) requests of one run: ~10 s, a few hundred MB
 
 
 @dataclass(frozen=True)
@@ -248,7 +249,7 @@ def _replica(step: StepModel | StepTable, *, budget: int, max_batch, chunked: bo
 def _common(requests, token_budget, seed, max_ttft, max_tpot, method):
     if method not in ("events", "steps"):
         raise InfercastError(f"method must be 'events' or 'steps', got {method!r}", field="method")
-    return (_count("requests", requests, 1, 10_000_000), _count("token_budget", token_budget, 1, 10_000_000),
+    return (_count("requests", requests, 1, MAX_REQUESTS), _count("token_budget", token_budget, 1, 10_000_000),
             check_number("seed", seed, integer=True, allow_none=False), check_number("max_ttft", max_ttft),
             check_number("max_tpot", max_tpot), run_events if method == "events" else run_steps)
 
@@ -259,7 +260,7 @@ def _measured(arrivals: Arrivals, lengths: Lengths, requests: int, warmup) -> tu
     if warmup is None:
         warmup = (math.ceil(0.1 * requests) if kind == "poisson" else
                   max(math.ceil(0.1 * requests), 2 * arrivals.concurrency) if kind == "closed" else 0)
-    warmup = _count("warmup", warmup, 0, 100_000_000)
+    warmup = _count("warmup", warmup, 0, MAX_REQUESTS)
     if kind == "trace":
         rows = len(arrivals.times)
         if rows != len(lengths.table_input if lengths.table_input is not None else []):

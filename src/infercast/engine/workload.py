@@ -21,7 +21,8 @@ import numpy as np
 from infercast.errors import InfercastError
 from infercast.vocabulary import MAX_TOKENS, check_number
 
-MAX_TRACE_ROWS = 10_000_000
+MAX_TRACE_ROWS = 1_000_000
+MAX_CLIENTS = 100_000  # closed-loop clients of one replica (a replica runs at most a few thousand at once)
 MAX_TRACE_BYTES = 1 << 30
 
 
@@ -128,8 +129,9 @@ class Arrivals:
             check_number("requests_per_s", self.rate, allow_none=False)
         elif self.kind == "closed":
             c = check_number("concurrency", self.concurrency, integer=True, allow_none=False)
-            if c > 10_000_000:
-                raise InfercastError(f"concurrency must be <= 10000000 clients, got {c}", field="concurrency", value=c)
+            if c > MAX_CLIENTS:
+                raise InfercastError(f"concurrency must be <= {MAX_CLIENTS} clients per replica, got {c}",
+                                     field="concurrency", value=c)
             object.__setattr__(self, "concurrency", c)
         elif self.kind == "trace":
             if self.times is None or len(self.times) == 0:
@@ -190,12 +192,16 @@ def read_trace(path: str | Path) -> Trace:
                 if n - 1 > MAX_TRACE_ROWS:
                     raise InfercastError(f"trace {name} has more than {MAX_TRACE_ROWS} rows", field="trace")
                 for c in ("input_len", "output_len") + (("arrival_s",) if has_t else ()):
+                    if row[c] is None or not row[c].strip():
+                        raise InfercastError(f"trace {name} line {n}: {c} is missing", field=f"{name}: {c}")
                     try:
                         x = float(row[c])
-                    except (TypeError, ValueError):
+                    except ValueError:
                         raise InfercastError(f"trace {name} line {n}: {c} is not a number ({str(row[c])[:20]!r})",
                                              field=f"{name}: {c}") from None
                     vals[c].append(x)
+    except OSError as e:
+        raise InfercastError(f"cannot read trace {name}: {e.strerror or e}", field="trace", value=str(path)) from None
     except UnicodeDecodeError:
         raise InfercastError(f"trace {name} is not UTF-8 text", field="trace", value=str(path)) from None
     except csv.Error as e:
