@@ -282,7 +282,9 @@ def simulate(step: StepModel | StepTable, lengths: Lengths, arrivals: Arrivals, 
     loop the larger of 10 % and 2 x concurrency (the first wave of C prompts arrives together).
     Requests keep arriving after the measured ones until those complete, so they are measured in
     steady state. `method="steps"` runs the step-by-step reference instead of the event loop.
-    A trace replay measures its rows after `warmup`; `requests` is then ignored.
+    A trace replay measures its rows after `warmup`; `requests` is then ignored. Passing a
+    `StepTable` (built once with `StepTable.build`) instead of a `StepModel` reuses its grid
+    across runs; it is rebuilt only when the run needs a larger batch, context or token range.
     """
     requests, budget, seed, max_ttft, max_tpot, run = _common(requests, token_budget, seed, max_ttft, max_tpot, method)
     table, cfg = _replica(step, budget=budget, max_batch=max_batch, chunked=chunked_prefill, spec=spec,
