@@ -138,7 +138,9 @@ def run_events(f, table: StepTable, src: RequestStream, cfg: ReplicaConfig, lo: 
     todo = hi - lo
     n_avail = len(inp)
     i = 0
-    if not open_:
+    if open_:
+        n_avail += src.more() if n_avail == 0 else 0
+    else:
         first = src.arrivals.concurrency if closed else hi
         while n_avail < first:
             n_avail += src.more()
@@ -147,14 +149,11 @@ def run_events(f, table: StepTable, src: RequestStream, cfg: ReplicaConfig, lo: 
 
     while todo > 0:
         if open_:
-            while True:
+            while i < n_avail and arr[i] <= t:
+                waiting.append(i)
+                i += 1
                 if i == n_avail:
                     n_avail += src.more()
-                if i < n_avail and arr[i] <= t:
-                    waiting.append(i)
-                    i += 1
-                else:
-                    break
         left = budget - B * cost
         adm = False
         if waiting and left > 0 and nrun < maxb:

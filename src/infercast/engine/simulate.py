@@ -117,7 +117,7 @@ def _window(ev: list[tuple], t0: float, t1: float):
 def _summarise(req: dict[str, np.ndarray], streams: list[list[tuple]], batch_streams: list[list[tuple]],
                kind: str, lo: int, hi: int, warmup: int, max_ttft, max_tpot) -> SimResult:
     """Statistics of requests lo..hi-1 (arrays over every request that arrived, by index) and of the
-    replicas' event streams: all of them for tokens, `batch_streams` for batch sizes and ITL."""
+    replicas' event streams: all of them for tokens, `batch_streams` (some of them) for batch sizes and ITL."""
     a, s, f1, fe = (req[k][lo:hi] for k in ("arr", "t_sched", "t_first", "t_fin"))
     out = req["out"][lo:hi]
     ttft, e2e, queue = f1 - a, fe - a, s - a
@@ -130,11 +130,10 @@ def _summarise(req: dict[str, np.ndarray], streams: list[list[tuple]], batch_str
     dur = max(t1 - t0, 1e-300)
     te = req["t_fin"]
     done_in = int(np.sum((te > t0) & (te <= t1)))
-    out_tok = in_tok = 0.0
-    for ev in streams:
-        o, i, _, _ = _window(ev, t0, t1)
-        out_tok, in_tok = out_tok + o, in_tok + i
-    parts = [_window(ev, t0, t1)[2:] for ev in batch_streams]
+    win = {id(ev): _window(ev, t0, t1) for ev in streams}
+    out_tok = sum(w[0] for w in win.values())
+    in_tok = sum(w[1] for w in win.values())
+    parts = [win[id(ev)][2:] for ev in batch_streams]
     w = np.concatenate([p[0] for p in parts])
     m_in = np.concatenate([p[1] for p in parts])
     steps = float(m_in.sum())
