@@ -80,7 +80,7 @@ def test_poisson_at_low_load_gives_prefill_time_and_batch1_steps(llama8b):
     I, O = 1024, 128
     r = simulate(llama8b, W.fixed(I, O), W.poisson(0.05), requests=300, seed=1)
     prefill = float(llama8b(0, 1, I))
-    assert r.ttft.p50 == pytest.approx(prefill, rel=0.005)  # the grid's interpolation error
+    assert r.ttft.p50 == pytest.approx(prefill, rel=0.03)  # the grid's interpolation error next to kernel steps
     assert r.queue.p50 == pytest.approx(0.0, abs=1e-12)
     assert r.tpot.p50 == pytest.approx(float(llama8b(1, I + O / 2, 0)), rel=0.005)
     assert r.mean_decode_batch == pytest.approx(1.0, rel=0.05)
@@ -288,7 +288,10 @@ def test_grid_interpolates_the_step_model_closely():
                                 ("deepseek-v3", "h200-sxm", 8, 8)):
         s = step_model(deployment(model, chip, tp=tp, ep=ep), prompt_len=2048, context=4096)
         tab = StepTable.build(s, max_batch=s.max_batch, max_context=32768, max_tokens=8192)
-        assert tab.max_error(samples=4000) < 0.005, model
+        # measured kernels step (tile quantisation), so the linear interpolant is off next to a step
+        assert tab.max_error(samples=4000, quantile=0.5) < 0.005, model
+        assert tab.max_error(samples=4000, quantile=0.9) < 0.02, model
+        assert tab.max_error(samples=4000) < 0.08, model
 
 
 def test_deployment_wrapper_splits_pipeline_micro_batches():
