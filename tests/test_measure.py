@@ -60,11 +60,12 @@ def test_decode_step_grows_with_context():
     pytest.importorskip("torch")
     from infercast.gpu.measure import measure
 
-    rows = measure("llama-3-8b", batch="4", context="64,16384", prefill="", device="cpu", layers=2, scale="1/16",
+    rows = measure("llama-3-8b", batch="16", context="64,16384", prefill="", device="cpu", layers=2, scale="1/16",
                    repeats=5)
     t = {r["input_len"]: r["value"] for r in rows}
-    # 256x the KV cache to read: the step must be clearly slower (the weights are tiny here)
-    assert t[16384] > 1.5 * t[64], t
+    # 256x the KV cache to read (16 sequences, so the cache, not fixed costs, dominates): clearly slower,
+    # with room for a busy machine's timing noise
+    assert t[16384] > 2 * t[64], t
 
 
 def test_moe_model_runs_eager():
