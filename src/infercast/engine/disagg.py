@@ -1,0 +1,117 @@
+"""Disaggregated serving: a pool of prefill replicas hands each request's KV cache to a pool of decode replicas.
+
+Prefill replicas run prompts only, batched up to the engine's tokens per step; decode replicas run
+decode steps only, so a request's TPOT never waits behind another's prompt [DistServe, Zhong et al.
+2024; Splitwise, Patel et al. 2024]. The KV cache of each prompt crosses the link between the pools:
+the scale-up link when both pools sit in one scale-up domain (an NVL72 rack), else each prefill
+GPU's scale-out network.
+
+Closed loop or open load, the pools settle where requests/s = min(prefill capacity, decode capacity,
+clients / (TTFT + (O - 1) x TPOT)) and TTFT absorbs the queueing (Little's law on the clients).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from infercast.engine.memory import max_sequences
+from infercast.engine.serving import MAX_NUM_TOKENS, draft_time, token_time, _plus
+from infercast.engine.speculative import Speculation
+from infercast.engine.step import Deployment, step_time
+
+
+@dataclass(frozen=True)
+class Pools:
+    prefill: Deployment
+    decode: Deployment
+    prefill_workers: int
+    decode_workers: int
+
+    @property
+    def gpus(self) -> int:
+        return self.prefill.gpus * self.prefill_workers + self.decode.gpus * self.decode_workers
+
+    def describe(self) -> str:
+        def shape(d):
+            return f"tp{d.tp}" + (f"pp{d.pp}" if d.pp > 1 else "") + (f"dp{d.attn_dp}ep{d.expert_shards}" if d.attn_dp > 1
+                                                                       else (f"ep{d.ep}" if d.ep > 1 else ""))
+        return (f"disaggregated: {self.prefill_workers} x {shape(self.prefill)} prefill + {self.decode_workers} x "
+                f"{shape(self.decode)} decode ({self.gpus} GPUs)")
+
+
+def kv_transfer_time(pools: Pools, input_len) -> np.ndarray:
+    """Seconds to move one prompt's KV cache from a prefill replica to a decode replica."""
+    p = pools.prefill
+    nbytes = p.model.kv_bytes_per_seq(np.asarray(input_len, dtype=float), p.kv)
+    same_domain = pools.gpus <= p.chip.scaleup_domain
+    per_gpu = (p.chip.scaleup_gbps if same_domain else p.chip.scaleout_gbps) * 1e9
+    return nbytes / (per_gpu * p.gpus)
+
+
+def prefill_rate(dep: Deployment, input_len) -> tuple[np.ndarray, np.ndarray]:
+    """(requests/s one prefill replica sustains with full steps, seconds to prefill one prompt alone)."""
+    I = np.asarray(input_len, dtype=float)
+    seqs = np.maximum(1.0, np.floor(MAX_NUM_TOKENS / I)) * dep.attn_dp
+    per = seqs / dep.attn_dp
+    full = step_time(dep, prefill_tokens=per * I, prefill_seqs=per, prefill_ctx=(I + 1) / 2)
+    chunks = np.maximum(1.0, np.ceil(I / MAX_NUM_TOKENS))
+    one = step_time(dep, prefill_tokens=I / chunks, prefill_seqs=1.0 / chunks, prefill_ctx=(I + 1) / 2)
+    # a replica pipelines its micro-batches: one full batch leaves every cycle once the pipeline is full
+    return seqs / (chunks * np.maximum(full["cycle"], full["latency"] / dep.pp)), chunks * one["latency"]
+
+
+def decode_tpot(dep: Deployment, batch, context, spec: Speculation | None = None) -> np.ndarray:
+    """Seconds per output token at `batch` sequences in decode per replica (no prompts in the steps)."""
+    B = np.asarray(batch, dtype=float)
+    per_group = B / dep.attn_dp
+    m = np.clip(per_group, 1.0, dep.pp)
+    q = 1.0 if spec is None else spec.tokens + 1.0
+    tps = 1.0 if spec is None else spec.tokens_per_step
+    st = step_time(dep, decode_seqs=per_group / m, decode_ctx=context, decode_query=q)
+    return token_time(_plus(st, draft_time(dep, spec, per_group / m, context, dep.pp)), m) / tps
+
+
+def disaggregated(pools: Pools, input_len, output_len, clients=None, rate=None, spec: Speculation | None = None,
+                  iterations: int = 40) -> dict:
+    """Steady state of the two pools for `clients` in a closed loop (or Poisson `rate` requests/s);
+    neither given: both pools saturated (maximum throughput). Arrays broadcast."""
+    I = np.asarray(input_len, dtype=float)
+    O = np.maximum(np.asarray(output_len, dtype=float), 1.0)
+    rp, t_pre = prefill_rate(pools.prefill, I)
+    cap_p = rp * pools.prefill_workers
+    ctx = I + O / 2
+    d = pools.decode
+    bmax = np.minimum(max_sequences(d, I + O) * d.attn_dp, d.engine.max_batch * d.pp * d.attn_dp)
+    xfer = kv_transfer_time(pools, I)
+
+    def cap_d(b):
+        return b * pools.decode_workers / (O * decode_tpot(d, b, ctx, spec))
+
+    lam = np.minimum(cap_p, cap_d(bmax))  # both pools saturated
+    C = None if clients is None else np.asarray(clients, dtype=float)
+    target = None if rate is None else np.asarray(rate, dtype=float)
+    if target is not None:
+        lam = np.minimum(lam, target)
+    tpot = decode_tpot(d, 1.0, ctx, spec)
+    for _ in range(iterations if (C is not None or target is not None) else 8):
+        b = np.clip(lam * O * tpot / pools.decode_workers, 1.0, bmax)  # Little's law on the decode pool
+        tpot = decode_tpot(d, b, ctx, spec)
+        if C is None:
+            continue
+        rho = np.minimum(lam / np.maximum(cap_p, 1e-12), 0.999)
+        ttft0 = t_pre * (1.0 + rho / (2.0 * (1.0 - rho))) + xfer  # M/D/1 wait for a prefill slot
+        want = C / (ttft0 + (O - 1) * tpot)
+        lam = 0.5 * (lam + np.minimum(np.minimum(want, cap_p), cap_d(bmax)))
+    b = np.clip(lam * O * tpot / pools.decode_workers, 1.0, bmax)
+    tpot = decode_tpot(d, b, ctx, spec)
+    rho = np.minimum(lam / np.maximum(cap_p, 1e-12), 0.999)
+    ttft = t_pre * (1.0 + rho / (2.0 * (1.0 - rho))) + xfer
+    if C is not None:  # a closed loop's clients that are not decoding are waiting for their prefill
+        ttft = np.maximum(ttft, C / np.maximum(lam, 1e-12) - (O - 1) * tpot)
+    gpus = pools.gpus
+    return {"tpot_s": tpot, "ttft_s": ttft, "e2e_s": ttft + (O - 1) * tpot,
+            "output_tok_s_per_gpu": lam * O / gpus, "input_tok_s_per_gpu": lam * I / gpus,
+            "tokens_per_s_per_user": 1.0 / tpot, "requests_per_s": lam, "decode_batch": b,
+            "prefill_utilisation": lam / np.maximum(cap_p, 1e-12), "kv_transfer_s": xfer,
+            "concurrency_per_replica": b}
