@@ -45,18 +45,22 @@ def _gemm(name, group, count, m, n, k, wbytes, dtype, kernels=1.0) -> Op:
               n * k * wbytes + m * (n + k) * ACT_BYTES, dtype, kernels, group)
 
 
-def build(dep, decode_seqs=0, decode_ctx=0, prefill_tokens=0, prefill_seqs=0, prefill_ctx=0, pp=None) -> list[Op]:
+def build(dep, decode_seqs=0, decode_ctx=0, prefill_tokens=0, prefill_seqs=0, prefill_ctx=0, pp=None,
+          decode_query=1) -> list[Op]:
     """The operators of one step on one GPU of one pipeline stage (layers / pp of them).
 
-    The lm_head (on the last stage) is included with count 1; the caller places it.
+    `decode_query` tokens per decode sequence (k + 1 in a speculative verify step) pass the linear
+    layers and attend to the cache, which is read once for all of them. The lm_head (on the last
+    stage) is included with count 1; the caller places it.
     """
     m, e = dep.model, dep.engine
     tp = int(dep.tp)
     pp = np.asarray(dep.pp if pp is None else pp, dtype=float)
     B = np.asarray(decode_seqs, dtype=float)
+    q = np.asarray(decode_query, dtype=float)
     Tp = np.asarray(prefill_tokens, dtype=float)
     Sp = np.asarray(prefill_seqs, dtype=float)
-    T = B + Tp  # tokens through the linear layers
+    T = B * q + Tp  # tokens through the linear layers
     wb = P.nbytes(dep.weights)
     d, L = m.d_model, m.layers
     Ls = L / pp  # layers on this stage (array when pp is)
@@ -112,7 +116,7 @@ def build(dep, decode_seqs=0, decode_ctx=0, prefill_tokens=0, prefill_seqs=0, pr
                       w, 4.0, "experts"))
 
     # lm_head: decode tokens and the last position of each prefill sequence, on the last stage
-    ops.append(_gemm("lm_head", "lm_head", 1.0, B + Sp, m.vocab / tp, d, wb, w))
+    ops.append(_gemm("lm_head", "lm_head", 1.0, B * q + Sp, m.vocab / tp, d, wb, w))
 
     # attention over the KV cache: decode streams every cached byte [SB-inf 1.5]; prefill is FLOP-bound
     kv = dep.kv
@@ -124,7 +128,7 @@ def build(dep, decode_seqs=0, decode_ctx=0, prefill_tokens=0, prefill_seqs=0, pr
         ctx_d = np.asarray(decode_ctx, dtype=float)
         ops.append(Op("attention_decode", "mla_decode", Ls, {"batch": B, "context": ctx_d, "heads": h,
                                                             "kv_lora": a.kv_lora_rank, "rope": a.qk_rope_head_dim},
-                      2.0 * B * h * ctx_d * (2 * a.kv_lora_rank + a.qk_rope_head_dim), B * ctx_d * lat_dim * kvb,
+                      2.0 * B * q * h * ctx_d * (2 * a.kv_lora_rank + a.qk_rope_head_dim), B * ctx_d * lat_dim * kvb,
                       kv, 2.0, "attention"))
         ctx_p = np.asarray(prefill_ctx, dtype=float)
         qk = a.qk_nope_head_dim + a.qk_rope_head_dim
@@ -140,7 +144,7 @@ def build(dep, decode_seqs=0, decode_ctx=0, prefill_tokens=0, prefill_seqs=0, pr
         ops.append(Op("attention_decode", "attention_decode", Ls,
                       {"batch": B, "context": att_d, "heads": h_gpu, "kv_heads": g_gpu, "head_dim": m.head_dim,
                        "reread": reread},
-                      4.0 * B * h_gpu * m.head_dim * att_d, B * att_d * 2.0 * g_gpu * m.head_dim * kvb * reread,
+                      4.0 * B * q * h_gpu * m.head_dim * att_d, B * att_d * 2.0 * g_gpu * m.head_dim * kvb * reread,
                       kv, 2.0, "attention"))
         ctx_p = np.asarray(prefill_ctx, dtype=float)
         att_p = _attended_per_layer(m, ctx_p)

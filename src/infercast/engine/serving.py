@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from infercast.engine.memory import max_sequences
-from infercast.engine.step import Deployment, step_time
+from infercast.engine.speculative import Speculation
+from infercast.engine.step import Deployment, deployment, step_time
 
 MAX_NUM_TOKENS = 8192  # prompt tokens per prefill step (TensorRT-LLM max_num_tokens default; vLLM/SGLang chunk similarly)
 
@@ -43,14 +44,33 @@ def prefill_time(dep: Deployment, input_len, seqs=1, pp=None):
     return chunks * st["latency"], st
 
 
-def continuous(dep: Deployment, input_len, output_len, concurrency, pp=None) -> dict:
+def draft_time(dep: Deployment, spec: Speculation | None, batch, context, pp_) -> np.ndarray:
+    """Seconds the drafter adds to one verify step on the last stage: k serial drafted tokens.
+
+    MTP / EAGLE heads are one decoder layer plus the output head per drafted token (timed as one
+    layer of the target's own decode step at that batch); a draft model runs k of its own decode
+    steps on the same GPUs; n-gram lookup costs nothing on the GPU."""
+    if spec is None or spec.method == "ngram":
+        return np.zeros(np.broadcast(np.asarray(batch, dtype=float), pp_).shape)
+    if spec.method == "draft":
+        d = deployment(spec.draft_model, dep.chip, tp=min(dep.tp, 8), weights=dep.weights, kv=dep.kv,
+                       engine=dep.engine.name, strict_engine=False)
+        st = step_time(d, decode_seqs=batch * dep.tp / d.tp if d.tp != dep.tp else batch, decode_ctx=context)
+        return spec.tokens * st["latency"]
+    st = step_time(dep, decode_seqs=batch, decode_ctx=context, pp=pp_)
+    layer = (st["stage"] - st["pipeline_p2p"]) / (dep.model.layers / pp_)
+    return spec.tokens * (layer + st["lm_head"])
+
+
+def continuous(dep: Deployment, input_len, output_len, concurrency, pp=None, spec: Speculation | None = None) -> dict:
     """Steady-state continuous batching with `concurrency` requests in flight per replica.
 
     Each step decodes one token for every request (mean context I + O/2) and, chunked into the same
     step, prefills the prompts of the requests that arrive meanwhile: over O steps every request
     brings I prompt tokens, so a step carries C*I/O of them [Sarathi-Serve / vLLM chunked prefill].
     Throughput counts all of that work; a request's TPOT counts the other requests' prompts only
-    ((C-1)/C of them), since its own prompt is its TTFT.
+    ((C-1)/C of them), since its own prompt is its TTFT. With speculation a step verifies k + 1
+    tokens per sequence after the drafter's k, and emits `spec.tokens_per_step` of them on average.
     """
     I = np.asarray(input_len, dtype=float)
     O = np.maximum(np.asarray(output_len, dtype=float), 1.0)
@@ -61,12 +81,16 @@ def continuous(dep: Deployment, input_len, output_len, concurrency, pp=None) -> 
     m = _micro(per_group, pp_)
     b = per_group / m  # sequences in one micro-batch of one attention group
     others = np.clip((C - 1.0) / np.maximum(C, 1e-9), 0.0, 1.0)
-    full = step_time(dep, decode_seqs=b, decode_ctx=I + O / 2, prefill_tokens=b * I / O,
-                     prefill_seqs=b / O, prefill_ctx=(I + 1) / 2, pp=pp_)
-    mine = step_time(dep, decode_seqs=b, decode_ctx=I + O / 2, prefill_tokens=b * I / O * others,
-                     prefill_seqs=b / O * others, prefill_ctx=(I + 1) / 2, pp=pp_)
-    t_full = token_time(full, m)
-    tpot = token_time(mine, m)
+    q = 1.0 if spec is None else spec.tokens + 1.0
+    tps = 1.0 if spec is None else spec.tokens_per_step
+    steps = O / tps  # verify steps per request
+    full = step_time(dep, decode_seqs=b, decode_ctx=I + O / 2, prefill_tokens=b * I / steps,
+                     prefill_seqs=b / steps, prefill_ctx=(I + 1) / 2, pp=pp_, decode_query=q)
+    mine = step_time(dep, decode_seqs=b, decode_ctx=I + O / 2, prefill_tokens=b * I / steps * others,
+                     prefill_seqs=b / steps * others, prefill_ctx=(I + 1) / 2, pp=pp_, decode_query=q)
+    drafted = draft_time(dep, spec, b, I + O / 2, pp_)
+    t_full = token_time(_plus(full, drafted), m) / tps
+    tpot = token_time(_plus(mine, drafted), m) / tps
     t_pre, _ = prefill_time(dep, I, 1, pp=pp_)
     ttft = t_pre + np.where(C > 1, mine["cycle"], 0.0)  # own prefill, plus the step in progress when it arrives
     out_per_replica = C / t_full
@@ -80,7 +104,14 @@ def continuous(dep: Deployment, input_len, output_len, concurrency, pp=None) -> 
     }
 
 
-def static_batch(dep: Deployment, input_len, output_len, batch, pp=None) -> dict:
+def _plus(st: dict, extra) -> dict:
+    """A step with `extra` seconds on its last stage (the drafter): latency and cycle both grow."""
+    if not np.any(extra):
+        return st
+    return {**st, "latency": st["latency"] + extra, "cycle": st["cycle"] + extra}
+
+
+def static_batch(dep: Deployment, input_len, output_len, batch, pp=None, spec: Speculation | None = None) -> dict:
     """A fixed batch: prefill all prompts together, then O-1 decode steps (mean context I + O/2)."""
     I = np.asarray(input_len, dtype=float)
     O = np.maximum(np.asarray(output_len, dtype=float), 1.0)
@@ -89,8 +120,10 @@ def static_batch(dep: Deployment, input_len, output_len, batch, pp=None) -> dict
     dp = dep.attn_dp
     m = _micro(B / dp, pp_)
     ttft, _ = prefill_time(dep, I, B / dp, pp=pp_)
-    st = step_time(dep, decode_seqs=B / dp / m, decode_ctx=I + O / 2, pp=pp_)
-    tpot = token_time(st, m)
+    q = 1.0 if spec is None else spec.tokens + 1.0
+    tps = 1.0 if spec is None else spec.tokens_per_step
+    st = step_time(dep, decode_seqs=B / dp / m, decode_ctx=I + O / 2, pp=pp_, decode_query=q)
+    tpot = token_time(_plus(st, draft_time(dep, spec, B / dp / m, I + O / 2, pp_)), m) / tps
     total = ttft + (O - 1) * tpot
     gpus = dep.tp * pp_ * dp
     return {
@@ -115,19 +148,20 @@ def max_concurrency(dep: Deployment, input_len, output_len, pp=None):
 
 
 def best_under_latency(dep: Deployment, input_len, output_len, tpot_max=None, ttft_max=None, max_c=None,
-                       static: bool = False):
+                       static: bool = False, spec: Speculation | None = None):
     """Largest concurrency per replica whose mean TPOT and TTFT meet the targets (None where none does).
 
     `static`: judge the targets under a static batch (all prompts prefilled together) instead of
     continuous batching."""
     return _best_meeting(dep, input_len, output_len, tpot_max, ttft_max, max_c, z=0.0,
-                         grid=lambda hi: np.unique(np.round(np.geomspace(1, hi, 96))), static=static)
+                         grid=lambda hi: np.unique(np.round(np.geomspace(1, hi, 96))), static=static, spec=spec)
 
 
 Z99 = 2.326  # standard-normal 99th percentile
 
 
-def best_under_p99(dep: Deployment, input_len, output_len, tpot_max=None, ttft_max=None, max_c=None, z=Z99):
+def best_under_p99(dep: Deployment, input_len, output_len, tpot_max=None, ttft_max=None, max_c=None, z=Z99,
+                   spec: Speculation | None = None):
     """Largest mean concurrency per replica for Poisson arrivals whose 99th-percentile TPOT/TTFT meet targets.
 
     With Poisson arrivals and every request admitted at once (continuous batching with memory to
@@ -138,10 +172,10 @@ def best_under_p99(dep: Deployment, input_len, output_len, tpot_max=None, ttft_m
     rule (p99 limits) and any SLO stated as a percentile. Returns K or None.
     """
     return _best_meeting(dep, input_len, output_len, tpot_max, ttft_max, max_c, z=z,
-                         grid=lambda hi: np.unique(np.geomspace(0.5, hi, 128)))
+                         grid=lambda hi: np.unique(np.geomspace(0.5, hi, 128)), spec=spec)
 
 
-def _best_meeting(dep, input_len, output_len, tpot_max, ttft_max, max_c, z, grid, static=False):
+def _best_meeting(dep, input_len, output_len, tpot_max, ttft_max, max_c, z, grid, static=False, spec=None):
     """The mean concurrency K with the highest throughput whose occupancy K + z*sqrt(K) fits and meets the targets."""
     cmax, _ = max_concurrency(dep, input_len, output_len)
     hi = float(np.max(cmax)) if max_c is None else min(float(max_c), float(np.max(cmax)))
@@ -149,7 +183,9 @@ def _best_meeting(dep, input_len, output_len, tpot_max, ttft_max, max_c, z, grid
         return None
     k = grid(hi)
     occ = k + z * np.sqrt(k)
-    run = static_batch if static else continuous
+    def run(d, i, o, c):
+        return (static_batch if static else continuous)(d, i, o, c, spec=spec)
+
     r_occ = run(dep, input_len, output_len, occ)
     ok = occ <= hi
     if tpot_max is not None:

@@ -74,8 +74,9 @@ def deployment(model: str | ModelSpec, chip: str | Chip, *, tp: int = 1, pp: int
                              f"use one of {', '.join(map(str, ok))}", field="tp")
     if ep > 1 and not m.moe:
         raise InfercastError(f"ep {ep}: {m.id} is dense (no experts); use ep 1", field="ep")
-    if m.moe and ep > m.moe.experts:
-        raise InfercastError(f"ep {ep} exceeds the model's {m.moe.experts} experts", field="ep")
+    if m.moe and ep > m.moe.experts and ep % m.moe.experts:
+        raise InfercastError(f"ep {ep} exceeds the model's {m.moe.experts} experts and is not a multiple of them "
+                             "(beyond one expert per GPU, each expert is split over ep / experts GPUs)", field="ep")
     if ep > tp and ep % tp:
         raise InfercastError(f"ep {ep} must be a multiple of tp {tp} (attention runs data-parallel "
                              "over ep/tp groups)", field="ep")
@@ -113,15 +114,15 @@ GROUPS = ("qkv_proj", "o_proj", "mlp", "shared_experts", "experts", "lm_head", "
 
 
 def step(dep: Deployment, decode_seqs=0, decode_ctx=0, prefill_tokens=0, prefill_seqs=0, prefill_ctx=0,
-         pp=None) -> list[Timed]:
+         pp=None, decode_query=1) -> list[Timed]:
     """Every operator of one step on one GPU, timed, with the source of its time (lm_head included)."""
-    ops = O.build(dep, decode_seqs, decode_ctx, prefill_tokens, prefill_seqs, prefill_ctx, pp)
+    ops = O.build(dep, decode_seqs, decode_ctx, prefill_tokens, prefill_seqs, prefill_ctx, pp, decode_query)
     timer = Timer(dep)
     return [timer.time(op) for op in ops]
 
 
 def step_time(dep: Deployment, decode_seqs=0, decode_ctx=0, prefill_tokens=0, prefill_seqs=0,
-              prefill_ctx=0, pp=None) -> dict[str, np.ndarray]:
+              prefill_ctx=0, pp=None, decode_query=1) -> dict[str, np.ndarray]:
     """Seconds of one step by operator group, plus the pipeline's totals.
 
     Keys: each of GROUPS (per stage; `lm_head` on the last stage only), `stage` (one stage's
@@ -130,9 +131,9 @@ def step_time(dep: Deployment, decode_seqs=0, decode_ctx=0, prefill_tokens=0, pr
     (latency / pp, so pp x total is a token's step), and `_timed` (the operators with provenance).
     """
     pp_ = np.asarray(dep.pp if pp is None else pp, dtype=float)
-    timed = step(dep, decode_seqs, decode_ctx, prefill_tokens, prefill_seqs, prefill_ctx, pp_)
+    timed = step(dep, decode_seqs, decode_ctx, prefill_tokens, prefill_seqs, prefill_ctx, pp_, decode_query)
     B = np.asarray(decode_seqs, dtype=float)
-    T = B + np.asarray(prefill_tokens, dtype=float)
+    T = B * np.asarray(decode_query, dtype=float) + np.asarray(prefill_tokens, dtype=float)
     zero = np.zeros(np.broadcast(T, pp_).shape)
     out: dict[str, np.ndarray] = {g: zero.copy() for g in GROUPS}
     for x in timed:

@@ -121,7 +121,10 @@ class Timer:
         tab = KMoE.moe_table(self.chip, who, ver) if who else None
         best = None
         for tdt in self._moe_dtypes(tab):
-            moe_tp, moe_ep = (s["es"], 1) if s["ep"] <= 1 else (1, s["es"])
+            E = s["experts"]
+            # experts over the TP group (tensor-split), over an EP group, or over more GPUs than experts
+            # (each expert tensor-split over es / E of them)
+            moe_tp, moe_ep = ((s["es"], 1) if s["ep"] <= 1 else (1, s["es"]) if s["es"] <= E else (s["es"] // E, E))
             want = KMoE.MoEShape(s["hidden"], s["inter"], s["topk"], s["experts"], moe_tp, moe_ep, tdt)
             got = tab.time(self.chip, want, s["tokens"])
             if got is not None and (best is None or np.all(got[0] <= best[0][0])):

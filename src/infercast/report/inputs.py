@@ -71,15 +71,9 @@ def compute_sweep(inp: Inputs, model: str, chip: str) -> None:
 
 def best_by_precision(sw, min_tps: float, max_ttft: float) -> dict[str, dict]:
     """Highest output tokens/s per GPU per weight precision among points meeting both targets."""
-    a = sw.arrays
-    ok = (a["tokens_per_s_per_user"] >= min_tps) & (a["ttft_s"] <= max_ttft)
-    out = {}
-    for code, p in enumerate(sw.precisions):
-        m = ok & (sw.precision_code == code)
-        if m.any():
-            idx = np.flatnonzero(m)
-            out[p] = sw.point(int(idx[np.argmax(a["output_tok_s_per_gpu"][m])]))
-    return out
+    from infercast.engine.planner import Targets
+
+    return sw.best_by_precision(Targets(min_tps_user=min_tps, max_ttft=max_ttft))
 
 
 def compute_costs(inp: Inputs, model: str, chip: str) -> None:

@@ -21,8 +21,8 @@ from infercast.specs.model import get_model
 
 def efficiency_source(model: str, row) -> tuple[str, str]:
     """Where the achievable fractions and the engine profile used for this chip come from."""
-    e = estimate(model, row.chip, tp=row.tp, pp=row.pp, weights=row.precision, input_len=2048, output_len=256,
-                 max_throughput=True)
+    e = estimate(model, row.chip, tp=row.tp, pp=row.pp, ep=row.ep, weights=row.precision, input_len=2048,
+                 output_len=256, max_throughput=True)
     return e.efficiency_source, e.engine_source
 
 
