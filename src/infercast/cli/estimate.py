@@ -6,46 +6,61 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from infercast.cli.kit import console, print_json, user_errors
+from infercast.cli.kit import console, opt, print_json, user_errors
 from infercast.engine.estimate import estimate as run_estimate
+
+
+def load_profile(profile: str | None):
+    """--profile: a shipped profile's name or a JSON file, validated (None: none)."""
+    if profile is None:
+        return None
+    from infercast.specs.profile import load
+
+    return load(profile)
+
+
+def tpot_target(max_tpot: float | None, min_tps_user: float | None) -> float | None:
+    """The TPOT limit implied by --max-tpot and --min-tps-user (the stricter of the two)."""
+    lims = [x for x in (max_tpot, 1.0 / min_tps_user if min_tps_user else None) if x is not None]
+    return min(lims) if lims else None
 
 
 def register(app: typer.Typer) -> None:
     @app.command()
     @user_errors
     def estimate(
-        model: str = typer.Option(..., "--model", "-m", help="catalog id, alias, or path to a config.json"),
-        chip: str = typer.Option(..., "--chip", "-c", help="accelerator id (see `infercast chips`)"),
-        gpus: Optional[int] = typer.Option(None, "--gpus", "-n", help="GPUs in total (default: one replica)"),
-        tp: int = typer.Option(1, "--tp", help="tensor-parallel degree per replica"),
-        pp: int = typer.Option(1, "--pp", help="pipeline-parallel degree per replica"),
-        ep: int = typer.Option(1, "--ep", help="expert-parallel degree (MoE); > tp means attention data-parallel"),
-        weights: Optional[str] = typer.Option(None, "--weights", "-w", help="weight precision (bf16, fp16, fp8, fp4, int8, int4)"),
-        kv: Optional[str] = typer.Option(None, "--kv", help="KV-cache precision (default bf16; fp8 with TRT FP8 checkpoints)"),
-        engine: Optional[str] = typer.Option(None, "--engine", help="tensorrt-llm (default), vllm, sglang, pytorch-cudagraph"),
-        input_len: int = typer.Option(1024, "--input-len", "-i", help="prompt tokens per request"),
-        output_len: int = typer.Option(256, "--output-len", "-o", help="generated tokens per request"),
-        concurrency: Optional[float] = typer.Option(None, "--concurrency", "-k", help="requests in flight (whole system)"),
+        model: str = opt("model", ...),
+        chip: str = opt("chip", ...),
+        gpus: Optional[int] = opt("gpus", None, help="GPUs in total (default: one replica)"),
+        tp: int = opt("tp", 1),
+        pp: int = opt("pp", 1),
+        ep: int = opt("ep", 1),
+        weights: Optional[str] = opt("weights", None, help="weight precision (bf16, fp16, fp8, fp4, int8, int4; "
+                                     "default: the model's)"),
+        kv: Optional[str] = opt("kv", None, help="KV-cache precision (default bf16; fp8 with TRT FP8 checkpoints)"),
+        engine: Optional[str] = opt("engine", None, help="tensorrt-llm (default), vllm, sglang, pytorch-cudagraph"),
+        input_len: int = opt("input_len", 1024),
+        output_len: int = opt("output_len", 256),
+        concurrency: Optional[float] = opt("concurrency", None),
         max_throughput: bool = typer.Option(False, "--max-throughput", help="largest batch that fits"),
         static: bool = typer.Option(False, "--static", help="static batch instead of continuous batching"),
-        tpot_max: Optional[float] = typer.Option(None, "--tpot-max", help="latency target: max seconds per output token"),
-        ttft_max: Optional[float] = typer.Option(None, "--ttft-max", help="latency target: max seconds to first token"),
-        min_tok_s_user: Optional[float] = typer.Option(None, "--min-tokens-per-s-user", help="latency target as tokens/s per user"),
-        profile: Optional[str] = typer.Option(None, "--profile", help="calibration profile JSON (infercast calibrate)"),
+        min_tps_user: Optional[float] = opt("min_tps_user", None),
+        max_ttft: Optional[float] = opt("max_ttft", None),
+        max_tpot: Optional[float] = opt("max_tpot", None),
+        profile: Optional[str] = opt("profile", None),
         speed_of_light: bool = typer.Option(False, "--speed-of-light", help="datasheet peaks, no overheads: the physics bound"),
         uncertainty: bool = typer.Option(False, "--uncertainty", help="P10/P50/P90 ranges (Monte Carlo, includes the model's validation error)"),
-        samples: int = typer.Option(1000, "--samples", help="Monte Carlo samples for --uncertainty"),
-        seed: int = typer.Option(0, "--seed", help="random seed for --uncertainty"),
+        samples: int = opt("samples", 1000, help="Monte Carlo samples for --uncertainty"),
+        seed: int = opt("seed", 0, help="random seed for --uncertainty"),
         json_: bool = typer.Option(False, "--json", help="machine-readable output"),
     ):
         """Realistic throughput, latency and what bounds it, for one deployment and workload."""
-        if min_tok_s_user:
-            tpot_max = min(tpot_max or 1e9, 1.0 / min_tok_s_user)
-        if concurrency is None and not max_throughput and tpot_max is None and ttft_max is None:
+        tpot_max = tpot_target(max_tpot, min_tps_user)
+        if concurrency is None and not max_throughput and tpot_max is None and max_ttft is None:
             max_throughput = True
         kw = dict(gpus=gpus, tp=tp, pp=pp, ep=ep, weights=weights, kv=kv, engine=engine, input_len=input_len,
                   output_len=output_len, concurrency=concurrency, max_throughput=max_throughput, static=static,
-                  tpot_max=tpot_max, ttft_max=ttft_max, profile=profile, speed_of_light=speed_of_light)
+                  tpot_max=tpot_max, ttft_max=max_ttft, profile=load_profile(profile), speed_of_light=speed_of_light)
         e = run_estimate(model, chip, **kw)
         ranges = None
         if uncertainty:
