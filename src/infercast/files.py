@@ -41,7 +41,7 @@ def _why(e: OSError) -> str:
              errno.ENOTDIR: "a part of the path is a file, not a folder",
              errno.EISDIR: "it is a folder; give a file name",
              errno.ENAMETOOLONG: "the name is too long",
-             errno.ENOENT: "a folder on the way does not exist"}
+             errno.ENOENT: "no such file or folder, or a file cannot be created there"}
     return hints.get(e.errno, e.strerror or type(e).__name__)
 
 
@@ -169,6 +169,35 @@ def check_writable_folder(path, *, field: str | None) -> Path:
     return p
 
 
+def check_output_file(path, *, field: str | None, suffixes: tuple[str, ...] | None = None) -> Path:
+    """Before any work: refuse an output path that cannot be written (wrong suffix, a folder, a parent
+    that is a file, a folder without write permission). Creates nothing."""
+    p = Path(path)
+    try:
+        if suffixes and p.suffix.lower() not in suffixes:
+            raise InfercastError(f"{shown(path)}: use a file name ending in {' or '.join(suffixes)}", field=field,
+                                 value=str(path))
+        if not p.name or p.is_dir():
+            raise InfercastError(f"{shown(path)} is a folder; give a file name", field=field, value=str(path))
+        anc = p.parent
+        while not anc.exists() and anc != anc.parent:
+            anc = anc.parent
+        if not anc.is_dir():
+            raise InfercastError(f"cannot write {shown(path)}: {shown(anc)} is a file, not a folder", field=field,
+                                 value=str(path))
+        if not os.access(anc, os.W_OK | os.X_OK):
+            raise InfercastError(f"cannot write {shown(path)}: permission denied in {shown(anc)}; choose a path "
+                                 "you can write", field=field, value=str(path))
+        if p.exists() and not os.access(p, os.W_OK) and not os.access(p.parent, os.W_OK):
+            raise InfercastError(f"cannot write {shown(path)}: permission denied", field=field, value=str(path))
+    except InfercastError:
+        raise
+    except (OSError, ValueError) as e:
+        why = _why(e) if isinstance(e, OSError) else "not a usable path"
+        raise InfercastError(f"cannot write {shown(path)}: {why}", field=field, value=str(path)) from None
+    return p
+
+
 def write_atomic(path, data: str | bytes | Callable[[Path], Any], *, field: str | None,
                  suffixes: tuple[str, ...] | None = None) -> Path:
     """Write `data` (text, bytes, or a callback that writes the file at the temporary path it is given)
@@ -220,4 +249,4 @@ def write_atomic(path, data: str | bytes | Callable[[Path], Any], *, field: str 
 
 
 __all__ = ["read_bytes", "read_text", "read_json", "read_toml", "parse_json", "parse_toml", "write_atomic",
-           "check_writable_folder", "shown", "MAX_READ_BYTES", "MAX_DEPTH"]
+           "check_writable_folder", "check_output_file", "shown", "MAX_READ_BYTES", "MAX_DEPTH"]

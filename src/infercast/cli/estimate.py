@@ -31,7 +31,7 @@ def register(app: typer.Typer) -> None:
     def estimate(
         model: str = opt("model", ...),
         chip: str = opt("chip", ...),
-        gpus: Optional[int] = opt("gpus", None, help="GPUs in total (default: one replica)"),
+        gpus: Optional[int] = opt("gpus", None, help="GPUs in total (default: one replica)", integer=True),
         tp: int = opt("tp", 1),
         pp: int = opt("pp", 1),
         ep: int = opt("ep", 1),

@@ -37,11 +37,12 @@ except ImportError:  # pragma: no cover - older typer runs on click itself
 
 from infercast.errors import InfercastError
 from infercast.format import truncate
-from infercast.vocabulary import FLAG_ALIASES, TERMS, check_number, describe_range
+from infercast.vocabulary import FLAG_ALIASES, TERMS, Term, check_number, describe_range
 
 console = Console()
 err_console = Console(stderr=True, soft_wrap=True, highlight=False)
 
+PLOT_SUFFIXES = (".png", ".svg")
 LONG_TOKEN = 120  # a word longer than this in a message is shortened (a 5,000-digit number, a pasted file)
 
 
@@ -190,15 +191,15 @@ class OptionError(_exc.ClickException):
 
 # ---------------------------------------------------------------- options from the vocabulary
 
-def _checker(name: str, integer: bool | None):
+def _checker(name: str, integer: bool | None, lim: dict):
     def check(ctx: typer.Context, param: typer.CallbackParam, value: Any):
         if value is None:
             return None
         try:
             if isinstance(value, (list, tuple)):
-                return [check_number(name, v, integer=isinstance(v, int) if integer is None else integer)
+                return [check_number(name, v, integer=isinstance(v, int) if integer is None else integer, **lim)
                         for v in value]
-            return check_number(name, value, integer=isinstance(value, int) if integer is None else integer)
+            return check_number(name, value, integer=isinstance(value, int) if integer is None else integer, **lim)
         except InfercastError as e:
             raise OptionError(render(e, ctx)) from None
 
@@ -206,18 +207,22 @@ def _checker(name: str, integer: bool | None):
 
 
 def opt(name: str, default: Any = None, *flags: str, help: str | None = None, integer: bool | None = None,
-        **kw) -> Any:
+        lo: float | None = None, hi: float | None = None, **kw) -> Any:
     """A typer.Option for a vocabulary term: its flag and short alias (unless `flags` are given), its help
-    with unit and range, and a check of every value (NaN, infinities and values out of range are refused)."""
+    with unit and range, and a check of every value (NaN, infinities and values out of range are refused).
+    `lo`/`hi` narrow the term's range for one command."""
     t = TERMS[name]
+    lim = {k: v for k, v in (("lo", lo), ("hi", hi)) if v is not None}
+    if lim:
+        t = Term(t.name, t.help, t.unit, lim.get("lo", t.lo), lim.get("hi", t.hi), t.lo_open, t.short)
     decls = list(flags) or [t.flag] + ([f"-{t.short}"] if t.short else [])
     text = help or t.help
     ranged = t.lo is not None or t.hi is not None
-    if ranged and "[" not in text:
-        text += f" [{describe_range(t, bool(integer))}]"
+    if ranged:
+        text += f" ({describe_range(t, bool(integer) or isinstance(default, int) and not isinstance(default, bool))})"
     elif t.unit and t.unit not in text:
         text += f" ({t.unit})"
-    return typer.Option(default, *decls, help=text, callback=_checker(name, integer) if ranged else None, **kw)
+    return typer.Option(default, *decls, help=text, callback=_checker(name, integer, lim) if ranged else None, **kw)
 
 
 # ---------------------------------------------------------------- the command group
