@@ -32,7 +32,7 @@ def shown(path) -> str:
     return f"'{truncate(str(path), 120)}'"
 
 
-def _why(e: OSError) -> str:
+def why(e: OSError) -> str:
     hints = {errno.ENOSPC: "the disk is full; free some space or write elsewhere",
              errno.EDQUOT: "the disk quota is used up; free some space or write elsewhere",
              errno.EACCES: "permission denied; choose a path you can write",
@@ -65,7 +65,7 @@ def read_bytes(path, *, field: str | None, what: str = "file") -> bytes:
     except InfercastError:
         raise
     except (OSError, ValueError) as e:  # ValueError: a NUL byte in the path
-        why = _why(e) if isinstance(e, OSError) else "not a usable path"
+        why = why(e) if isinstance(e, OSError) else "not a usable path"
         raise InfercastError(f"cannot read {shown(path)}: {why}", field=field, value=str(path)) from None
     if len(data) > MAX_READ_BYTES:
         raise InfercastError(f"{shown(path)} is larger than {MAX_READ_BYTES // 2 ** 20} MiB", field=field)
@@ -164,7 +164,7 @@ def check_writable_folder(path, *, field: str | None) -> Path:
     except InfercastError:
         raise
     except (OSError, ValueError) as e:
-        why = _why(e) if isinstance(e, OSError) else "not a usable path"
+        why = why(e) if isinstance(e, OSError) else "not a usable path"
         raise InfercastError(f"cannot write in {shown(path)}: {why}", field=field, value=str(path)) from None
     return p
 
@@ -193,7 +193,7 @@ def check_output_file(path, *, field: str | None, suffixes: tuple[str, ...] | No
     except InfercastError:
         raise
     except (OSError, ValueError) as e:
-        why = _why(e) if isinstance(e, OSError) else "not a usable path"
+        why = why(e) if isinstance(e, OSError) else "not a usable path"
         raise InfercastError(f"cannot write {shown(path)}: {why}", field=field, value=str(path)) from None
     return p
 
@@ -234,7 +234,7 @@ def write_atomic(path, data: str | bytes | Callable[[Path], Any], *, field: str 
     except InfercastError:
         raise
     except OSError as e:
-        raise InfercastError(f"cannot write {shown(path)}: {_why(e)}", field=field, value=str(path)) from None
+        raise InfercastError(f"cannot write {shown(path)}: {why(e)}", field=field, value=str(path)) from None
     except ValueError as e:  # a NUL byte in the path (a writer's own ValueError is a bug and propagates)
         if "null" not in str(e).lower() and "embedded" not in str(e).lower():
             raise
