@@ -65,8 +65,8 @@ def read_bytes(path, *, field: str | None, what: str = "file") -> bytes:
     except InfercastError:
         raise
     except (OSError, ValueError) as e:  # ValueError: a NUL byte in the path
-        why = why(e) if isinstance(e, OSError) else "not a usable path"
-        raise InfercastError(f"cannot read {shown(path)}: {why}", field=field, value=str(path)) from None
+        reason = why(e) if isinstance(e, OSError) else "not a usable path"
+        raise InfercastError(f"cannot read {shown(path)}: {reason}", field=field, value=str(path)) from None
     if len(data) > MAX_READ_BYTES:
         raise InfercastError(f"{shown(path)} is larger than {MAX_READ_BYTES // 2 ** 20} MiB", field=field)
     return data
@@ -101,6 +101,13 @@ def _depth(obj: Any, limit: int) -> int:
     return deepest
 
 
+def _value_problem(e: ValueError) -> str:
+    msg = str(e)
+    if "digits" in msg and "integer" in msg:
+        return "it holds a number with thousands of digits; write the real value"
+    return truncate(msg, 100)
+
+
 def _no_constant(name: str):
     raise ValueError(f"{name} is not a number JSON allows")
 
@@ -115,7 +122,7 @@ def parse_json(text: str, where: str, *, field: str | None) -> Any:
     except RecursionError:
         raise InfercastError(f"{where} nests too deeply (at most {MAX_DEPTH} levels)", field=field) from None
     except ValueError as e:  # NaN/Infinity, or an integer of thousands of digits
-        raise InfercastError(f"{where} is not valid JSON: {truncate(str(e), 100)}", field=field) from None
+        raise InfercastError(f"{where} is not valid JSON: {_value_problem(e)}", field=field) from None
     if _depth(obj, MAX_DEPTH) > MAX_DEPTH:
         raise InfercastError(f"{where} nests too deeply (at most {MAX_DEPTH} levels)", field=field)
     return obj
@@ -129,7 +136,7 @@ def parse_toml(text: str, where: str, *, field: str | None) -> dict:
     except RecursionError:
         raise InfercastError(f"{where} nests too deeply (at most {MAX_DEPTH} levels)", field=field) from None
     except ValueError as e:  # e.g. an integer of thousands of digits
-        raise InfercastError(f"{where} is not valid TOML: {truncate(str(e), 100)}", field=field) from None
+        raise InfercastError(f"{where} is not valid TOML: {_value_problem(e)}", field=field) from None
     if _depth(obj, MAX_DEPTH) > MAX_DEPTH:
         raise InfercastError(f"{where} nests too deeply (at most {MAX_DEPTH} levels)", field=field)
     return obj
@@ -164,9 +171,16 @@ def check_writable_folder(path, *, field: str | None) -> Path:
     except InfercastError:
         raise
     except (OSError, ValueError) as e:
-        why = why(e) if isinstance(e, OSError) else "not a usable path"
-        raise InfercastError(f"cannot write in {shown(path)}: {why}", field=field, value=str(path)) from None
+        reason = why(e) if isinstance(e, OSError) else "not a usable path"
+        raise InfercastError(f"cannot write in {shown(path)}: {reason}", field=field, value=str(path)) from None
     return p
+
+
+def _regular_or_absent(p: Path, path, field: str | None) -> None:
+    """Never replace a device, pipe or socket (/dev/null, /dev/full) with a regular file."""
+    if (p.exists() or p.is_symlink()) and not p.is_file():
+        raise InfercastError(f"{shown(path)} is not a regular file (a device, pipe or socket); give a file name",
+                             field=field, value=str(path))
 
 
 def check_output_file(path, *, field: str | None, suffixes: tuple[str, ...] | None = None) -> Path:
@@ -179,6 +193,7 @@ def check_output_file(path, *, field: str | None, suffixes: tuple[str, ...] | No
                                  value=str(path))
         if not p.name or p.is_dir():
             raise InfercastError(f"{shown(path)} is a folder; give a file name", field=field, value=str(path))
+        _regular_or_absent(p, path, field)
         anc = p.parent
         while not anc.exists() and anc != anc.parent:
             anc = anc.parent
@@ -193,8 +208,8 @@ def check_output_file(path, *, field: str | None, suffixes: tuple[str, ...] | No
     except InfercastError:
         raise
     except (OSError, ValueError) as e:
-        why = why(e) if isinstance(e, OSError) else "not a usable path"
-        raise InfercastError(f"cannot write {shown(path)}: {why}", field=field, value=str(path)) from None
+        reason = why(e) if isinstance(e, OSError) else "not a usable path"
+        raise InfercastError(f"cannot write {shown(path)}: {reason}", field=field, value=str(path)) from None
     return p
 
 
@@ -212,6 +227,7 @@ def write_atomic(path, data: str | bytes | Callable[[Path], Any], *, field: str 
     try:
         if p.is_dir():
             raise InfercastError(f"{shown(path)} is a folder; give a file name", field=field, value=str(path))
+        _regular_or_absent(p, path, field)
         folder = p.parent
         if folder.exists() and not folder.is_dir():
             raise InfercastError(f"cannot write {shown(path)}: {shown(folder)} is a file, not a folder",

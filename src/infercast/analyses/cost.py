@@ -224,7 +224,7 @@ def cost(model, chip, *, tp: int = 1, pp: int = 1, ep: int = 1, weights: str | N
         assumptions.append(f"{cached_fraction:.0%} of each prompt is a prefix-cache hit: skips prefill compute, "
                            f"its KV is still read by decode; step {gain:.2f}x faster than uncached "
                            "(operating point chosen uncached; TTFT shown uncached)")
-    return CostReport(
+    return _finite(CostReport(
         model=e.model, chip=e.chip, tp=e.tp, pp=e.pp, ep=e.ep, gpus_per_replica=e.gpus // e.replicas,
         weights=e.weights, engine=e.engine, input_len=input_len, output_len=output_len,
         cached_fraction=cached_fraction, operating_point=op, concurrency_per_replica=c,
@@ -238,7 +238,18 @@ def cost(model, chip, *, tp: int = 1, pp: int = 1, ep: int = 1, weights: str | N
         rated_w=rated, power_basis=basis, load_fraction=load_fraction, pue=pue, watts_per_gpu=w,
         j_per_input_token=j_in, j_per_output_token=j_out, j_per_token=j_all,
         tokens_per_kwh=float(tokens_per_kwh(j_all)), bound_by=e.bound_by, batch_limit=e.batch_limit,
-        assumptions=assumptions + list(e.notes))
+        assumptions=assumptions + list(e.notes)))
+
+
+def _finite(r: CostReport) -> CostReport:
+    """Every number finite: extreme inputs inside their ranges can still overflow a ratio."""
+    import math
+
+    bad = [k for k, v in asdict(r).items() if isinstance(v, float) and not math.isfinite(v)]
+    if bad:
+        raise InfercastError(f"these inputs make {', '.join(bad)} overflow (not a finite number); use less "
+                             "extreme values of price, utilisation, watts and concurrency")
+    return r
 
 
 __all__ = ["usd_per_mtok", "gpu_watts", "joules_per_token", "tokens_per_kwh", "epoch_query_wh", "phase_split",

@@ -31,7 +31,13 @@ from infercast.specs.model import get_model
 from infercast.engine.step import deployment
 from infercast.files import parse_toml, read_toml, shown
 from infercast.specs.store import read_data_text
-from infercast.vocabulary import MAX_DEGREE, MAX_GPUS, MAX_REPLICA_GPUS, MAX_TOKENS
+from infercast.vocabulary import MAX_DEGREE, MAX_GPUS, MAX_REPLICA_GPUS, MAX_TOKENS, TERMS
+
+
+def _range(term: str) -> dict:
+    """pydantic bounds from the vocabulary's range of `term` (one definition for CLI, web and files)."""
+    t = TERMS[term]
+    return {"gt" if t.lo_open else "ge": t.lo, "le": t.hi}
 
 SHARE_TOLERANCE = 1e-3
 
@@ -44,10 +50,10 @@ class Pool(BaseModel):
     model_config = _STRICT
     chip: str
     count: int = Field(gt=0, le=MAX_GPUS, description="GPUs in the pool")
-    price: float | None = Field(None, gt=0, le=1e6, description="$/GPU-hour; default: the catalog's dated price")
-    utilisation: float = Field(1.0, gt=0, le=1, description="fraction of hours the pool is serving")
+    price: float | None = Field(None, **_range("price"), description="$/GPU-hour; default: the catalog's dated price")
+    utilisation: float = Field(1.0, **_range("utilisation"), description="fraction of hours the pool is serving")
     engine: str | None = Field(None, max_length=200)
-    watts: float | None = Field(None, gt=0, le=1e6, description="rated power per GPU; default the catalog TDP")
+    watts: float | None = Field(None, **_range("watts"), description="rated power per GPU; default the catalog TDP")
 
     @field_validator("chip")
     @classmethod
@@ -63,8 +69,8 @@ class Workload(BaseModel):
     input_len: int = Field(gt=0, le=MAX_TOKENS)
     output_len: int = Field(gt=0, le=MAX_TOKENS)
     cached_fraction: float = Field(0.0, ge=0, le=0.999)
-    min_tokens_per_s_per_user: float | None = Field(None, gt=0, le=1e6)
-    max_ttft_s: float | None = Field(None, gt=0, le=1e6)
+    min_tokens_per_s_per_user: float | None = Field(None, **_range("min_tps_user"))
+    max_ttft_s: float | None = Field(None, **_range("max_ttft"))
     weights: str | None = None
     kv: str | None = None
     tp: int | None = Field(None, gt=0, le=MAX_DEGREE)
@@ -85,8 +91,8 @@ class Workload(BaseModel):
 
 class Energy(BaseModel):
     model_config = _STRICT
-    load_fraction: float = Field(DEFAULT_LOAD_FRACTION, gt=0, le=1)
-    pue: float = Field(DEFAULT_PUE, ge=1, le=10)
+    load_fraction: float = Field(DEFAULT_LOAD_FRACTION, **_range("load"))
+    pue: float = Field(DEFAULT_PUE, **_range("pue"))
 
 
 class Fleet(BaseModel):

@@ -41,6 +41,10 @@ def register(app: typer.Typer) -> None:
         from infercast.analyses import forecast as F
 
         if print_scenario:
+            if json_:
+                from infercast.specs.store import read_toml
+
+                return print_json(read_toml("scenario_default.toml"))
             typer.echo(F._default_text())
             return
         if plot:

@@ -20,6 +20,22 @@ def _short(binding: str) -> str:
             .replace("latency target", "latency").replace("; ", " / "))
 
 
+def _check_table_fits(model, chips, weights, input_len, output_len, engine) -> None:
+    """Refuse a workload whose KV cache does not fit one sequence on a chip's table shape (the table's own
+    rows divide by the batch; this check belongs in analyses.table.row and can move there)."""
+    from infercast.analyses.table import ESSAY_GENERATIONS, smallest_shape
+    from infercast.engine.serving import max_concurrency
+    from infercast.errors import DoesNotFitError
+
+    for c in chips or ESSAY_GENERATIONS:
+        dep = smallest_shape(model, c, weights, engine)
+        cmax, _ = max_concurrency(dep, input_len, output_len)
+        if float(cmax) < 1:
+            raise DoesNotFitError(f"{dep.model.id} on {dep.gpus} x {dep.chip.id} (the table's shape, TP {dep.tp} x PP "
+                                  f"{dep.pp}) has no room for the KV cache of one {input_len + output_len:,}-token "
+                                  "sequence; use a shorter --input-len or --output-len", field="input_len")
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     @user_errors
@@ -214,7 +230,9 @@ def register(app: typer.Typer) -> None:
         from infercast.analyses.table import essay_table
         from infercast.specs import precision as P
 
-        tb = essay_table(model, chip, P.check(weights, "weights"), input_len, output_len, min_tps_user, engine)
+        weights = P.check(weights, "weights")
+        _check_table_fits(model, chip, weights, input_len, output_len, engine)
+        tb = essay_table(model, chip, weights, input_len, output_len, min_tps_user, engine)
         if json_:
             return print_json(tb)
         t = Table(title=f"{tb.model} ({tb.precision}): forward passes per chip per second. {tb.operating_point}")

@@ -206,6 +206,45 @@ def _checker(name: str, integer: bool | None, lim: dict):
     return check
 
 
+def _check_engine(v: str) -> str:
+    from infercast.engine.efficiency import get_engine
+
+    get_engine(v)
+    return v
+
+
+def _check_precision(name: str):
+    def check(v: str) -> str:
+        from infercast.specs import precision as P
+
+        return P.check(v, name)
+
+    return check
+
+
+# text options checked while parsing (so a typo is refused before any work, naming the flag)
+TEXT_CHECKS: dict[str, Callable[[str], Any]] = {"engine": _check_engine, "weights": _check_precision("weights"),
+                                                "kv": _check_precision("kv")}
+
+
+def _text_checker(name: str):
+    fn = TEXT_CHECKS[name]
+
+    def check(ctx: typer.Context, param: typer.CallbackParam, value: Any):
+        if value is None:
+            return None
+        try:
+            if isinstance(value, (list, tuple)):
+                return [fn(v) for v in value]
+            return fn(value)
+        except InfercastError as e:
+            if e.field is None:
+                e.field = name
+            raise OptionError(render(e, ctx)) from None
+
+    return check
+
+
 def opt(name: str, default: Any = None, *flags: str, help: str | None = None, integer: bool | None = None,
         lo: float | None = None, hi: float | None = None, **kw) -> Any:
     """A typer.Option for a vocabulary term: its flag and short alias (unless `flags` are given), its help
@@ -222,7 +261,8 @@ def opt(name: str, default: Any = None, *flags: str, help: str | None = None, in
         text += f" ({describe_range(t, bool(integer) or isinstance(default, int) and not isinstance(default, bool))})"
     elif t.unit and t.unit not in text:
         text += f" ({t.unit})"
-    return typer.Option(default, *decls, help=text, callback=_checker(name, integer, lim) if ranged else None, **kw)
+    cb = _checker(name, integer, lim) if ranged else _text_checker(name) if name in TEXT_CHECKS else None
+    return typer.Option(default, *decls, help=text, callback=cb, **kw)
 
 
 # ---------------------------------------------------------------- the command group
