@@ -188,11 +188,11 @@ def check_output_file(path, *, field: str | None, suffixes: tuple[str, ...] | No
     that is a file, a folder without write permission). Creates nothing."""
     p = Path(path)
     try:
+        if not p.name or p.is_dir():
+            raise InfercastError(f"{shown(path)} is a folder; give a file name", field=field, value=str(path))
         if suffixes and p.suffix.lower() not in suffixes:
             raise InfercastError(f"{shown(path)}: use a file name ending in {' or '.join(suffixes)}", field=field,
                                  value=str(path))
-        if not p.name or p.is_dir():
-            raise InfercastError(f"{shown(path)} is a folder; give a file name", field=field, value=str(path))
         _regular_or_absent(p, path, field)
         anc = p.parent
         while not anc.exists() and anc != anc.parent:

@@ -147,6 +147,8 @@ def locate(name: str) -> Path | None:
             return cfg
         if p.is_file():
             return p
+    except InfercastError:
+        raise
     except (OSError, ValueError):  # unreadable, a NUL byte, a name too long for the file system
         return None
     if is_hub_id(name):
