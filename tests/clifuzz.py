@@ -296,6 +296,13 @@ def _values(arena: Arena, param, pick: Pick) -> list[str]:
     return out
 
 
+def _old_spellings(opts: list[str]) -> list[str]:
+    """Older spellings the CLI still accepts for these flags (--min-tps for --min-tps-user ...)."""
+    from infercast.vocabulary import FLAG_ALIASES
+
+    return [old for old, new in FLAG_ALIASES.items() if new in opts]
+
+
 def invocation(arena: Arena, commands: dict, pick: Pick) -> list[str]:
     """One hostile command line: a command, its valid base, then one to three options mutated."""
     name = pick(sorted(commands))
@@ -315,7 +322,8 @@ def invocation(arena: Arena, commands: dict, pick: Pick) -> list[str]:
             args = vals[:1] + (args[1:] if name == "fleet" else args)
             continue
         for v in vals:
-            args += [pick(opts), v]
+            flag = pick(opts + [o for o in _old_spellings(opts)])
+            args += [f"{flag}={v}"] if flag.startswith("--") and pick([0, 0, 0, 1]) else [flag, v]
     if name in ALWAYS:
         flag, kind = ALWAYS[name]
         args += [flag, pick(arena.pools[kind])]

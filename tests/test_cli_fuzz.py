@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from clifuzz import BASE, Arena, Runner, commands_of, invocation
 from infercast.cli import app
 
-EXAMPLES = 400  # about 20 s
+EXAMPLES = 800  # about 25 s
 
 
 @pytest.fixture(scope="module")

@@ -28,7 +28,10 @@ def chips(json_: bool = typer.Option(False, "--json", help="machine-readable out
         return print_json([c.model_dump() for c in cs])
     t = Table(title=f"{len(cs)} accelerators (dense peaks; sources: `infercast chips --json`)")
     for col in ("id", "year", "bf16 TF", "fp8 TF", "fp4 TF", "HBM GB", "TB/s", "scale-up GB/s", "$/h (date)"):
-        t.add_column(col, justify="right" if col != "id" else "left")
+        if col == "id":  # ids are what the user types: never truncated
+            t.add_column(col, no_wrap=True, min_width=max(len(c.id) for c in cs))
+        else:
+            t.add_column(col, justify="right")
     for c in cs:
         p = f"{c.price.usd_per_hour:.2f} ({c.price.date})" if c.price else "-"
         t.add_row(c.id, str(c.year), f"{c.tflops.get('bf16', c.tflops.get('fp16', 0)):.0f}",
@@ -48,7 +51,10 @@ def models(json_: bool = typer.Option(False, "--json", help="machine-readable ou
                                 kv_bytes_per_token_bf16=m.kv_bytes_per_token("bf16")) for m in ms])
     t = Table(title=f"{len(ms)} models (derived from architecture fields)")
     for col in ("id", "total B", "active B", "layers", "attention", "KV kB/token (bf16)", "experts"):
-        t.add_column(col, justify="right" if col != "id" else "left")
+        if col == "id":  # ids are what the user types: never truncated
+            t.add_column(col, no_wrap=True, min_width=max(len(m.id) + (11 if m.rumoured else 0) for m in ms))
+        else:
+            t.add_column(col, justify="right")
     for m in ms:
         ex = f"{m.moe.active}/{m.moe.experts}" if m.moe else "-"
         t.add_row(m.id + (" (rumoured)" if m.rumoured else ""), f"{m.total_params / 1e9:.1f}",

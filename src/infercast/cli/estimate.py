@@ -6,7 +6,9 @@ from typing import Optional
 import typer
 from rich.table import Table
 
+from infercast import format as fmt
 from infercast.cli.kit import console, opt, print_json, user_errors
+from infercast.specs.hardware import get_chip
 from infercast.engine.estimate import estimate as run_estimate
 
 
@@ -83,42 +85,45 @@ def _show(e, ranges=None) -> None:
     if ranges:
         t.add_column("P10 .. P90", justify="right")
 
-    def row(name, val, key=None, fmt="{:,.1f}", scale=1.0):
-        cells = [name, fmt.format(val)]
+    def row(name, val, key=None, f=fmt.num, scale=1.0):
+        cells = [name, f(val)]
         if ranges:
             r = ranges.get(key) if key else None
-            cells.append(f"{fmt.format(r['p10'] * scale)} .. {fmt.format(r['p90'] * scale)}" if r else "")
+            cells.append(f"{f(r['p10'] * scale)} .. {f(r['p90'] * scale)}" if r else "")
         t.add_row(*cells)
 
-    t.add_row("workload", f"{e.input_len} in / {e.output_len} out, {e.mode}", *([""] if ranges else []))
-    row("requests in flight (system)", e.concurrency, fmt="{:,.0f}")
+    t.add_row("workload", f"{fmt.num(e.input_len)} in / {fmt.num(e.output_len)} out, {e.mode}", *([""] if ranges else []))
+    row("requests in flight (system)", e.concurrency)
     row("output tokens/s per GPU", e.output_tok_s_per_gpu, "output_tok_s_per_gpu")
     row("input tokens/s per GPU", e.input_tok_s_per_gpu, "input_tok_s_per_gpu")
     row("output tokens/s (system)", e.output_tok_s_total)
     row("tokens/s per user", e.tokens_per_s_per_user)
-    row("TTFT (s)", e.ttft_s, "ttft_s", "{:,.3f}")
-    row("TPOT (ms)", e.tpot_s * 1e3, "tpot_s", "{:,.1f}", 1e3)
-    row("request latency (s)", e.e2e_s, None, "{:,.2f}")
-    row("forward passes per chip-second (essay's unit)", e.forward_passes_per_chip_s, None, "{:,.0f}")
-    row("essay upper bound (FLOP)", e.upper_forward_passes_per_s, None, "{:,.0f}")
-    row("essay lower bound (bandwidth, batch 1)", e.lower_forward_passes_per_s, None, "{:,.1f}")
+    row("TTFT", e.ttft_s, "ttft_s", fmt.seconds)
+    row("TPOT", e.tpot_s, "tpot_s", fmt.seconds)
+    row("request latency", e.e2e_s, None, fmt.seconds)
+    row("forward passes per chip-second (essay's unit)", e.forward_passes_per_chip_s)
+    row("essay upper bound (FLOP)", e.upper_forward_passes_per_s)
+    row("essay lower bound (bandwidth, batch 1)", e.lower_forward_passes_per_s)
     console.print(t)
-    b = Table(title="one step, by operator (ms)   |   what bounds it")
-    b.add_column("operator")
-    b.add_column("ms", justify="right")
+    ops = Table(title="one decode step, by operator")
+    ops.add_column("operator")
+    ops.add_column("time", justify="right")
+    for k, v in e.decode_step_ms.items():
+        if v > 0:
+            ops.add_row(k, fmt.seconds(v / 1e3))
+    console.print(ops)
+    b = Table(title="what bounds the step (share of its time)")
     b.add_column("term")
     b.add_column("share", justify="right")
-    ops = [(k, v) for k, v in e.decode_step_ms.items() if v > 0]
-    terms = sorted(e.bound_shares.items(), key=lambda kv: -kv[1])
-    for i in range(max(len(ops), len(terms))):
-        o = ops[i] if i < len(ops) else ("", None)
-        tm = terms[i] if i < len(terms) else ("", None)
-        b.add_row(o[0], f"{o[1]:.2f}" if o[1] is not None else "", tm[0], f"{tm[1]:.0%}" if tm[1] is not None else "")
+    for k, v in sorted(e.bound_shares.items(), key=lambda kv: -kv[1]):
+        b.add_row(k, fmt.pct(v))
     console.print(b)
     m = e.memory
+    binary = get_chip(e.chip).memory_binary
+    size = lambda g: fmt.gb(g * 1e9, binary=binary)  # noqa: E731  (the chip's own unit: an H100 has 80 GiB)
     console.print(f"bound by: [bold]{e.bound_by}[/]; batch limited by: {e.batch_limit}. Memory per GPU: "
-                  f"{m['weights_gb']:.1f} GB weights, {m['kv_pool_gb']:.1f} GB KV pool "
-                  f"({m['kv_per_seq_gb'] * 1e3:.1f} MB per sequence), of {m['capacity_gb']:.1f} GB.")
-    console.print(f"[dim]efficiencies: {e.efficiency_source[:160]}...[/]")
+                  f"{size(m['weights_gb'])} weights, {size(m['kv_pool_gb'])} KV pool "
+                  f"({size(m['kv_per_seq_gb'])} per sequence), of {size(m['capacity_gb'])}.")
+    console.print(f"[dim]efficiencies: {fmt.truncate(e.efficiency_source, 160)}[/]")
     for n in e.notes:
         console.print(f"note: {n}")

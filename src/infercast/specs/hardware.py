@@ -71,7 +71,7 @@ class Chip(BaseModel):
                     f"{self.id} has no {want} tensor rate; computing at {q} "
                     f"(weights stay {want} in memory; dequantised in the kernel)")
                 return q, note
-        raise InfercastError(f"{self.id} has no usable compute rate for {want}")
+        raise InfercastError(f"{self.id} has no usable compute rate for {want}", field="weights")
 
     def peak_flops(self, want: str) -> float:
         """Dense peak FLOP/s at the precision kernels would run for `want`."""
