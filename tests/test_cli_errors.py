@@ -374,28 +374,33 @@ def test_stdout_closed_by_the_reader():
     assert len(lines) == 1 and "standard output was closed" in lines[0], err
 
 
-@pytest.mark.parametrize("name, damage", [
-    ("chips.json", b'{"chips": [{"id": '),
-    ("chips.json", b"\xff\xfe not utf-8"),
-    ("models.json", b'{"not_models": []}'),
-    ("models.json", b'{"models": [{"id": "x"}]}'),
-    ("chips.json", None),  # missing
+@pytest.mark.parametrize("name, damage, command", [
+    ("chips.json", b'{"chips": [{"id": ', ["bounds", "-m", "llama-3-8b", "-c", "h100-sxm"]),
+    ("chips.json", b"\xff\xfe not utf-8", ["chips"]),
+    ("models.json", b'{"not_models": []}', ["models", "--json"]),
+    ("models.json", b'{"models": [{"id": "x"}]}', ["estimate", "-m", "llama-3-8b", "-c", "h100-sxm"]),
+    ("chips.json", None, ["chips"]),  # missing
+    ("efficiency.json", b"[1, 2", ["estimate", "-m", "llama-3-8b", "-c", "b200"]),
+    ("measured/measured-dev.csv", b"id,model\n\xff", ["validate"]),
+    ("scenario_default.toml", b"[run", ["forecast"]),
 ])
-def test_damaged_installation_says_reinstall(tmp_path, monkeypatch, name, damage):
+def test_damaged_installation_says_reinstall(tmp_path, monkeypatch, name, damage, command):
+    from infercast.engine import efficiency
     from infercast.specs import hardware, model, store
 
     data = tmp_path / "data"
-    data.mkdir()
+    (data / name).parent.mkdir(parents=True, exist_ok=True)
     if damage is not None:
         (data / name).write_bytes(damage)
     real = store.data_path
     monkeypatch.setattr(store, "data_path", lambda n: data / n if n == name else real(n))
-    for f in (store.read_json, store.read_toml, hardware._catalog, model._catalog):
+    caches = (store.read_json, store.read_toml, hardware._catalog, model._catalog, efficiency._family_eff,
+              efficiency._engines)
+    for f in caches:
         f.cache_clear()
     try:
-        fails(["bounds", "-m", "llama-3-8b", "-c", "h100-sxm"], f"infercast's data file {name} is damaged",
-              "reinstall infercast")
+        fails(command, f"infercast's data file {name} is damaged", "reinstall infercast")
     finally:
         monkeypatch.undo()
-        for f in (store.read_json, store.read_toml, hardware._catalog, model._catalog):
+        for f in caches:
             f.cache_clear()

@@ -99,8 +99,9 @@ class Fleet(BaseModel):
     model_config = _STRICT
     name: str = Field(max_length=200)
     description: str = Field("", max_length=10_000)
-    pools: list[Pool] = Field(min_length=1, max_length=100)
-    workloads: list[Workload] = Field(min_length=1, max_length=100)
+    # every pool serves every workload (one sweep each): at most 20 x 20 parts, well under a minute
+    pools: list[Pool] = Field(min_length=1, max_length=20)
+    workloads: list[Workload] = Field(min_length=1, max_length=20)
     energy: Energy = Energy()
     notes: list[str] = Field([], max_length=100)
 

@@ -12,7 +12,10 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from infercast.cli.kit import console, err_console, opt, print_json, user_errors
+from infercast.errors import InfercastError
 from infercast.files import check_output_file, write_atomic
+
+MAX_STEPS = 64  # values per list option of `measure`
 
 
 @contextmanager
@@ -93,6 +96,11 @@ def register(app: typer.Typer) -> None:
         with the model's predictions. Needs PyTorch (pip install 'infercast[gpu]').
         """
         from infercast.gpu.measure import measure as run, write_rows
+
+        for flag_, v in (("--batch", batch), ("--context", context), ("--prefill", prefill),
+                         ("--prefill-batch", prefill_batch)):
+            if len(v) > 1000 or v.count(",") >= MAX_STEPS:
+                raise InfercastError(f"{flag_}: at most {MAX_STEPS} comma-separated values (each is a timed step)")
 
         if out is not None:
             check_output_file(out, field="out")

@@ -196,6 +196,7 @@ def _checker(name: str, integer: bool | None, lim: dict):
         if value is None:
             return None
         try:
+            _capped(name, value)
             if isinstance(value, (list, tuple)):
                 return [check_number(name, v, integer=isinstance(v, int) if integer is None else integer, **lim)
                         for v in value]
@@ -204,6 +205,14 @@ def _checker(name: str, integer: bool | None, lim: dict):
             raise OptionError(render(e, ctx)) from None
 
     return check
+
+
+MAX_REPEATS = 32  # values of one repeatable option (chips, precisions, models): each is a full evaluation
+
+
+def _capped(name: str, values) -> None:
+    if isinstance(values, (list, tuple)) and len(values) > MAX_REPEATS:
+        raise InfercastError(f"{name}: at most {MAX_REPEATS} values, got {len(values)}", field=name)
 
 
 def _check_engine(v: str) -> str:
@@ -234,6 +243,7 @@ def _text_checker(name: str):
         if value is None:
             return None
         try:
+            _capped(name, value)
             if isinstance(value, (list, tuple)):
                 return [fn(v) for v in value]
             return fn(value)
@@ -241,6 +251,17 @@ def _text_checker(name: str):
             if e.field is None:
                 e.field = name
             raise OptionError(render(e, ctx)) from None
+
+    return check
+
+
+def _list_checker(name: str):
+    def check(ctx: typer.Context, param: typer.CallbackParam, value: Any):
+        try:
+            _capped(name, value)
+        except InfercastError as e:
+            raise OptionError(render(e, ctx)) from None
+        return value
 
     return check
 
@@ -261,7 +282,7 @@ def opt(name: str, default: Any = None, *flags: str, help: str | None = None, in
         text += f" ({describe_range(t, bool(integer) or isinstance(default, int) and not isinstance(default, bool))})"
     elif t.unit and t.unit not in text:
         text += f" ({t.unit})"
-    cb = _checker(name, integer, lim) if ranged else _text_checker(name) if name in TEXT_CHECKS else None
+    cb = _checker(name, integer, lim) if ranged else _text_checker(name) if name in TEXT_CHECKS else _list_checker(name)
     return typer.Option(default, *decls, help=text, callback=cb, **kw)
 
 
