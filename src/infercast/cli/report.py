@@ -9,7 +9,7 @@ from rich.table import Table
 
 from infercast.cli.kit import console, opt, print_json, user_errors
 from infercast.errors import InfercastError
-from infercast.files import check_writable_folder, shown, why
+from infercast.files import check_writable_folder, shown, why as os_why
 
 
 def _build(out: Path, quick: bool, progress: bool):
@@ -20,7 +20,7 @@ def _build(out: Path, quick: bool, progress: bool):
     try:
         return build_report(out, quick=quick, progress=progress)
     except OSError as e:
-        raise InfercastError(f"cannot write the report in {shown(out)}: {why(e)}", field="out") from None
+        raise InfercastError(f"cannot write the report in {shown(out)}: {os_why(e)}", field="out") from None
 
 
 def _num(x) -> str:
