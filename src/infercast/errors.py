@@ -3,6 +3,13 @@
 An error carries the *field* it is about, named in the one vocabulary shared by the Python API,
 the CLI and the web app (`infercast.vocabulary`). The library never writes CLI flags into a
 message; the CLI renders `field` as its flag (``--tp``), the web app as the form field (``tp``).
+
+A message names its subject in the vocabulary's terms ("concurrency must be > 0, got nan"); the CLI
+shows it as "--concurrency must be > 0, got nan". When the problem is inside a file given through
+an input (a config.json given as `model`, a CSV given as `data`), `field` is that input and the
+message names the file and the place in it in the file's own terms ("'cfg/config.json':
+num_hidden_layers must be a whole number >= 1, got -3"), so the user sees which option, which file,
+which field and what to change.
 """
 from __future__ import annotations
 
@@ -12,8 +19,9 @@ import difflib
 class InfercastError(ValueError):
     """A problem with the user's input. The CLI prints it on one line (exit 2); the web app answers 4xx.
 
-    field: the input it is about, in the shared vocabulary (``tp``, ``input_len``, ``chip`` ...),
-    or a file field (``config.json: num_hidden_layers``); None when no single input is to blame.
+    field: the input it is about, in the shared vocabulary (``tp``, ``input_len``, ``chip`` ...;
+    for a problem inside a file, the input that named the file: ``model``, ``data``, ``profile``);
+    None when no single input is to blame.
     value: the offending value, when useful to echo (long values are truncated when shown).
     """
 
@@ -28,13 +36,14 @@ class InfercastError(ValueError):
 
 
 class UnknownIdError(InfercastError):
-    def __init__(self, kind: str, name: str, known: list[str], n_items: int | None = None):
-        close = difflib.get_close_matches(str(name).lower(), known, n=3, cutoff=0.4)
+    def __init__(self, kind: str, name: str, known: list[str], n_items: int | None = None, also: str = ""):
+        from infercast.format import truncate
+
+        close = difflib.get_close_matches(str(name).lower()[:200], known, n=3, cutoff=0.4)
         hint = f" Did you mean: {', '.join(close)}?" if close else ""
-        shown = name if len(str(name)) <= 60 else str(name)[:57] + "..."
         super().__init__(
-            f"unknown {kind} '{shown}'.{hint} Run `infercast {kind}s` to list all "
-            f"{n_items or len(known)} known {kind}s.", field=kind, value=name)
+            f"unknown {kind} '{truncate(name, 60)}'.{hint} Run `infercast {kind}s` to list all "
+            f"{n_items or len(known)} known {kind}s{also}.", field=kind, value=name)
         self.kind, self.name, self.suggestions = kind, name, close
 
 
@@ -43,4 +52,10 @@ class DoesNotFitError(InfercastError):
 
 
 class DamagedInstallError(InfercastError):
-    """A data file shipped with the package is missing or unreadable: reinstall."""
+    """A data file shipped with the package is missing, unreadable or invalid: reinstall."""
+
+    def __init__(self, name: str, why: str = ""):
+        detail = f" ({why})" if why else ""
+        super().__init__(f"infercast's data file {name} is damaged{detail}; reinstall infercast "
+                         "(pip install --force-reinstall infercast)")
+        self.name = name

@@ -32,6 +32,7 @@ import numpy as np
 
 from infercast.errors import InfercastError
 from infercast.engine.estimate import estimate
+from infercast.vocabulary import check_number
 from infercast.specs.hardware import get_chip
 from infercast.engine.step import Deployment, deployment, step_time
 
@@ -46,17 +47,15 @@ ENERGY_SOURCE = ("Epoch AI, 'How much energy does ChatGPT use?' (theory.md §2.1
 def usd_per_mtok(usd_per_gpu_hour, tok_s_per_gpu, utilisation=1.0, share=1.0):
     """$ per million tokens: `share` of a GPU-hour's price over the tokens it makes at `utilisation`."""
     u = np.asarray(utilisation, dtype=float)
-    if np.any(u <= 0) or np.any(u > 1):
-        raise InfercastError("utilisation must be in (0, 1]")
+    if not np.all(np.isfinite(u)) or np.any(u <= 0) or np.any(u > 1):
+        raise InfercastError("utilisation must be a number > 0 and <= 1", field="utilisation")
     return 1e6 * np.asarray(usd_per_gpu_hour, dtype=float) * share / 3600.0 / (np.asarray(tok_s_per_gpu, dtype=float) * u)
 
 
 def gpu_watts(rated_w, load_fraction=DEFAULT_LOAD_FRACTION, pue=DEFAULT_PUE):
     """Average wall power per GPU, facility overhead included: rated x load fraction x PUE."""
-    if not 0 < load_fraction <= 1:
-        raise InfercastError("load fraction must be in (0, 1]")
-    if pue < 1:
-        raise InfercastError("PUE must be at least 1")
+    load_fraction = check_number("load", load_fraction, allow_none=False)
+    pue = check_number("pue", pue, allow_none=False)
     return rated_w * load_fraction * pue
 
 
@@ -85,8 +84,9 @@ def phase_split(dep: Deployment, input_len, output_len, concurrency, cached_frac
     `concurrency` is requests in flight per replica; arrays broadcast.
     """
     f = np.asarray(cached_fraction, dtype=float)
-    if np.any(f < 0) or np.any(f >= 1):
-        raise InfercastError("cached fraction must be in [0, 1): the last prompt token is always computed")
+    if not np.all(np.isfinite(f)) or np.any(f < 0) or np.any(f >= 1):
+        raise InfercastError("cached_fraction must be in [0, 1): the last prompt token is always computed",
+                             field="cached_fraction")
     I = np.asarray(input_len, dtype=float)
     O = np.maximum(np.asarray(output_len, dtype=float), 1.0)
     b = np.asarray(concurrency, dtype=float) / dep.pp / dep.attn_dp  # one micro-batch per stage
@@ -153,48 +153,58 @@ class CostReport:
 def resolve_price(chip, price: float | None) -> tuple[float, str]:
     c = get_chip(chip)
     if price is not None:
-        if price <= 0:
-            raise InfercastError("--price must be a positive $/GPU-hour")
-        return float(price), "given"
+        return check_number("price", price), "given"
     if c.price is None:
-        raise InfercastError(f"{c.id} has no $/hour in the catalog; pass --price USD_PER_GPU_HOUR")
+        raise InfercastError(f"{c.id} has no $/GPU-hour price in the catalog; give one", field="price")
     return c.price.usd_per_hour, f"catalog: {c.price.kind} {c.price.date} ({c.price.source})"
 
 
 def resolve_watts(chip, watts: float | None) -> tuple[float, str]:
     c = get_chip(chip)
     if watts is not None:
-        if watts <= 0:
-            raise InfercastError("--watts must be positive")
-        return float(watts), "given watts per GPU"
+        return check_number("watts", watts), "given watts per GPU"
     if c.tdp_w is None:
-        raise InfercastError(f"{c.id} has no TDP in the catalog; pass --watts W (rated power per chip)")
+        raise InfercastError(f"{c.id} has no TDP in the catalog; give the rated power per GPU in watts",
+                             field="watts")
     return c.tdp_w, f"{c.id} TDP (GPU board only: host, network and cooling not included beyond PUE)"
+
+
+def _check_inputs(**kw) -> dict:
+    """Every numeric input checked against the vocabulary's range (NaN, infinities, out of range refused)."""
+    ints = {"tp", "pp", "ep", "gpus", "input_len", "output_len"}
+    return {k: check_number(k, v, integer=k in ints) for k, v in kw.items()}
 
 
 def cost(model, chip, *, tp: int = 1, pp: int = 1, ep: int = 1, weights: str | None = None, kv: str | None = None,
          engine: str | None = None, input_len: int = 1024, output_len: int = 256, cached_fraction: float = 0.0,
          min_tokens_per_s_per_user: float | None = None, max_ttft_s: float | None = None,
          price: float | None = None, utilisation: float = 1.0, watts: float | None = None,
-         load_fraction: float = DEFAULT_LOAD_FRACTION, pue: float = DEFAULT_PUE, profile=None) -> CostReport:
-    """$/M input and output tokens and J/token at max throughput, or at the best point meeting the targets."""
-    if not 0 < utilisation <= 1:
-        raise InfercastError("--utilisation must be in (0, 1]")
-    if min_tokens_per_s_per_user is not None and min_tokens_per_s_per_user <= 0:
-        raise InfercastError("--min-tps must be positive")
+         load_fraction: float = DEFAULT_LOAD_FRACTION, pue: float = DEFAULT_PUE, profile=None,
+         gpus: int | None = None, concurrency: float | None = None) -> CostReport:
+    """$/M input and output tokens and J/token at max throughput, at `concurrency` requests in flight
+    (whole system), or at the best point meeting the targets."""
+    v = _check_inputs(tp=tp, pp=pp, ep=ep, gpus=gpus, input_len=input_len, output_len=output_len,
+                      cached_fraction=cached_fraction, min_tps_user=min_tokens_per_s_per_user, max_ttft=max_ttft_s,
+                      price=price, utilisation=utilisation, watts=watts, load=load_fraction, pue=pue,
+                      concurrency=concurrency)
+    tp, pp, ep, input_len, output_len = v["tp"], v["pp"], v["ep"], v["input_len"], v["output_len"]
+    min_tokens_per_s_per_user, max_ttft_s = v["min_tps_user"], v["max_ttft"]
+    cached_fraction = v["cached_fraction"]
     usd, price_src = resolve_price(chip, price)
     rated, basis = resolve_watts(chip, watts)
     w = gpu_watts(rated, load_fraction, pue)
     tpot_max = 1.0 / min_tokens_per_s_per_user if min_tokens_per_s_per_user else None
     targets = tpot_max is not None or max_ttft_s is not None
-    e = estimate(model, chip, tp=tp, pp=pp, ep=ep, weights=weights, kv=kv, engine=engine, input_len=input_len,
-                 output_len=output_len, max_throughput=not targets, tpot_max=tpot_max, ttft_max=max_ttft_s,
-                 profile=profile)
+    fixed = concurrency is not None and not targets
+    e = estimate(model, chip, gpus=gpus, tp=tp, pp=pp, ep=ep, weights=weights, kv=kv, engine=engine,
+                 input_len=input_len, output_len=output_len, concurrency=concurrency if fixed else None,
+                 max_throughput=not targets and not fixed, tpot_max=tpot_max, ttft_max=max_ttft_s, profile=profile)
     dep = deployment(model, chip, tp=tp, pp=pp, ep=ep, weights=weights, kv=kv, engine=engine, profile=profile)
     c = e.concurrency / e.replicas
     share, gain = (float(x) for x in phase_split(dep, input_len, output_len, c, cached_fraction))
     out, inp = e.output_tok_s_per_gpu * gain, e.input_tok_s_per_gpu * gain
-    op = ("max throughput (largest batch that fits)" if not targets else
+    op = (f"{e.concurrency:g} requests in flight ({e.batch_limit})" if fixed else
+          "max throughput (largest batch that fits)" if not targets else
           "best throughput meeting " + " and ".join(
               s for s in (f">= {min_tokens_per_s_per_user:g} tokens/s per user" if tpot_max else "",
                           f"TTFT <= {max_ttft_s:g} s" if max_ttft_s is not None else "") if s))
@@ -214,7 +224,7 @@ def cost(model, chip, *, tp: int = 1, pp: int = 1, ep: int = 1, weights: str | N
         assumptions.append(f"{cached_fraction:.0%} of each prompt is a prefix-cache hit: skips prefill compute, "
                            f"its KV is still read by decode; step {gain:.2f}x faster than uncached "
                            "(operating point chosen uncached; TTFT shown uncached)")
-    return CostReport(
+    return _finite(CostReport(
         model=e.model, chip=e.chip, tp=e.tp, pp=e.pp, ep=e.ep, gpus_per_replica=e.gpus // e.replicas,
         weights=e.weights, engine=e.engine, input_len=input_len, output_len=output_len,
         cached_fraction=cached_fraction, operating_point=op, concurrency_per_replica=c,
@@ -228,7 +238,18 @@ def cost(model, chip, *, tp: int = 1, pp: int = 1, ep: int = 1, weights: str | N
         rated_w=rated, power_basis=basis, load_fraction=load_fraction, pue=pue, watts_per_gpu=w,
         j_per_input_token=j_in, j_per_output_token=j_out, j_per_token=j_all,
         tokens_per_kwh=float(tokens_per_kwh(j_all)), bound_by=e.bound_by, batch_limit=e.batch_limit,
-        assumptions=assumptions + list(e.notes))
+        assumptions=assumptions + list(e.notes)))
+
+
+def _finite(r: CostReport) -> CostReport:
+    """Every number finite: extreme inputs inside their ranges can still overflow a ratio."""
+    import math
+
+    bad = [k for k, v in asdict(r).items() if isinstance(v, float) and not math.isfinite(v)]
+    if bad:
+        raise InfercastError(f"these inputs make {', '.join(bad)} overflow (not a finite number); use less "
+                             "extreme values of price, utilisation, watts and concurrency")
+    return r
 
 
 __all__ = ["usd_per_mtok", "gpu_watts", "joules_per_token", "tokens_per_kwh", "epoch_query_wh", "phase_split",

@@ -15,7 +15,6 @@ Allocation (docs/fleet.md):
 """
 from __future__ import annotations
 
-import tomllib
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -30,18 +29,31 @@ from infercast.analyses.frontier import best_point, sweep
 from infercast.specs.hardware import get_chip
 from infercast.specs.model import get_model
 from infercast.engine.step import deployment
+from infercast.files import parse_toml, read_toml, shown
+from infercast.specs.store import read_data_text
+from infercast.vocabulary import MAX_DEGREE, MAX_GPUS, MAX_REPLICA_GPUS, MAX_TOKENS, TERMS
+
+
+def _range(term: str) -> dict:
+    """pydantic bounds from the vocabulary's range of `term` (one definition for CLI, web and files)."""
+    t = TERMS[term]
+    return {"gt" if t.lo_open else "ge": t.lo, "le": t.hi}
 
 SHARE_TOLERANCE = 1e-3
 
 
+# limits: as for the CLI's options (infercast.vocabulary); NaN and infinities are refused everywhere
+_STRICT = ConfigDict(extra="forbid", allow_inf_nan=False, strict=False)
+
+
 class Pool(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = _STRICT
     chip: str
-    count: int = Field(gt=0, description="GPUs in the pool")
-    price: float | None = Field(None, gt=0, description="$/GPU-hour; default: the catalog's dated price")
-    utilisation: float = Field(1.0, gt=0, le=1, description="fraction of hours the pool is serving")
-    engine: str | None = None
-    watts: float | None = Field(None, gt=0, description="rated power per GPU; default the catalog TDP")
+    count: int = Field(gt=0, le=MAX_GPUS, description="GPUs in the pool")
+    price: float | None = Field(None, **_range("price"), description="$/GPU-hour; default: the catalog's dated price")
+    utilisation: float = Field(1.0, **_range("utilisation"), description="fraction of hours the pool is serving")
+    engine: str | None = Field(None, max_length=200)
+    watts: float | None = Field(None, **_range("watts"), description="rated power per GPU; default the catalog TDP")
 
     @field_validator("chip")
     @classmethod
@@ -50,21 +62,21 @@ class Pool(BaseModel):
 
 
 class Workload(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str
+    model_config = _STRICT
+    name: str = Field(max_length=200)
     model: str
     share: float = Field(gt=0, le=1, description="fraction of requests")
-    input_len: int = Field(gt=0)
-    output_len: int = Field(gt=0)
-    cached_fraction: float = Field(0.0, ge=0, lt=1)
-    min_tokens_per_s_per_user: float | None = Field(None, gt=0)
-    max_ttft_s: float | None = Field(None, gt=0)
+    input_len: int = Field(gt=0, le=MAX_TOKENS)
+    output_len: int = Field(gt=0, le=MAX_TOKENS)
+    cached_fraction: float = Field(0.0, ge=0, le=0.999)
+    min_tokens_per_s_per_user: float | None = Field(None, **_range("min_tps_user"))
+    max_ttft_s: float | None = Field(None, **_range("max_ttft"))
     weights: str | None = None
     kv: str | None = None
-    tp: int | None = Field(None, gt=0)
-    pp: int | None = Field(None, gt=0)
-    ep: int | None = Field(None, gt=0)
-    max_gpus_per_replica: int = Field(64, gt=0)
+    tp: int | None = Field(None, gt=0, le=MAX_DEGREE)
+    pp: int | None = Field(None, gt=0, le=MAX_DEGREE)
+    ep: int | None = Field(None, gt=0, le=MAX_DEGREE)
+    max_gpus_per_replica: int = Field(64, gt=0, le=MAX_REPLICA_GPUS)
 
     @field_validator("model")
     @classmethod
@@ -78,19 +90,20 @@ class Workload(BaseModel):
 
 
 class Energy(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    load_fraction: float = Field(DEFAULT_LOAD_FRACTION, gt=0, le=1)
-    pue: float = Field(DEFAULT_PUE, ge=1)
+    model_config = _STRICT
+    load_fraction: float = Field(DEFAULT_LOAD_FRACTION, **_range("load"))
+    pue: float = Field(DEFAULT_PUE, **_range("pue"))
 
 
 class Fleet(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str
-    description: str = ""
-    pools: list[Pool] = Field(min_length=1)
-    workloads: list[Workload] = Field(min_length=1)
+    model_config = _STRICT
+    name: str = Field(max_length=200)
+    description: str = Field("", max_length=10_000)
+    # every pool serves every workload (one sweep each): at most 20 x 20 parts, well under a minute
+    pools: list[Pool] = Field(min_length=1, max_length=20)
+    workloads: list[Workload] = Field(min_length=1, max_length=20)
     energy: Energy = Energy()
-    notes: list[str] = []
+    notes: list[str] = Field([], max_length=100)
 
     @model_validator(mode="after")
     def _check(self) -> "Fleet":
@@ -116,8 +129,8 @@ def shipped_fleets() -> dict[str, str]:
     """Name -> description of the example fleets shipped in infercast/data/fleet_*.toml."""
     out = {}
     for name, path in sorted(_shipped().items()):
-        raw = tomllib.loads(path.read_text())
-        out[name] = raw.get("description", "")
+        raw = parse_toml(read_data_text(path.name), path.name, field=None)
+        out[name] = str(raw.get("description", ""))
     return out
 
 
@@ -128,38 +141,52 @@ def _loc(err: dict) -> str:
     return s
 
 
+def _got(v) -> str:
+    from infercast.format import truncate
+
+    try:
+        return truncate(repr(v), 40)
+    except ValueError:  # an integer too long to print
+        return "a number too long to print"
+
+
 def parse_fleet(data: dict, source: str = "fleet") -> Fleet:
+    """A validated Fleet; every problem (up to three) named by its place in the file: pools[0].count."""
+    if not isinstance(data, dict):
+        raise InfercastError(f"{source}: a fleet is a table with name, pools and workloads", field="fleet")
     try:
         return Fleet(**data)
     except ValidationError as e:
         msgs = []
-        for err in e.errors():
-            msg = str(err.get("msg", "")).removeprefix("Value error, ")
+        for err in e.errors()[:3]:
+            msg = str(err.get("msg", "")).removeprefix("Value error, ").replace("Input should be", "must be")
             loc = _loc(err)
-            if "input" in err and not isinstance(err["input"], (dict, list)) and loc:
-                msg += f" (got {err['input']!r})"
+            if "input" in err and not isinstance(err["input"], (dict, list)) and loc and err["type"] != "missing":
+                msg += f" (got {_got(err['input'])})"
             msgs.append(f"{loc}: {msg}" if loc else msg)
-        raise InfercastError(f"{source}: " + "; ".join(msgs)) from None
+        more = f" (and {len(e.errors()) - 3} more)" if len(e.errors()) > 3 else ""
+        raise InfercastError(f"{source}: " + "; ".join(msgs) + more, field="fleet") from None
     except TypeError as e:
-        raise InfercastError(f"{source}: {e}") from None
+        raise InfercastError(f"{source}: {e}", field="fleet") from None
 
 
 def load_fleet(name_or_path: str | Path) -> Fleet:
     """A fleet from a TOML file, or a shipped example by name (`essay-gpt4`)."""
     p = Path(name_or_path)
     shipped = _shipped()
-    if not p.is_file():
+    try:
+        exists = p.exists()
+    except (OSError, ValueError):
+        exists = False
+    if not exists:
         key = str(name_or_path).removeprefix("fleet_").removesuffix(".toml")
         if key in shipped:
-            p = shipped[key]
-        else:
-            raise InfercastError(f"no fleet file '{name_or_path}' and no shipped fleet of that name; "
-                                 f"shipped: {', '.join(sorted(shipped))}")
-    try:
-        data = tomllib.loads(p.read_text())
-    except tomllib.TOMLDecodeError as e:
-        raise InfercastError(f"{p}: not valid TOML ({e})") from None
-    return parse_fleet(data, str(p.name))
+            data = parse_toml(read_data_text(shipped[key].name), shipped[key].name, field=None)
+            return parse_fleet(data, shipped[key].name)
+        raise InfercastError(f"no fleet file {shown(name_or_path)} and no shipped fleet of that name; "
+                             f"shipped: {', '.join(sorted(shipped))}", field="fleet", value=str(name_or_path))
+    data = read_toml(p, field="fleet", what="fleet file")
+    return parse_fleet(data, shown(p))
 
 
 # ---------------------------------------------------------------- evaluation
@@ -234,7 +261,8 @@ def _choose_shape(w: Workload, chip: str, count: int, engine: str | None) -> tup
     if pt is None:
         raise InfercastError(f"workload '{w.name}' ({m.id}) on {chip}: no shape up to "
                              f"{min(count, w.max_gpus_per_replica)} GPUs per replica meets "
-                             f"{_targets(w) or 'the targets'}; relax the targets or change the precision")
+                             f"{_targets(w) or 'the targets'}; relax the targets or change the precision",
+                             field="fleet")
     return pt["tp"], pt["pp"], pt["ep"], pt["precision"], "best output tokens/s per GPU meeting the targets (sweep)"
 
 
@@ -266,9 +294,11 @@ def evaluate(fleet: Fleet | str | Path, profile=None) -> FleetResult:
             usd, price_src = resolve_price(pool.chip, pool.price)
             rated, basis = resolve_watts(pool.chip, pool.watts)
         except InfercastError as e:
-            field_ = "price" if "price" in str(e) else "watts"
-            raise InfercastError(f"pools[{i}].{field_}: {e}".replace("pass --price USD_PER_GPU_HOUR",
-                                 "set price = USD per GPU-hour").replace("pass --watts W", "set watts = W")) from None
+            what = {"price": "price = USD per GPU-hour", "watts": "watts = rated W per GPU"}.get(e.field)
+            if what is None:
+                raise
+            raise InfercastError(f"pools[{i}].{e.field}: {e.message.removesuffix('; give one')}; set {what} "
+                                 "in the pool", field="fleet") from None
         watts = gpu_watts(rated, lf, pue)
         rows = []
         for w in fl.workloads:
@@ -282,10 +312,10 @@ def evaluate(fleet: Fleet | str | Path, profile=None) -> FleetResult:
                              input_len=w.input_len, output_len=w.output_len, max_throughput=not targets,
                              tpot_max=tpot_max, ttft_max=w.max_ttft_s)
             except InfercastError as err:
-                raise InfercastError(f"workload '{w.name}' on pools[{i}] ({pool.chip}): {err}") from None
+                raise InfercastError(f"workload '{w.name}' on pools[{i}] ({pool.chip}): {err}", field="fleet") from None
             if e.gpus > pool.count:
                 raise InfercastError(f"workload '{w.name}': one replica needs {e.gpus} GPUs but pools[{i}] "
-                                     f"({pool.chip}) has count = {pool.count}")
+                                     f"({pool.chip}) has count = {pool.count}", field="fleet")
             dep = deployment(w.model, pool.chip, tp=tp, pp=pp, ep=ep, weights=prec, kv=w.kv, engine=pool.engine,
                              profile=prof)
             c = e.concurrency / e.replicas

@@ -13,12 +13,8 @@ All uncertain inputs are distributions (`uncertainty`), sampled from seeded name
 """
 from __future__ import annotations
 
-import copy
-import difflib
 import math
-import tomllib
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -26,14 +22,16 @@ import numpy as np
 
 from infercast.specs import precision as P
 from infercast.errors import InfercastError
-from infercast.specs.hardware import Chip, all_chips, get_chip
+from infercast.specs.hardware import Chip, get_chip
 from infercast.specs.model import get_model
 from infercast.engine.step import deployment
 from infercast.engine.serving import continuous, max_concurrency
+from infercast.analyses.scenario import (  # noqa: F401  (load_scenario, _default_text: forecast's public API)
+    MAX_FORECAST_MODELS, MAX_FORECAST_WORK, SCENARIO_KEYS, TREND_KEYS, _default_text, check_scenario, load_scenario)
 from infercast.analyses.uncertainty import parse, percentiles, rng_for
+from infercast.vocabulary import MAX_FORECAST_SAMPLES, check_number
 
 H100_BF16_FLOPS = 989.4e12  # an H100 SXM's dense bf16 rate: the unit of "H100-equivalents"
-TREND_KEYS = ("bf16_tflops", "hbm_tbps", "hbm_gb", "usd_per_pflop_hour")
 TREND_LABELS = {"bf16_tflops": "bf16 FLOP/s (dense)", "hbm_tbps": "HBM bandwidth", "hbm_gb": "HBM capacity",
                 "usd_per_pflop_hour": "$ per bf16 PFLOP/s-hour"}
 QUANTITIES = {
@@ -45,91 +43,6 @@ QUANTITIES = {
     "fleet_output_tokens_per_day": "fleet output tokens/day (reference model)",
     "fleet_effective_tokens_per_day": "fleet output tokens/day x algorithmic efficiency",
 }
-SCENARIO_KEYS = ("run", "operating_point", "trends", "future_chip", "precision_mix", "algorithmic", "models", "fleet")
-
-
-# ---------------------------------------------------------------------------
-# scenario
-# ---------------------------------------------------------------------------
-
-def _default_text() -> str:
-    return resources.files("infercast").joinpath("data/scenario_default.toml").read_text()
-
-
-def _merge(base: dict, over: dict) -> dict:
-    out = copy.deepcopy(base)
-    for k, v in over.items():
-        if isinstance(v, dict) and isinstance(out.get(k), dict):
-            out[k] = _merge(out[k], v)
-        else:
-            out[k] = copy.deepcopy(v)
-    return out
-
-
-def _check_keys(sc: dict, where: str) -> None:
-    bad = [k for k in sc if k not in SCENARIO_KEYS]
-    if bad:
-        hint = difflib.get_close_matches(bad[0], SCENARIO_KEYS, n=1)
-        raise InfercastError(f"{where}: unknown section [{bad[0]}]" + (f" (did you mean [{hint[0]}]?)" if hint else "")
-                             + f"; sections are {', '.join(SCENARIO_KEYS)}")
-    tr = sc.get("trends", {})
-    for k, v in tr.items():
-        if isinstance(v, dict) and k not in TREND_KEYS:
-            raise InfercastError(f"{where}: unknown trend [trends.{k}]; use {', '.join(TREND_KEYS)}")
-
-
-def _coerce(v: str) -> Any:
-    """A --set value: TOML scalar/array if it parses, else the raw string (e.g. a distribution)."""
-    try:
-        return tomllib.loads(f"x = {v}")["x"]
-    except tomllib.TOMLDecodeError:
-        return v
-
-
-def load_scenario(path: str | Path | None = None, overrides: dict[str, Any] | list[str] | None = None) -> dict:
-    """The default scenario, merged with the TOML file at `path` and `overrides`
-    ({"trends.hbm_tbps.growth": "lognormal:p10=1.1,p90=1.3"} or ["key.path=value", ...])."""
-    try:
-        sc = tomllib.loads(_default_text())
-    except tomllib.TOMLDecodeError as e:  # pragma: no cover - shipped file
-        raise InfercastError(f"data/scenario_default.toml: {e}") from None
-    sc["_path"] = "data/scenario_default.toml (default)"
-    if path is not None:
-        p = Path(path)
-        if not p.is_file():
-            raise InfercastError(f"scenario file '{path}' not found; pass a TOML file "
-                                 "(start from `infercast forecast --print-scenario`)")
-        try:
-            user = tomllib.loads(p.read_text())
-        except tomllib.TOMLDecodeError as e:
-            raise InfercastError(f"scenario '{path}' is not valid TOML: {e}") from None
-        _check_keys(user, str(path))
-        sc = _merge(sc, user)
-        sc["_path"] = f"{path} (over the default)"
-    if overrides:
-        items = overrides.items() if isinstance(overrides, dict) else [_split_set(s) for s in overrides]
-        for key, val in items:
-            parts = key.split(".")
-            if parts[0] not in SCENARIO_KEYS:
-                raise InfercastError(f"--set {key}: unknown section '{parts[0]}'; use one of {', '.join(SCENARIO_KEYS)}")
-            d = sc
-            for part in parts[:-1]:
-                d = d.setdefault(part, {})
-                if not isinstance(d, dict):
-                    raise InfercastError(f"--set {key}: '{part}' is a value, not a table")
-            d[parts[-1]] = _coerce(val) if isinstance(val, str) else val
-        _check_keys({k: v for k, v in sc.items() if not k.startswith("_")}, "--set")
-    return sc
-
-
-def _split_set(s: str) -> tuple[str, str]:
-    if "=" not in s:
-        raise InfercastError(f"--set '{s}': write KEY.PATH=VALUE, e.g. fleet.growth=lognormal:p10=1.5,p90=2.5")
-    k, v = s.split("=", 1)
-    return k.strip(), v.strip()
-
-
-# ---------------------------------------------------------------------------
 # trends
 # ---------------------------------------------------------------------------
 
@@ -360,19 +273,31 @@ def _mix_for(mix_cfg: dict, year: int) -> dict[str, float]:
 def run_forecast(scenario: dict | str | Path | None = None, *, samples: int | None = None, seed: int | None = None,
                  models: list[str] | None = None, years: list[int] | None = None) -> dict:
     """The yearly Monte Carlo. Returns a JSON-ready dict: per model, quantity and year, p10/p50/p90."""
-    sc = scenario if isinstance(scenario, dict) else load_scenario(scenario)
+    if isinstance(scenario, dict):
+        sc = scenario
+        check_scenario(sc)
+    else:
+        sc = load_scenario(scenario)
     run = sc.get("run", {})
-    n = int(samples if samples is not None else run.get("samples", 2000))
-    seed = int(seed if seed is not None else run.get("seed", 0))
-    if n < 2:
-        raise InfercastError("--samples must be at least 2")
+    n = check_number("samples", samples if samples is not None else run.get("samples", 2000), integer=True,
+                     allow_none=False, lo=2, hi=MAX_FORECAST_SAMPLES)
+    seed = check_number("seed", seed if seed is not None else run.get("seed", 0), integer=True, allow_none=False)
     if years is None:
-        y1, y2 = int(run.get("first_year", 2024)), int(run.get("last_year", 2030))
-        if y2 < y1:
-            raise InfercastError(f"run.last_year {y2} is before run.first_year {y1}")
-        years = list(range(y1, y2 + 1))
+        years = list(range(int(run.get("first_year", 2024)), int(run.get("last_year", 2030)) + 1))
+    years = [check_number("year", y, integer=True, allow_none=False) for y in years]
+    if not years:
+        raise InfercastError("no years to forecast", field="year")
     yrs = np.array(years, dtype=float)
-    mlist = [get_model(m).id for m in (models or run.get("models", ["llama-3.1-70b", "gpt-4"]))]
+    names = models or run.get("models", ["llama-3.1-70b", "gpt-4"])
+    if len(names) > MAX_FORECAST_MODELS:
+        raise InfercastError(f"model: at most {MAX_FORECAST_MODELS} models in one forecast, got {len(names)}",
+                             field="model")
+    mlist = [get_model(m).id for m in names]
+    work = n * len(years) * len(mlist)
+    if work > MAX_FORECAST_WORK:
+        raise InfercastError(f"samples x years x models = {n:,} x {len(years)} x {len(mlist)} = {work:,} exceeds "
+                             f"the limit of {MAX_FORECAST_WORK:,} (about half a minute of work); use fewer samples, "
+                             "years or models", field="samples")
     op = sc["operating_point"]
     I, O, tmax = float(op["input_len"]), float(op["output_len"]), float(op["tpot_max_s"])
     fc = sc.get("future_chip", {})
@@ -400,6 +325,12 @@ def run_forecast(scenario: dict | str | Path | None = None, *, samples: int | No
     fgrow = parse(fl["growth"], "fleet.growth").sample(n, rng_for(seed, "fleet.growth"))
     share = parse(fl["inference_share"], "fleet.inference_share").sample(n, rng_for(seed, "fleet.inference_share"))
     util = parse(fl["utilisation"], "fleet.utilisation").sample(n, rng_for(seed, "fleet.utilisation"))
+    for name, x, hi in (("fleet.h100e", h100e0, None), ("fleet.growth", fgrow, None),
+                        ("fleet.inference_share", share, 1.0), ("fleet.utilisation", util, 1.0)):
+        if np.any(x <= 0) or (hi is not None and np.any(x > hi)):
+            raise InfercastError(f"{name}: samples must be " + ("in (0, 1]" if hi else "positive") + "; narrow the "
+                                 "distribution (a lognormal, or bounds with uniform/triangle)",
+                                 field="scenario")
     h100e = h100e0[:, None] * fgrow[:, None] ** (yrs[None, :] - fbase)
     fleet_chips = h100e * H100_BF16_FLOPS / (flops * 1e12)
     serving_chips = fleet_chips * (share * util)[:, None]
@@ -447,6 +378,11 @@ def run_forecast(scenario: dict | str | Path | None = None, *, samples: int | No
             q["effective_output_tok_s_per_gpu"][:, yi] = out * alg_f[:, yi]
             q["fleet_output_tokens_per_day"][:, yi] = serving_chips[:, yi] * out * 86400.0
             q["fleet_effective_tokens_per_day"][:, yi] = q["fleet_output_tokens_per_day"][:, yi] * alg_f[:, yi]
+        for k, v in q.items():
+            if not np.all(np.isfinite(v)):
+                raise InfercastError(f"the scenario makes '{QUANTITIES[k]}' of {mid} overflow (not a finite number) in "
+                                     "some samples; check the fleet, trend and size_factor values for extreme "
+                                     "numbers", field="scenario")
         if missed:
             notes.append(f"{mid}: no batch met TPOT <= {tmax * 1e3:.0f} ms in some samples ("
                          + ", ".join(f"{k}: {v:.0%}" for k, v in missed.items())
@@ -459,6 +395,11 @@ def run_forecast(scenario: dict | str | Path | None = None, *, samples: int | No
                                                   ("usd_per_hour", usd_h), ("fleet_h100e", h100e),
                                                   ("fleet_chips_serving", serving_chips))}
     chips["algorithmic_factor"] = _by_year(alg_f, years)
+    for k, v in chips.items():
+        bad = next((y for y, d in v.items() if not all(math.isfinite(x) for x in d.values())), None)
+        if bad:
+            raise InfercastError(f"the scenario makes the trend chip's {k} overflow (not a finite number) in {bad}; "
+                                 "check the trend, fleet and algorithmic values for extreme numbers", field="scenario")
     return {
         "scenario": sc.get("_path", "given"), "samples": n, "seed": seed, "years": years, "models": mlist,
         "operating_point": {k: v for k, v in op.items()},

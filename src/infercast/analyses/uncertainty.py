@@ -138,13 +138,28 @@ class Dist:
         return self.spec or self.kind
 
 
+MAX_ABS = 1e30  # a distribution's parameters: beyond this, samples and their products overflow
+
+
+def _shown(v: Any) -> str:
+    from infercast.format import truncate
+
+    try:
+        return truncate(repr(v), 60)
+    except ValueError:  # an integer too long to print
+        return "a number too long to print"
+
+
 def _num(name: str, v: Any, where: str) -> float:
+    if isinstance(v, bool):
+        raise InfercastError(f"{where}: '{name}' must be a number, got {v!r}; {_HELP}")
     try:
         x = float(v)
-    except (TypeError, ValueError):
-        raise InfercastError(f"{where}: '{name}' must be a number, got {v!r}; {_HELP}") from None
-    if not math.isfinite(x):
-        raise InfercastError(f"{where}: '{name}' must be finite, got {v!r}")
+    except (TypeError, ValueError, OverflowError):
+        raise InfercastError(f"{where}: '{name}' must be a number, got {_shown(v)}; {_HELP}") from None
+    if not math.isfinite(x) or abs(x) > MAX_ABS:
+        raise InfercastError(f"{where}: '{name}' must be a finite number of at most {MAX_ABS:g} in size, "
+                             f"got {_shown(v)}")
     return x
 
 
@@ -230,10 +245,13 @@ def parse(spec: Any, where: str = "distribution") -> Dist:
         kw = {k: _num(k, v, where) for k, v in d.items()}
         return _located(kind, [], kw, where)
     if not isinstance(spec, str):
-        raise InfercastError(f"{where}: cannot read {spec!r} as a distribution; {_HELP}")
+        raise InfercastError(f"{where}: cannot read {_shown(spec)} as a distribution; {_HELP}")
     s = spec.strip()
     if not s:
         raise InfercastError(f"{where}: empty distribution; {_HELP}")
+    if len(s) > 500:
+        raise InfercastError(f"{where}: a distribution is at most 500 characters, got {len(s):,}; {_HELP}")
+    spec = s
     try:
         return Dist.fixed(_num("value", s.replace("_", ""), where))
     except InfercastError:
@@ -365,9 +383,10 @@ def estimate_with_uncertainty(model, chip, *, samples: int = 2000, seed: int = 0
     from infercast.engine.step import deployment
     from infercast.engine.serving import continuous, static_batch
 
-    n = int(samples)
-    if n < 1:
-        raise InfercastError("--samples must be at least 1")
+    from infercast.vocabulary import check_number
+
+    n = check_number("samples", samples, integer=True, allow_none=False)
+    seed = check_number("seed", seed, integer=True, allow_none=False)
     est = estimate(model, chip, **estimate_kwargs)
     dk = {k: estimate_kwargs[k] for k in ("tp", "pp", "ep", "weights", "kv", "engine", "profile")
           if k in estimate_kwargs}

@@ -7,6 +7,7 @@ Assumptions made for a row (precision defaults, TP choice, dataset mean lengths)
 from __future__ import annotations
 
 import csv
+import io
 import re
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
@@ -17,6 +18,9 @@ import numpy as np
 
 from infercast.specs.store import read_json
 from infercast.errors import InfercastError, UnknownIdError
+from infercast.files import read_text, shown
+from infercast.format import truncate
+from infercast.vocabulary import MAX_DEGREE, MAX_GPUS, MAX_TOKENS, check_number
 from infercast.engine.memory import max_sequences
 from infercast.engine.step import deployment
 from infercast.engine.serving import best_under_p99, continuous, max_concurrency, prefill_time, static_batch
@@ -314,8 +318,8 @@ def _profile_applies(profile, gpu: str) -> bool:
     """A profile measured one card: apply it only to rows of that catalog chip."""
     if profile is None:
         return False
-    from infercast.engine.efficiency import load_profile
     from infercast.specs.hardware import get_chip
+    from infercast.specs.profile import load as load_profile
 
     prof = profile if isinstance(profile, dict) else load_profile(profile)
     cid = prof.get("catalog_id")
@@ -379,15 +383,74 @@ def _qps(dep, I, O, rate: str, replicas: int, cmax: float, total: int, assumptio
     return r
 
 
+REQUIRED_COLUMNS = ("id", "model", "gpu", "metric", "value")
+# numeric columns: (lowest, highest, whole number); an empty cell means "not stated"
+NUMERIC_COLUMNS: dict[str, tuple[float, float, bool]] = {
+    "num_gpus": (1, MAX_GPUS, True), "tp": (1, MAX_DEGREE, True), "pp": (1, MAX_DEGREE, True),
+    "ep": (1, MAX_DEGREE, True), "input_len": (1, MAX_TOKENS, True), "output_len": (0, MAX_TOKENS, True),
+    "concurrency": (1e-3, 1e9, False), "value": (1e-9, 1e15, False),
+}
+MAX_ROWS = 10_000  # each row is a few model evaluations: about a minute for the largest file
+
+
+def _check_row(row: dict, line: int, where: str) -> None:
+    for col in REQUIRED_COLUMNS:
+        if not (row.get(col) or "").strip():
+            raise InfercastError(f"{where} line {line}: column '{col}' is empty; every row needs "
+                                 f"{', '.join(REQUIRED_COLUMNS)}", field="data")
+    for col, (lo, hi, whole) in NUMERIC_COLUMNS.items():
+        cell = (row.get(col) or "").strip()
+        if not cell:
+            continue
+        check_number(col, cell, integer=whole, field="data", lo=lo, hi=hi, lo_open=False,
+                     label=f"{where} line {line} (id {truncate(row['id'], 40)}): column '{col}'")
+
+
 def read_rows(path: str | Path) -> list[dict]:
-    p = Path(path)
-    if not p.is_file():
-        raise InfercastError(f"--data: no such file '{path}'")
-    with p.open(newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    need = {"id", "model", "gpu", "metric", "value"}
-    if not rows or not need <= set(rows[0]):
-        raise InfercastError(f"--data: '{path}' lacks the columns {sorted(need)} of measured-dev.csv")
+    """The rows of a measured CSV, each checked: required cells present, numbers finite and in range.
+    A problem names the line and column (the file's own terms) and is an error about the input `data`;
+    in the shipped measured set it is a damaged installation."""
+    if Path(path) == default_data_path():
+        from infercast.errors import DamagedInstallError
+        from infercast.specs.store import read_data_text
+
+        try:
+            return _parse_rows(read_data_text("measured/measured-dev.csv"), "measured-dev.csv")
+        except DamagedInstallError:
+            raise
+        except InfercastError as e:
+            raise DamagedInstallError("measured/measured-dev.csv", e.message) from None
+    return _parse_rows(read_text(path, field="data", what="CSV file"), shown(path))
+
+
+def _parse_rows(text: str, where: str) -> list[dict]:
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise InfercastError(f"{where} line {line} contains a NUL byte; save the file as plain UTF-8 CSV",
+                             field="data")
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        header = reader.fieldnames or []
+        missing = [c for c in REQUIRED_COLUMNS if c not in header]
+        if missing:
+            raise InfercastError(f"{where} lacks the column(s) {', '.join(missing)}; a measured CSV has the "
+                                 "columns of measured-dev.csv (id, model, gpu, metric, value, ...)", field="data")
+        rows = []
+        for row in reader:
+            line = reader.line_num
+            if None in row:
+                raise InfercastError(f"{where} line {line} has more cells than the header has columns", field="data")
+            row = {k: (v if v is not None else "") for k, v in row.items()}
+            if not any(v.strip() for v in row.values()):
+                continue  # a blank line
+            _check_row(row, line, where)
+            rows.append(row)
+            if len(rows) > MAX_ROWS:
+                raise InfercastError(f"{where} has more than {MAX_ROWS:,} rows", field="data")
+    except csv.Error as e:
+        raise InfercastError(f"{where} line {reader.line_num} is not valid CSV: {e}", field="data") from None
+    if not rows:
+        raise InfercastError(f"{where} has no data rows", field="data")
     return rows
 
 
@@ -419,7 +482,7 @@ def validate(path: str | Path | None = None, profile=None, speed_of_light: bool 
     rows = read_rows(path or default_data_path())
     facts = source_facts(rows)
     if profile is not None and not isinstance(profile, dict):
-        from infercast.engine.efficiency import load_profile
+        from infercast.specs.profile import load as load_profile
 
         profile = load_profile(profile)
     results = [predict_row(r, profile=profile, facts=facts, speed_of_light=speed_of_light) for r in rows]

@@ -8,11 +8,12 @@ import typer
 from rich.table import Table
 
 from infercast.analyses import essay as B
-from infercast.cli.kit import console, print_json, si, user_errors
+from infercast.cli.kit import InfercastGroup, console, opt, print_json, si, user_errors
+from infercast.specs import precision as P
 from infercast.specs.hardware import all_chips, get_chip
 from infercast.specs.model import all_models, get_model
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+app = typer.Typer(cls=InfercastGroup, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="How much LLM inference can some accelerators do: tokens/s, latency, cost.")
 
 ESSAY_CHIPS = ["a100-sxm-80gb", "h100-sxm", "h200-sxm", "b200", "b300", "mi300x", "mi355x"]
@@ -27,7 +28,10 @@ def chips(json_: bool = typer.Option(False, "--json", help="machine-readable out
         return print_json([c.model_dump() for c in cs])
     t = Table(title=f"{len(cs)} accelerators (dense peaks; sources: `infercast chips --json`)")
     for col in ("id", "year", "bf16 TF", "fp8 TF", "fp4 TF", "HBM GB", "TB/s", "scale-up GB/s", "$/h (date)"):
-        t.add_column(col, justify="right" if col != "id" else "left")
+        if col == "id":  # ids are what the user types: never truncated
+            t.add_column(col, no_wrap=True, min_width=max(len(c.id) for c in cs))
+        else:
+            t.add_column(col, justify="right")
     for c in cs:
         p = f"{c.price.usd_per_hour:.2f} ({c.price.date})" if c.price else "-"
         t.add_row(c.id, str(c.year), f"{c.tflops.get('bf16', c.tflops.get('fp16', 0)):.0f}",
@@ -47,7 +51,10 @@ def models(json_: bool = typer.Option(False, "--json", help="machine-readable ou
                                 kv_bytes_per_token_bf16=m.kv_bytes_per_token("bf16")) for m in ms])
     t = Table(title=f"{len(ms)} models (derived from architecture fields)")
     for col in ("id", "total B", "active B", "layers", "attention", "KV kB/token (bf16)", "experts"):
-        t.add_column(col, justify="right" if col != "id" else "left")
+        if col == "id":  # ids are what the user types: never truncated
+            t.add_column(col, no_wrap=True, min_width=max(len(m.id) + (11 if m.rumoured else 0) for m in ms))
+        else:
+            t.add_column(col, justify="right")
     for m in ms:
         ex = f"{m.moe.active}/{m.moe.experts}" if m.moe else "-"
         t.add_row(m.id + (" (rumoured)" if m.rumoured else ""), f"{m.total_params / 1e9:.1f}",
@@ -58,15 +65,16 @@ def models(json_: bool = typer.Option(False, "--json", help="machine-readable ou
 
 @app.command()
 @user_errors
-def bounds(model: str = typer.Option("gpt-4", "--model", "-m", help="catalog id or path to a config.json"),
-           chip: Optional[list[str]] = typer.Option(None, "--chip", "-c", help="chip id (repeatable)"),
-           precision: Optional[list[str]] = typer.Option(None, "--precision", "-p",
-                                                         help="weight precision(s) (default: fp16 and fp8)"),
+def bounds(model: str = opt("model", "gpt-4"),
+           chip: Optional[list[str]] = opt("chip", None, help="accelerator id (repeatable; default: the essay's chips)"),
+           weights: Optional[list[str]] = opt("weights", None, help="weight precision(s) (repeatable; default: fp16 "
+                                              "and fp8, or fp16 for one chip)"),
            json_: bool = typer.Option(False, "--json", help="machine-readable output")):
     """The essay's three estimates: FLOP upper bound, bandwidth lower bound, market-price figure."""
     m = get_model(model)
     chips_ = [get_chip(c).id for c in (chip or ESSAY_CHIPS)]
-    precs = precision or (["fp16"] if chip and len(chip) == 1 else ["fp16", "fp8"])
+    precs = [P.check(w, "weights") for w in weights] if weights else (
+        ["fp16"] if chip and len(chip) == 1 else ["fp16", "fp8"])
     rows = [B.bounds(m, c, p) for c in chips_ for p in precs]
     if json_:
         return print_json(rows[0].as_dict() if len(rows) == 1 else [r.as_dict() for r in rows])

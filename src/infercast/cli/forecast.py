@@ -1,36 +1,37 @@
 """`infercast forecast` (yearly Monte Carlo to 2030) and `infercast claims` (the essay's hardware claims)."""
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Optional
 
 import typer
 from rich.table import Table
 
-from infercast.cli.kit import console, print_json, si, user_errors
+from infercast import format as fmt
+from infercast.cli.kit import PLOT_SUFFIXES, console, opt, print_json, user_errors
+from infercast.errors import InfercastError
+from infercast.files import check_output_file, write_atomic
+from infercast.vocabulary import MAX_FORECAST_SAMPLES
 
 
 def _n(x: float) -> str:
-    if abs(x) >= 1e4:
-        return si(x, "", 3).replace(" ", "")
-    if abs(x) >= 10:
-        return f"{x:,.0f}"
-    return f"{x:.2g}"
+    return fmt.num(x)
 
 
-def _rng(d: dict, fmt=_n) -> str:
-    return f"{fmt(d['p50'])} [{fmt(d['p10'])}-{fmt(d['p90'])}]"
+def _rng(d: dict, f=_n) -> str:
+    return f"{f(d['p50'])} [{f(d['p10'])}-{f(d['p90'])}]"
 
 
 def register(app: typer.Typer) -> None:
     @app.command()
     @user_errors
-    def forecast(scenario: Optional[Path] = typer.Argument(None, help="scenario TOML merged over the default"),
+    def forecast(scenario: Optional[str] = typer.Argument(None, metavar="SCENARIO",
+                                                          help="scenario TOML merged over the default"),
                  json_: bool = typer.Option(False, "--json", help="per quantity and year: p10, p50, p90"),
-                 plot: Optional[Path] = typer.Option(None, "--plot", help="write a fan chart (PNG)"),
-                 samples: Optional[int] = typer.Option(None, "--samples", "-n", help="Monte Carlo samples (default 2000)"),
-                 seed: Optional[int] = typer.Option(None, "--seed", help="random seed (default 0)"),
-                 model: Optional[list[str]] = typer.Option(None, "--model", "-m", help="reference model(s) (repeatable)"),
+                 plot: Optional[str] = opt("plot", None, help="write a fan chart (.png or .svg)"),
+                 samples: Optional[int] = opt("samples", None, "--samples", lo=2, hi=MAX_FORECAST_SAMPLES,
+                                              help="Monte Carlo samples (default 2000)", integer=True),
+                 seed: Optional[int] = opt("seed", None, help="random seed (default 0)", integer=True),
+                 model: Optional[list[str]] = opt("model", None, help="reference model(s) (repeatable)"),
                  set_: Optional[list[str]] = typer.Option(None, "--set", help="override one assumption: "
                                                           "KEY.PATH=VALUE, e.g. fleet.growth=lognormal:p10=1.3,p90=2 "
                                                           "(repeatable)"),
@@ -40,19 +41,25 @@ def register(app: typer.Typer) -> None:
         from infercast.analyses import forecast as F
 
         if print_scenario:
+            if json_:
+                from infercast.specs.store import read_toml
+
+                return print_json(read_toml("scenario_default.toml"))
             typer.echo(F._default_text())
             return
+        if plot:
+            check_output_file(plot, field="plot", suffixes=PLOT_SUFFIXES)
         sc = F.load_scenario(scenario, set_ or None)
         res = F.run_forecast(sc, samples=samples, seed=seed, models=model or None)
         if plot:
-            F.fan_chart(res, plot)
+            write_atomic(plot, lambda tmp: F.fan_chart(res, tmp), field="plot", suffixes=PLOT_SUFFIXES)
         if json_:
             return print_json(res)
         t = Table(title="Hardware trend fits over the catalog's flagships (log-linear least squares)")
         for col in ("quantity", "growth/yr", "SE", "r²", "n", "used in the forecast"):
             t.add_column(col, justify="left" if col in ("quantity", "used in the forecast") else "right")
         for k, f in res["trends"].items():
-            t.add_row(F.TREND_LABELS[k], f"{f['growth_pct']:+.0f} %", f"{f['growth_se_pct']:.0f} pp", f"{f['r2']:.2f}",
+            t.add_row(F.TREND_LABELS[k], fmt.pct(f['growth_pct'] / 100, signed=True), f"{fmt.sig(f['growth_se_pct'], 2)} pp", fmt.sig(f['r2'], 2),
                       str(f["n"]), f["used"]["growth"])
         console.print(t)
         console.print(f"[dim]{res['flagships_note']}[/]")
@@ -66,8 +73,8 @@ def register(app: typer.Typer) -> None:
             for y in res["years"]:
                 k = str(y)
                 t.add_row(k, _rng(qs["output_tok_s_per_gpu"][k], _n),
-                          _rng(qs["realistic_to_upper"][k], lambda x: f"{x:.0%}"),
-                          _rng(qs["usd_per_m_output_tokens"][k]),
+                          _rng(qs["realistic_to_upper"][k], fmt.pct),
+                          _rng(qs["usd_per_m_output_tokens"][k], fmt.money),
                           _rng(qs["fleet_output_tokens_per_day"][k], _n),
                           _rng(qs["fleet_effective_tokens_per_day"][k], _n))
             console.print(t)
@@ -82,18 +89,17 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     @user_errors
-    def claims(which: Optional[list[str]] = typer.Option(None, "--claim", "-c",
+    def claims(claim: Optional[list[str]] = typer.Option(None, "--claim", "-c",
                                                          help="throughput | fp8 | h200 (repeatable; default all)"),
                json_: bool = typer.Option(False, "--json", help="machine-readable output")):
         """The essay's hardware claims checked with the serving model: 20x vs 8x, FP8 doubling, H200 = 1.7x H100."""
         from infercast.analyses import claims as C
-        from infercast.errors import InfercastError
 
         fns = {"throughput": C.throughput_vs_flops, "fp8": C.fp8_doubling, "h200": C.h200_vs_h100}
-        names = which or list(fns)
+        names = claim or list(fns)
         bad = [w for w in names if w not in fns]
         if bad:
-            raise InfercastError(f"--claim {bad[0]}: use one of {', '.join(fns)}")
+            raise InfercastError(f"claim '{fmt.truncate(bad[0], 40)}' is not one of {', '.join(fns)}", field="claim")
         res = {w: fns[w]() for w in names}
         if json_:
             return print_json(res)

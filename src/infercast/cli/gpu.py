@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
+
+from infercast.format import truncate as fmt_truncate
 from pathlib import Path
 from typing import Iterator, Optional
 
@@ -9,8 +11,11 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from infercast.cli.kit import console, err_console, print_json, user_errors
+from infercast.cli.kit import console, err_console, opt, print_json, user_errors
 from infercast.errors import InfercastError
+from infercast.files import check_output_file, write_atomic
+
+MAX_STEPS = 64  # values per list option of `measure`
 
 
 @contextmanager
@@ -40,10 +45,9 @@ def _progress(title: str) -> Iterator:
 def register(app: typer.Typer) -> None:
     @app.command()
     @user_errors
-    def calibrate(out: Optional[Path] = typer.Option(None, "--out", "-o",
-                                                     help="write the profile here (JSON); use it with --profile"),
+    def calibrate(out: Optional[Path] = opt("out", None, help="write the profile here (JSON); use it with --profile"),
                   quick: bool = typer.Option(False, "--quick", help="smaller sizes and fewer repeats (~4x faster)"),
-                  device: str = typer.Option("cuda", "--device", "-d", help="cuda (a GPU) or cpu (tiny sizes)"),
+                  device: str = opt("device", "cuda"),
                   json_: bool = typer.Option(False, "--json", help="print the profile as JSON")):
         """Measure this device's ceilings (copy bandwidth, GEMM, attention, launch cost) into a profile.
 
@@ -51,10 +55,12 @@ def register(app: typer.Typer) -> None:
         """
         from infercast.gpu.calibrate import calibrate as run, summary_lines, write_profile
 
+        if out is not None:
+            check_output_file(out, field="out")
         with _progress("calibrate") as cb:
             prof = run(device=device, quick=quick, progress=cb)
         if out is not None:
-            write_profile(prof, out)
+            write_atomic(out, lambda tmp: write_profile(prof, tmp), field="out")
         if json_:
             return print_json(prof)
         for line in summary_lines(prof):
@@ -75,15 +81,14 @@ def register(app: typer.Typer) -> None:
                 prefill: str = typer.Option("512,2048", "--prefill", "-p",
                                             help="prompt lengths for prefill steps ('' for none)"),
                 prefill_batch: str = typer.Option("1", "--prefill-batch", help="sequences per prefill step"),
-                out: Optional[Path] = typer.Option(None, "--out", "-o",
-                                                   help="write rows here (CSV, the columns of measured-dev.csv)"),
-                device: str = typer.Option("cuda", "--device", "-d", help="cuda (a GPU) or cpu"),
+                out: Optional[Path] = opt("out", None, help="write rows here (CSV, the columns of measured-dev.csv)"),
+                device: str = opt("device", "cuda"),
                 dtype: str = typer.Option("bf16", "--dtype", help="weights, activations and KV cache: bf16, fp16, fp32"),
-                layers: Optional[int] = typer.Option(None, "--layers",
-                                                     help="build only the first N layers (recorded in notes)"),
+                layers: Optional[int] = opt("layers", None, help="build only the first N layers (recorded in notes)",
+                                            integer=True),
                 scale: Optional[str] = typer.Option(None, "--scale",
                                                     help="shrink widths, e.g. 1/16 (recorded in notes; for CPU tests)"),
-                repeats: Optional[int] = typer.Option(None, "--repeats", help="timed repeats per step (median)"),
+                repeats: Optional[int] = opt("repeats", None, integer=True),
                 json_: bool = typer.Option(False, "--json", help="print the rows as JSON")):
         """Time decode steps (CUDA graphs) and prefills of a random-weight decoder with a model's shapes.
 
@@ -92,14 +97,21 @@ def register(app: typer.Typer) -> None:
         """
         from infercast.gpu.measure import measure as run, write_rows
 
-        with _progress(f"measure {model}") as cb:
+        for flag_, v in (("--batch", batch), ("--context", context), ("--prefill", prefill),
+                         ("--prefill-batch", prefill_batch)):
+            if len(v) > 1000 or v.count(",") >= MAX_STEPS:
+                raise InfercastError(f"{flag_}: at most {MAX_STEPS} comma-separated values (each is a timed step)")
+
+        if out is not None:
+            check_output_file(out, field="out")
+        with _progress(f"measure {fmt_truncate(model)}") as cb:
             rows = run(model, batch=batch, context=context, prefill=prefill, prefill_batch=prefill_batch,
                        device=device, dtype=dtype, layers=layers, scale=scale, repeats=repeats, progress=cb)
         if out is not None:
-            write_rows(rows, out)
+            write_atomic(out, lambda tmp: write_rows(rows, tmp), field="out")
         if json_:
             return print_json(rows)
-        t = Table(title=f"{model}: measured steps ({rows[0]['engine']} on {rows[0]['gpu']})" if rows else model)
+        t = Table(title=f"{fmt_truncate(model)}: measured steps ({rows[0]['engine']} on {rows[0]['gpu']})" if rows else model)
         for col in ("scenario", "batch", "tokens", "ms", "tok/s"):
             t.add_column(col, justify="left" if col == "scenario" else "right")
         for r in rows:

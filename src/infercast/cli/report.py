@@ -7,7 +7,22 @@ import typer
 from rich import box
 from rich.table import Table
 
-from infercast.cli.kit import console, print_json, user_errors
+from infercast.cli.kit import console, opt, print_json, user_errors
+from infercast.errors import InfercastError
+from infercast.files import check_writable_folder, shown, why as os_why
+
+
+def _build(out: Path, quick: bool, progress: bool):
+    """The report, written in `out` (checked writable first; a failure while writing names --out)."""
+    from infercast.report import build_report
+    from infercast.report.render import environment
+
+    environment()  # the 'report' extra first: a missing install fails before any folder is made
+    check_writable_folder(out, field="out")
+    try:
+        return build_report(out, quick=quick, progress=progress)
+    except OSError as e:
+        raise InfercastError(f"cannot write the report in {shown(out)}: {os_why(e)}", field="out") from None
 
 
 def _num(x) -> str:
@@ -53,23 +68,19 @@ def print_summary(res, with_table: bool) -> None:
 def register(app: typer.Typer) -> None:
     @app.command()
     @user_errors
-    def report(out: Path = typer.Option(Path("report"), "--out", "-o", help="folder for index.html and figures"),
+    def report(out: Path = opt("out", Path("report"), help="folder for index.html and figures"),
                quick: bool = typer.Option(False, "--quick", help="smaller sweeps and forecast (seconds)"),
                json_: bool = typer.Option(False, "--json", help="print the summary as JSON")):
         """Write the HTML report: per-chip table, frontiers, cost, precision, validation, forecast, claims."""
-        from infercast.report import build_report
-
-        res = build_report(out, quick=quick, progress=not json_)
+        res = _build(out, quick, progress=not json_)
         if json_:
             return print_json(res.as_dict())
         print_summary(res, with_table=False)
 
     @app.command()
     @user_errors
-    def demo(out: Path = typer.Option(Path("report"), "--out", "-o", help="folder for the report"),
+    def demo(out: Path = opt("out", Path("report"), help="folder for the report"),
              quick: bool = typer.Option(False, "--quick", help="smaller sweeps (seconds)")):
         """The main job: build the full report and print the essay's table with the realistic estimate."""
-        from infercast.report import build_report
-
-        res = build_report(out, quick=quick, progress=True)
+        res = _build(out, quick, progress=True)
         print_summary(res, with_table=True)

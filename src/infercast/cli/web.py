@@ -5,31 +5,35 @@ import socket
 
 import typer
 
-from infercast.cli.kit import console, user_errors
+from infercast.cli.kit import console, opt, user_errors
 from infercast.errors import InfercastError
+from infercast.format import truncate
 
 
 def _check_port(host: str, port: int) -> None:
     """Fail with a clear message (not a uvicorn traceback) when the address is taken or unknown."""
+    shown = truncate(host, 60)
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror:
-        raise InfercastError(f"--host {host}: not an address this machine can listen on") from None
+    except (OSError, UnicodeError, ValueError):  # unknown name, a label too long, a NUL byte
+        raise InfercastError(f"'{shown}' is not an address this machine can listen on; use 127.0.0.1",
+                             field="host", value=host) from None
     family, _, _, _, addr = infos[0]
     with socket.socket(family, socket.SOCK_STREAM) as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(addr)
         except OSError as e:
-            raise InfercastError(f"cannot listen on {host}:{port} ({e.strerror}); pick another --port") from None
+            raise InfercastError(f"cannot listen on {shown}:{port} ({e.strerror}); pick another port",
+                                 field="port") from None
 
 
 def register(app: typer.Typer) -> None:
     @app.command()
     @user_errors
     def serve(
-        host: str = typer.Option("127.0.0.1", "--host", help="address to listen on (127.0.0.1: this machine only)"),
-        port: int = typer.Option(8000, "--port", min=1, max=65535, help="TCP port"),
+        host: str = opt("host", "127.0.0.1", help="address to listen on (127.0.0.1: this machine only)"),
+        port: int = opt("port", 8000),
         open_browser: bool = typer.Option(False, "--open", help="open the page in the default browser"),
     ):
         """Start the local web app: pick chips, a model, precision, workload and targets; see bounds,

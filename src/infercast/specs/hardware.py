@@ -6,12 +6,12 @@ from functools import lru_cache
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, field_validator
 
 from infercast.specs import precision as P
-from infercast.specs.store import lookup, read_json
+from infercast.specs.store import build, lookup, read_json
 from infercast.errors import InfercastError
 
 
 class Price(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
     usd_per_hour: PositiveFloat
     date: str  # ISO date the listing was observed
     source: str
@@ -21,7 +21,7 @@ class Price(BaseModel):
 class Chip(BaseModel):
     """One accelerator (per GPU/chip, not per board or node). Rates are dense, not 2:4 sparse."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
     id: str
     name: str
     vendor: str
@@ -71,7 +71,7 @@ class Chip(BaseModel):
                     f"{self.id} has no {want} tensor rate; computing at {q} "
                     f"(weights stay {want} in memory; dequantised in the kernel)")
                 return q, note
-        raise InfercastError(f"{self.id} has no usable compute rate for {want}")
+        raise InfercastError(f"{self.id} has no usable compute rate for {want}", field="weights")
 
     def peak_flops(self, want: str) -> float:
         """Dense peak FLOP/s at the precision kernels would run for `want`."""
@@ -86,9 +86,12 @@ class Chip(BaseModel):
 @lru_cache(maxsize=None)
 def _catalog() -> tuple[dict[str, Chip], dict[str, str]]:
     raw = read_json("chips.json")
-    chips = {c["id"]: Chip(**c) for c in raw["chips"]}
-    aliases = {a.lower(): c.id for c in chips.values() for a in c.aliases}
-    return chips, aliases
+
+    def make():
+        chips = {c["id"]: Chip(**c) for c in raw["chips"]}
+        return chips, {a.lower(): c.id for c in chips.values() for a in c.aliases}
+
+    return build("chips.json", make)
 
 
 def all_chips() -> list[Chip]:

@@ -20,15 +20,25 @@ Field mapping (transformers names -> ModelSpec):
 
 ``published_params`` is set to the derived total (there is no published number in a config), and
 ``params_source`` says so.
+
+Every field read is checked (a whole number in a stated range, a true/false flag, a list), and a
+bad one is an `InfercastError` about the input ``model`` naming the file and the field in
+transformers' terms (``num_hidden_layers``), never a traceback. A model is found as a config.json, a
+folder holding one, or a hub id ("org/name") in the local Hugging Face cache (offline; nothing is
+downloaded).
 """
 from __future__ import annotations
 
-import json
+import math
+import os
+import re
 from pathlib import Path
 from typing import Any
 
 from infercast.errors import InfercastError
+from infercast.files import read_json, shown
 from infercast.specs.model import MLA, ModelSpec, MoE
+from infercast.vocabulary import check_number
 
 # model_type -> (family, first release year, tie_word_embeddings default in transformers)
 SUPPORTED: dict[str, tuple[str, int, bool]] = {
@@ -61,24 +71,102 @@ _DTYPES = {"float32": "fp32", "float": "fp32", "bfloat16": "bf16", "float16": "f
            "float8_e4m3fn": "fp8"}
 _QUANT = {"fp8": "fp8", "mxfp4": "fp4"}
 
+# ranges accepted for each field: far beyond any released model, small enough that every derived
+# number (parameters, bytes, FLOPs) stays finite
+BIG = 1_000_000
+LIMITS: dict[str, tuple[int, int]] = {
+    "num_hidden_layers": (1, 10_000), "hidden_size": (1, BIG), "num_attention_heads": (1, 100_000),
+    "num_key_value_heads": (1, 100_000), "head_dim": (1, 100_000), "intermediate_size": (1, 10 * BIG),
+    "intermediate_size_mlp": (1, 10 * BIG), "moe_intermediate_size": (1, 10 * BIG),
+    "shared_expert_intermediate_size": (1, 10 * BIG), "vocab_size": (1, 100 * BIG),
+    "max_position_embeddings": (1, 1000 * BIG), "sliding_window": (1, 1000 * BIG),
+    "max_window_layers": (0, 10 * BIG), "sliding_window_pattern": (1, 10_000), "_sliding_window_pattern": (1, 10_000),
+    "num_local_experts": (0, BIG), "num_experts": (0, BIG), "n_routed_experts": (0, BIG),
+    "num_experts_per_tok": (1, BIG), "experts_per_token": (1, BIG), "num_experts_per_token": (1, BIG),
+    "n_shared_experts": (0, 10_000), "first_k_dense_replace": (0, 10_000), "moe_layer_freq": (1, 10_000),
+    "decoder_sparse_step": (1, 10_000), "interleave_moe_layer_step": (1, 10_000),
+    "q_lora_rank": (1, BIG), "kv_lora_rank": (1, BIG), "qk_nope_head_dim": (1, 100_000),
+    "qk_rope_head_dim": (1, 100_000), "v_head_dim": (1, 100_000),
+}
+
+MODEL_SOURCES = ("a catalog id (`infercast models`), a config.json, a folder holding one, or a Hugging Face "
+                 "hub id (org/name) whose config.json is in the local cache")
+
 
 def _supported_list() -> str:
     return ", ".join(sorted(SUPPORTED))
 
 
-def _load(path: str) -> tuple[dict[str, Any], Path]:
-    p = Path(path)
+# ---------------------------------------------------------------- finding the file
+
+_HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9][\w.-]{0,95}")
+
+
+def hf_cache_dir() -> Path:
+    """The Hugging Face hub cache, as huggingface_hub finds it (HF_HUB_CACHE, HF_HOME, XDG_CACHE_HOME)."""
+    for var in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE"):
+        if os.environ.get(var):
+            return Path(os.environ[var]).expanduser()
+    if os.environ.get("HF_HOME"):
+        return Path(os.environ["HF_HOME"]).expanduser() / "hub"
+    base = os.environ.get("XDG_CACHE_HOME") or "~/.cache"
+    return Path(base).expanduser() / "huggingface" / "hub"
+
+
+def is_hub_id(name: str) -> bool:
+    return bool(_HUB_ID.fullmatch(name)) and ".." not in name
+
+
+def cached_config(hub_id: str) -> Path | None:
+    """The config.json of `hub_id` in the local cache: the snapshot refs/main points to, else the newest."""
+    org, name = hub_id.split("/")
+    repo = hf_cache_dir() / f"models--{org}--{name}"
+    snaps = repo / "snapshots"
+    try:
+        ref_file = repo / "refs" / "main"
+        if ref_file.is_file():
+            ref = ref_file.read_text(encoding="utf-8").strip()
+            if re.fullmatch(r"[0-9a-f]{7,64}", ref) and (snaps / ref / "config.json").is_file():
+                return snaps / ref / "config.json"
+        found = [d / "config.json" for d in snaps.iterdir() if (d / "config.json").is_file()] if snaps.is_dir() else []
+        return max(found, key=lambda p: p.stat().st_mtime) if found else None
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def locate(name: str) -> Path | None:
+    """The config.json that `name` designates (a file, a folder holding config.json, a cached hub id),
+    None when it designates none; an error when it is a path that leads nowhere useful."""
+    try:
+        p = Path(name).expanduser()
+        if p.is_dir():
+            cfg = p / "config.json"
+            if not cfg.is_file():
+                raise InfercastError(f"the folder {shown(name)} holds no config.json; give {MODEL_SOURCES}",
+                                     field="model", value=name)
+            return cfg
+        if p.is_file():
+            return p
+    except InfercastError:
+        raise
+    except (OSError, ValueError):  # unreadable, a NUL byte, a name too long for the file system
+        return None
+    if is_hub_id(name):
+        return cached_config(name)
+    return None
+
+
+def looks_like_path(name: str) -> bool:
+    return name.endswith(".json") or name.startswith((".", "~", "/")) or os.sep in name and not is_hub_id(name)
+
+
+def _load(path: str | Path) -> tuple[dict[str, Any], Path]:
+    p = Path(path).expanduser()
     if p.is_dir():
         p = p / "config.json"
-    if not p.is_file():
-        raise InfercastError(f"Hugging Face config not found: '{path}' (give the path to a config.json "
-                             "or to the folder holding it)")
-    try:
-        raw = json.loads(p.read_text())
-    except json.JSONDecodeError as e:
-        raise InfercastError(f"'{p}' is not valid JSON: {e}") from None
+    raw = read_json(p, field="model", what="config.json")
     if not isinstance(raw, dict):
-        raise InfercastError(f"'{p}' must hold a JSON object (a Hugging Face config.json)")
+        raise InfercastError(f"{shown(p)} must hold a JSON object (a Hugging Face config.json)", field="model")
     return raw, p
 
 
@@ -91,158 +179,233 @@ def _flatten(raw: dict[str, Any]) -> dict[str, Any]:
     for k in ("torch_dtype", "dtype", "_name_or_path", "quantization_config", "tie_word_embeddings"):
         if k not in cfg and k in raw:
             cfg[k] = raw[k]
-    if not cfg.get("model_type") or cfg.get("model_type") not in SUPPORTED:
-        cfg["model_type"] = raw.get("model_type", cfg.get("model_type"))
+    mt = cfg.get("model_type")
+    if not isinstance(mt, str) or mt not in SUPPORTED:
+        cfg["model_type"] = raw.get("model_type", mt)
     return cfg
 
 
-class _Cfg:
-    def __init__(self, cfg: dict[str, Any], path: Path, model_type: str):
-        self.cfg, self.path, self.model_type = cfg, path, model_type
+# ---------------------------------------------------------------- reading fields
 
-    def get(self, *names: str, default: Any = None) -> Any:
+_MISSING = object()
+
+
+class _Cfg:
+    def __init__(self, cfg: dict[str, Any], where: str, model_type: str):
+        self.cfg, self.where, self.model_type = cfg, where, model_type
+
+    def _first(self, names: tuple[str, ...]) -> tuple[str | None, Any]:
         for n in names:
             v = self.cfg.get(n)
             if v is not None:
-                return v
-        return default
+                return n, v
+        return None, None
 
-    def need(self, *names: str) -> Any:
-        v = self.get(*names)
+    def _missing(self, names: tuple[str, ...]) -> InfercastError:
+        alt = " or ".join(names)
+        return InfercastError(f"{self.where}: missing the field {alt}, which model_type '{self.model_type}' needs; "
+                              "add it (see the model's config.json on the Hugging Face hub)", field="model")
+
+    def int(self, *names: str, default: Any = _MISSING, lo: int | None = None, hi: int | None = None) -> Any:
+        """A whole number within the field's range; `default` when absent (missing and no default: error)."""
+        n, v = self._first(names)
+        if n is None:
+            if default is _MISSING:
+                raise self._missing(names)
+            return default
+        flo, fhi = LIMITS.get(n, (1, 10 * BIG))
+        flo, fhi = flo if lo is None else lo, fhi if hi is None else hi
+        label = f"{self.where}: {n}"
+        if isinstance(v, str):
+            raise InfercastError(f"{label} must be a whole number from {flo:,} to {fhi:,}, got the text "
+                                 f"{_short(v)}; write it without quotes", field="model", value=v)
+        return check_number(n, v, integer=True, allow_none=False, field="model", label=label, lo=flo, hi=fhi,
+                            lo_open=False)
+
+    def bool(self, name: str, default: bool) -> bool:
+        v = self.cfg.get(name)
         if v is None:
-            alt = " or ".join(f"'{n}'" for n in names)
-            raise InfercastError(
-                f"{self.path}: missing required field {alt} for model_type '{self.model_type}' "
-                f"(supported model types: {_supported_list()})")
+            return default
+        if not isinstance(v, bool):
+            raise InfercastError(f"{self.where}: {name} must be true or false, got {_short(v)}", field="model",
+                                 value=v)
         return v
+
+    def has(self, *names: str) -> bool:
+        return self._first(names)[0] is not None
+
+    def raw(self, name: str, default: Any = None) -> Any:
+        v = self.cfg.get(name)
+        return default if v is None else v
+
+
+def _short(v: Any) -> str:
+    from infercast.format import truncate
+
+    try:
+        return truncate(repr(v), 40)
+    except ValueError:  # an integer too long to print
+        return "a number too long to print"
 
 
 def _dtype(c: _Cfg) -> str:
-    q = c.get("quantization_config")
+    q = c.raw("quantization_config")
     if isinstance(q, dict):
         m = str(q.get("quant_method", "")).lower()
         if m in _QUANT:
             return _QUANT[m]
-    d = c.get("torch_dtype", "dtype", default="bfloat16")
-    return _DTYPES.get(str(d).replace("torch.", "").lower(), "bf16")
+    d = c.raw("torch_dtype", None) or c.raw("dtype", "bfloat16")
+    return _DTYPES.get(str(d).replace("torch.", "").lower(), "bf16") if isinstance(d, str) else "bf16"
 
 
 def _sliding(c: _Cfg, layers: int) -> tuple[int | None, int]:
     mt = c.model_type
-    window = c.get("sliding_window")
-    types = c.get("layer_types")
-    if isinstance(types, list) and types:
-        n = sum(1 for t in types if "sliding" in str(t))
-        return (int(window), n) if n and window else (None, 0)
+    window = c.int("sliding_window", default=None)
+    types = c.raw("layer_types")
+    if types is not None and not isinstance(types, list):
+        raise InfercastError(f"{c.where}: layer_types must be a list of layer kinds, got {_short(types)}",
+                             field="model")
+    if types:
+        n = min(layers, sum(1 for t in types if "sliding" in str(t)))
+        return (window, n) if n and window else (None, 0)
     if not window:
         return None, 0
-    window = int(window)
     if mt in ("mistral", "mixtral", "phi3"):
         return window, layers
     if mt.startswith("qwen"):
-        if not c.get("use_sliding_window", default=False):
+        if not c.bool("use_sliding_window", False):
             return None, 0
-        first = int(c.get("max_window_layers", default=layers))
+        first = c.int("max_window_layers", default=layers)
         return window, max(0, layers - first)
     if mt == "gemma2":  # even layers are local (transformers: `not bool(layer_idx % 2)`)
         return window, (layers + 1) // 2
     if mt in ("gemma3", "gemma3_text"):
-        pattern = int(c.get("sliding_window_pattern", "_sliding_window_pattern", default=6))
+        pattern = c.int("sliding_window_pattern", "_sliding_window_pattern", default=6)
         return window, layers - layers // pattern
     return None, 0
 
 
 def _moe(c: _Cfg, layers: int) -> MoE | None:
     mt = c.model_type
-    experts = c.get("num_local_experts", "num_experts", "n_routed_experts")
-    if not experts or int(experts) <= 1:
+    experts = c.int("num_local_experts", "num_experts", "n_routed_experts", default=0)
+    if experts <= 1:
         return None
-    active = int(c.need("num_experts_per_tok", "experts_per_token", "num_experts_per_token"))
+    active = c.int("num_experts_per_tok", "experts_per_token", "num_experts_per_token")
+    if active > experts:
+        raise InfercastError(f"{c.where}: num_experts_per_tok ({active}) exceeds the number of experts ({experts}); "
+                             "a token cannot use more experts than exist", field="model")
     if mt.startswith("llama4"):
-        expert_ff = int(c.need("intermediate_size"))
+        expert_ff = c.int("intermediate_size")
     else:
-        expert_ff = int(c.get("moe_intermediate_size", default=None) or c.need("intermediate_size"))
+        expert_ff = c.int("moe_intermediate_size", default=None) or c.int("intermediate_size")
     shared, shared_ff = 0, None
-    if c.get("n_shared_experts"):
-        shared = int(c.get("n_shared_experts"))
-    elif c.get("shared_expert_intermediate_size"):
-        shared, shared_ff = 1, int(c.get("shared_expert_intermediate_size"))
+    if c.int("n_shared_experts", default=0):
+        shared = c.int("n_shared_experts")
+    elif c.int("shared_expert_intermediate_size", default=None):
+        shared, shared_ff = 1, c.int("shared_expert_intermediate_size")
     elif mt.startswith("llama4"):
         shared = 1  # every Llama-4 MoE block has one shared expert of intermediate_size
-    dense = int(c.get("first_k_dense_replace", default=0))
-    every = int(c.get("moe_layer_freq", "decoder_sparse_step", "interleave_moe_layer_step", default=1))
-    only_dense = c.get("mlp_only_layers", default=[])
+    dense = c.int("first_k_dense_replace", default=0)
+    every = c.int("moe_layer_freq", "decoder_sparse_step", "interleave_moe_layer_step", default=1)
+    only_dense = c.raw("mlp_only_layers", [])
+    if not isinstance(only_dense, list):
+        raise InfercastError(f"{c.where}: mlp_only_layers must be a list of layer numbers, got {_short(only_dense)}",
+                             field="model")
     if only_dense and not dense:
-        dense = len(only_dense)  # approximation: listed dense layers counted as leading dense layers
-    return MoE(experts=int(experts), active=active, expert_d_ff=expert_ff, shared_experts=shared,
-               shared_d_ff=shared_ff, dense_layers=min(dense, layers), moe_every=max(1, every))
+        dense = min(len(only_dense), layers)  # approximation: listed dense layers counted as leading dense layers
+    return MoE(experts=experts, active=active, expert_d_ff=expert_ff, shared_experts=shared,
+               shared_d_ff=shared_ff, dense_layers=min(dense, layers), moe_every=every)
 
 
-def from_hf_config(path: str) -> ModelSpec:
+# ---------------------------------------------------------------- building the spec
+
+def from_hf_config(path: str | Path, default_name: str | None = None) -> ModelSpec:
     """A ModelSpec for a local Hugging Face ``config.json`` (or a folder holding one)."""
     raw, p = _load(path)
-    return from_hf_dict(raw, str(p), default_name=p.parent.name)
+    return from_hf_dict(raw, str(p), default_name=default_name or p.parent.name)
+
+
+def _model_id(name: str) -> str:
+    mid = re.sub(r"[^a-z0-9.+-]+", "-", name.split("/")[-1].lower()).strip("-.")
+    return (mid or "hf-model")[:80]
 
 
 def from_hf_dict(raw: dict[str, Any], where: str = "config.json", default_name: str = "uploaded-model") -> ModelSpec:
     """A ModelSpec from the parsed contents of a config.json; `where` names it in messages (no file is read)."""
-    p = Path(where)
+    w = shown(where)
+    if not isinstance(raw, dict):
+        raise InfercastError(f"{w} must hold a JSON object (a Hugging Face config.json)", field="model")
     cfg = _flatten(raw)
     mt = cfg.get("model_type")
-    if not mt:
-        raise InfercastError(f"{p}: no 'model_type' field; supported model types: {_supported_list()}")
-    if mt not in SUPPORTED:
-        raise InfercastError(f"{p}: unsupported model_type '{mt}'; supported model types: {_supported_list()}")
+    if mt is None or mt == "":
+        raise InfercastError(f"{w}: no model_type field; supported model types: {_supported_list()}", field="model")
+    if not isinstance(mt, str) or mt not in SUPPORTED:
+        raise InfercastError(f"{w}: unsupported model_type {_short(mt)}; supported model types: "
+                             f"{_supported_list()}", field="model", value=mt)
     family, year, tie_default = SUPPORTED[mt]
     cfg = {**_TYPE_DEFAULTS.get(mt, {}), **cfg}
-    c = _Cfg(cfg, p, mt)
+    c = _Cfg(cfg, w, mt)
 
-    layers = int(c.need("num_hidden_layers"))
-    d = int(c.need("hidden_size"))
-    heads = int(c.need("num_attention_heads"))
-    kv = int(c.get("num_key_value_heads", default=heads))
+    layers = c.int("num_hidden_layers")
+    d = c.int("hidden_size")
+    heads = c.int("num_attention_heads")
+    kv = c.int("num_key_value_heads", default=heads)
+    if kv > heads or heads % kv:
+        raise InfercastError(f"{w}: num_attention_heads ({heads}) must be a multiple of num_key_value_heads ({kv})",
+                             field="model")
     mla = None
-    if mt.startswith("deepseek") and c.get("kv_lora_rank"):
-        mla = MLA(q_lora_rank=c.get("q_lora_rank"), kv_lora_rank=int(c.need("kv_lora_rank")),
-                  qk_nope_head_dim=int(c.need("qk_nope_head_dim")),
-                  qk_rope_head_dim=int(c.need("qk_rope_head_dim")), v_head_dim=int(c.need("v_head_dim")))
+    if mt.startswith("deepseek") and c.has("kv_lora_rank"):
+        mla = MLA(q_lora_rank=c.int("q_lora_rank", default=None), kv_lora_rank=c.int("kv_lora_rank"),
+                  qk_nope_head_dim=c.int("qk_nope_head_dim"), qk_rope_head_dim=c.int("qk_rope_head_dim"),
+                  v_head_dim=c.int("v_head_dim"))
         head_dim = mla.qk_nope_head_dim + mla.qk_rope_head_dim
     else:
-        head_dim = int(c.get("head_dim", default=None) or d // heads)
-    vocab = int(c.need("vocab_size"))
+        head_dim = c.int("head_dim", default=None)
+        if head_dim is None:
+            if heads > d:
+                raise InfercastError(f"{w}: num_attention_heads ({heads}) exceeds hidden_size ({d}) and there is no "
+                                     "head_dim; fix one of them or add head_dim", field="model")
+            head_dim = d // heads
+    vocab = c.int("vocab_size")
     if mt.startswith("llama4"):
-        d_ff = int(c.get("intermediate_size_mlp", default=None) or c.need("intermediate_size"))
+        d_ff = c.int("intermediate_size_mlp", default=None) or c.int("intermediate_size")
     else:
-        d_ff = int(c.need("intermediate_size"))
+        d_ff = c.int("intermediate_size")
     moe = _moe(c, layers)
     window, n_sliding = _sliding(c, layers)
 
     bias = qkv_bias = False
     if mt == "gpt_oss":
-        bias = bool(c.get("attention_bias", default=True))
+        bias = c.bool("attention_bias", True)
     elif mt.startswith("qwen2"):
         qkv_bias = True  # Qwen2 projects q/k/v with bias (not configurable in transformers)
-    elif c.get("attention_bias", default=False):
+    elif c.bool("attention_bias", False):
         qkv_bias = True  # o_proj bias (d_model weights) not counted
 
-    name = str(raw.get("_name_or_path") or cfg.get("_name_or_path") or "").strip().rstrip("/")
-    if not name:
+    name = raw.get("_name_or_path") or cfg.get("_name_or_path") or ""
+    name = name.strip().rstrip("/") if isinstance(name, str) else ""
+    if not name or len(name) > 200 or not name.isprintable():
         name = default_name
-    model_id = name.split("/")[-1].lower().replace("_", "-").replace(" ", "-")
+    model_id = _model_id(name)
 
     spec = dict(
         id=model_id, name=name, family=family, year=year, layers=layers, d_model=d, heads=heads,
         kv_heads=kv, head_dim=head_dim, d_ff=d_ff, vocab=vocab, mlp="gated",
-        tied_embeddings=bool(c.get("tie_word_embeddings", default=tie_default)),
+        tied_embeddings=c.bool("tie_word_embeddings", tie_default),
         bias=bias, qkv_bias=qkv_bias, mla=mla, moe=moe, sliding_window=window, sliding_layers=n_sliding,
-        max_context=int(c.get("max_position_embeddings", default=4096)), dtype=_dtype(c),
+        max_context=c.int("max_position_embeddings", default=4096), dtype=_dtype(c),
     )
     try:
         probe = ModelSpec(**spec, published_params=1.0, params_source="")
+        total = probe.total_params
+        if not math.isfinite(total) or total <= 0:
+            raise ValueError("the parameter count is not a finite positive number")
     except ValueError as e:
-        raise InfercastError(f"{p}: config values do not describe a valid model: {e}") from None
-    return ModelSpec(**spec, published_params=probe.total_params,
+        first = e.errors()[0].get("msg", str(e)) if hasattr(e, "errors") else str(e)
+        raise InfercastError(f"{w}: the config's values do not describe a valid model: "
+                             f"{str(first).removeprefix('Value error, ')}", field="model") from None
+    return ModelSpec(**spec, published_params=total,
                      published_active_params=probe.active_params if moe else None,
-                     params_source=f"derived from config.json at {p} (model_type {mt}); no published count",
+                     params_source=f"derived from config.json at {where} (model_type {mt}); no published count",
                      notes=f"Loaded from a Hugging Face config.json (model_type {mt}); the year is that "
                            f"family's first release, not necessarily this checkpoint's.")

@@ -7,11 +7,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
 
 from infercast.specs import precision as P
-from infercast.specs.store import lookup, read_json
+from infercast.specs.store import build, lookup, normalise, read_json
 
 
 class MoE(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
     experts: PositiveInt  # routed experts per MoE layer
     active: PositiveInt  # routed experts per token (top-k)
     expert_d_ff: PositiveInt  # hidden size of one routed expert
@@ -31,7 +31,7 @@ class MoE(BaseModel):
 class MLA(BaseModel):
     """DeepSeek multi-head latent attention (arXiv 2405.04434 §2.1)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
     q_lora_rank: int | None = None
     kv_lora_rank: PositiveInt
     qk_nope_head_dim: PositiveInt
@@ -40,7 +40,7 @@ class MLA(BaseModel):
 
 
 class ModelSpec(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
     id: str
     name: str
     family: str
@@ -59,7 +59,7 @@ class ModelSpec(BaseModel):
     qkv_bias: bool = False
     mla: MLA | None = None
     moe: MoE | None = None
-    sliding_window: int | None = None  # tokens seen by a sliding-window layer
+    sliding_window: int | None = Field(None, ge=1)  # tokens seen by a sliding-window layer
     sliding_layers: int = Field(0, ge=0)  # how many layers use the window
     max_context: PositiveInt = 4096
     dtype: str = "bf16"  # released weight precision
@@ -232,9 +232,12 @@ class ModelSpec(BaseModel):
 @lru_cache(maxsize=None)
 def _catalog() -> tuple[dict[str, ModelSpec], dict[str, str]]:
     raw = read_json("models.json")
-    models = {m["id"]: ModelSpec(**m) for m in raw["models"]}
-    aliases = {a.lower(): m.id for m in models.values() for a in m.aliases}
-    return models, aliases
+
+    def make():
+        models = {m["id"]: ModelSpec(**m) for m in raw["models"]}
+        return models, {a.lower(): m.id for m in models.values() for a in m.aliases}
+
+    return build("models.json", make)
 
 
 def all_models() -> list[ModelSpec]:
@@ -242,12 +245,39 @@ def all_models() -> list[ModelSpec]:
 
 
 def get_model(name: str | ModelSpec) -> ModelSpec:
-    """A catalog id or alias, or a path to a Hugging Face config.json."""
+    """A catalog id or alias; a Hugging Face config.json or a folder holding one; or a hub id ("org/name")
+    whose config.json is in the local Hugging Face cache (offline: nothing is downloaded)."""
     if isinstance(name, ModelSpec):
         return name
-    if name.endswith(".json"):
-        from infercast.specs.hfconfig import from_hf_config
+    if not isinstance(name, str) or not name.strip():
+        from infercast.errors import InfercastError
+        from infercast.specs.hfconfig import MODEL_SOURCES
 
-        return from_hf_config(name)
+        raise InfercastError(f"model is required: give {MODEL_SOURCES}", field="model", value=name)
     models, aliases = _catalog()
-    return lookup("model", name, models, aliases)
+    key = normalise(name)
+    if key in models or key in aliases:
+        return lookup("model", name, models, aliases)
+    from infercast.specs import hfconfig
+
+    cfg = hfconfig.locate(name)
+    if cfg is not None:
+        return hfconfig.from_hf_config(cfg, default_name=name if hfconfig.is_hub_id(name) else None)
+    if hfconfig.looks_like_path(name):
+        from infercast.errors import InfercastError
+        from infercast.files import shown
+
+        raise InfercastError(f"no such file or folder {shown(name)}; give {hfconfig.MODEL_SOURCES}",
+                             field="model", value=name)
+    if hfconfig.is_hub_id(name):
+        from infercast.errors import InfercastError
+        from infercast.files import shown
+
+        org, repo = name.split("/")
+        where = hfconfig.hf_cache_dir() / f"models--{org}--{repo}"
+        raise InfercastError(
+            f"'{name}' is not in the catalog and its config.json is not in the local Hugging Face cache "
+            f"(looked in {shown(where)}); fetch it with `huggingface-cli download {name} config.json`, "
+            "or give the path to its config.json or to the folder holding it", field="model", value=name)
+    return lookup("model", name, models, aliases, also=", or give a Hugging Face config.json, a folder holding "
+                  "one, or a hub id (org/name) in the local cache")

@@ -38,13 +38,23 @@ ALIASES: dict[str, str] = {
 
 
 def check(p: str, field: str = "precision") -> str:
+    """The canonical name of a precision (aliases such as nvfp4 or awq accepted); `field` names the input
+    in the message ('weights', 'kv cache', a file's field)."""
     from infercast.errors import InfercastError
+    from infercast.format import truncate
+    from infercast.vocabulary import TERMS
 
+    name = {"kv cache": "kv"}.get(field, field)
+    blame = name if name in TERMS else None
+    field = name if blame else field
+    if not isinstance(p, str):
+        raise InfercastError(f"{field} must be a precision name such as bf16 or fp8, got {truncate(repr(p), 40)}",
+                             field=blame, value=p)
     q = p.lower().strip()
     q = ALIASES.get(q, q)
     if q not in BYTES:
-        raise InfercastError(f"{field}: unknown precision '{str(p)[:40]}'; use one of {', '.join(PRECISIONS)}",
-                             field="kv" if field.startswith("kv") else field, value=p)
+        raise InfercastError(f"{field}: unknown precision '{truncate(p, 40)}'; use one of {', '.join(PRECISIONS)}",
+                             field=blame, value=p)
     return q
 
 
