@@ -24,7 +24,7 @@ from infercast.specs import precision as P
 from infercast.specs.hardware import Chip, all_chips
 from infercast.specs.model import ModelSpec, all_models
 from infercast.specs.store import lookup
-from infercast.web.errors import WebInputError, field_of
+from infercast.web.errors import WebInputError, field_of, short
 from infercast.web.schemas import (BoundsItem, CostItem, EstimateItem, ErrorOut, FrontierItem, Inputs, ModelOut,
                                    ResultsOut)
 from infercast.web.upload_store import UploadStore
@@ -105,7 +105,7 @@ def model_out(m: ModelSpec, token: str | None = None) -> ModelOut:
 
 
 def err(e: InfercastError) -> ErrorOut:
-    return ErrorOut(detail=str(e), field=field_of(e))
+    return ErrorOut(detail=short(str(e)), field=field_of(e))
 
 
 def library_kwargs(q: Inputs) -> dict[str, Any]:

@@ -82,8 +82,17 @@ def status_of(e: InfercastError) -> int:
     return 404 if isinstance(e, UnknownIdError) else 422
 
 
+MAX_DETAIL = 600
+
+
+def short(detail: str) -> str:
+    """A message fit to show: quoted values an input echoes are cut to 60 characters, the whole to 600."""
+    s = re.sub(r"'([^']{80,})'", lambda m: "'" + m.group(1)[:57] + "...'", detail)
+    return s if len(s) <= MAX_DETAIL else s[: MAX_DETAIL - 3] + "..."
+
+
 def error_body(e: InfercastError) -> dict[str, Any]:
-    body: dict[str, Any] = {"detail": str(e), "field": field_of(e)}
+    body: dict[str, Any] = {"detail": short(str(e)), "field": field_of(e)}
     if isinstance(e, UnknownIdError):
         body["suggestions"] = list(e.suggestions)
     return body
@@ -113,13 +122,13 @@ class SafeJSONResponse(JSONResponse):
 
 def error_response(status: int, detail: str, field: str | None = None, headers: dict[str, str] | None = None,
                    **extra: Any) -> SafeJSONResponse:
-    return SafeJSONResponse({"detail": detail, "field": field, **extra}, status_code=status, headers=headers)
+    return SafeJSONResponse({"detail": short(detail), "field": field, **extra}, status_code=status, headers=headers)
 
 
 def _validation_response(errs: list[dict]) -> SafeJSONResponse:
     first = errs[0] if errs else {}
     loc = [str(x) for x in first.get("loc", ()) if x not in ("query", "body", "path", "header")]
-    field = loc[0] if loc else None
+    field = loc[0][:60] if loc else None
     kind = first.get("type", "")
     msg = str(first.get("msg", "invalid input")).removeprefix("Value error, ")
     if kind == "extra_forbidden" and field:
@@ -133,8 +142,9 @@ def _validation_response(errs: list[dict]) -> SafeJSONResponse:
     elif kind == "missing" and field:
         msg = "required"
     detail = f"{field[:60]}: {msg}" if field else msg
-    return SafeJSONResponse({"detail": detail, "field": field,
-                             "errors": [{"loc": list(x.get("loc", ())), "msg": str(x.get("msg"))} for x in errs]},
+    return SafeJSONResponse({"detail": short(detail), "field": field,
+                             "errors": [{"loc": [str(p)[:60] if isinstance(p, str) else p for p in x.get("loc", ())],
+                                         "msg": short(str(x.get("msg")))} for x in errs[:20]]},
                             status_code=422)
 
 

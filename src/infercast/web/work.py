@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
 import threading
 import time
 from typing import Callable, TypeVar
@@ -26,7 +27,9 @@ from infercast.web.errors import ClientGone, WebInputError
 T = TypeVar("T")
 
 MAX_CONFIGS = 200_000  # frontier configurations (chips x precisions x shapes x points) per request
-DEFAULT_WORKERS = 2
+# Computations hold the GIL most of the time: a second thread adds little throughput and delays the
+# event loop; one worker on a 2-core machine, two above (measured with benchmarks/web_load.py).
+DEFAULT_WORKERS = 1 if (os.cpu_count() or 2) <= 2 else 2
 DEFAULT_QUEUE = 8  # requests waiting for a worker, beyond those running
 POLL_S = 0.1  # how often a waiting or running request's connection is checked
 
