@@ -23,6 +23,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -44,8 +45,9 @@ class LiveServer:
         self.timeout_s = timeout_s
 
     def __enter__(self) -> "LiveServer":
+        self.log = tempfile.TemporaryFile()  # not a pipe: a chatty server must never block on it
         self.proc = subprocess.Popen([sys.executable, "-m", "infercast", "serve", "--host", "127.0.0.1",
-                                      "--port", str(self.port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                      "--port", str(self.port)], stdout=subprocess.DEVNULL, stderr=self.log)
         t0 = time.time()
         while True:
             try:
@@ -55,7 +57,7 @@ class LiveServer:
                 pass
             if self.proc.poll() is not None or time.time() - t0 > self.timeout_s:
                 self.__exit__()
-                raise SystemExit(f"infercast serve did not start: {self.proc.stderr.read().decode()[-2000:]}")
+                raise SystemExit(f"infercast serve did not start: {self.stderr_tail()[-2000:]}")
             time.sleep(0.2)
 
     def rss_mb(self) -> float:
@@ -66,7 +68,8 @@ class LiveServer:
         return float("nan")
 
     def stderr_tail(self) -> str:
-        return self._err[-4000:] if hasattr(self, "_err") else ""
+        """The server's log (after it has stopped)."""
+        return getattr(self, "_err", "")
 
     def __exit__(self, *exc) -> None:
         if self.proc.poll() is None:
@@ -76,7 +79,9 @@ class LiveServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
-        self._err = self.proc.stderr.read().decode(errors="replace") if self.proc.stderr else ""
+        self.log.seek(0)
+        self._err = self.log.read().decode(errors="replace")
+        self.log.close()
 
 
 def heaviest_query() -> tuple[dict, int]:

@@ -46,6 +46,37 @@ def test_openapi_schema_lists_the_api(client):
     assert "EstimateItem" in spec["components"]["schemas"]
 
 
+def test_openapi_declares_the_error_bodies_the_app_sends(client):
+    spec = client.get("/openapi.json").json()
+    assert "HTTPValidationError" not in spec["components"]["schemas"]  # FastAPI's default 422 is not sent
+    assert set(spec["components"]["schemas"]["ErrorOut"]["properties"]) >= {"detail", "field"}
+    for path, ops in spec["paths"].items():
+        for method, op in ops.items():
+            for code in ("400", "403", "404", "413", "422", "429"):
+                ref = op["responses"][code]["content"]["application/json"]["schema"]["$ref"]
+                assert ref.endswith("/ErrorOut"), (method, path, code)
+            assert "Retry-After" in op["responses"]["429"]["headers"]
+
+
+def test_serve_answers_to_the_hosts_it_was_started_with(monkeypatch):
+    import uvicorn
+    from typer.testing import CliRunner
+
+    from infercast.cli import app as cli_app
+
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    seen = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(app=app, **kw))
+    r = CliRunner().invoke(cli_app, ["serve", "--port", str(port), "--allow-host", "box.lan"])
+    assert r.exit_code == 0, r.output
+    assert seen["host"] == "127.0.0.1" and seen["port"] == port
+    assert {"127.0.0.1", "localhost", "[::1]", "box.lan"} <= seen["app"].state.allowed_hosts
+
+
 def test_catalog_endpoints(client):
     chips = client.get("/api/chips").json()
     ids = {c["id"] for c in chips}

@@ -30,6 +30,22 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           negative_data_rejection]
 
 
+RESULT_NUMBERS = {"output_tok_s_per_gpu", "input_tok_s_per_gpu", "tokens_per_s_per_user", "ttft_s", "tpot_s",
+                  "upper_forward_passes_per_s", "lower_forward_passes_per_s", "usd_per_m_output", "total_params"}
+
+
+def _null_numbers(o, depth=0) -> list[str]:
+    """Result numbers sent as null: NaN or infinity in the computation (a silent wrong number)."""
+    if depth > 8:
+        return []
+    if isinstance(o, dict):
+        return [k for k, v in o.items() if k in RESULT_NUMBERS and v is None] + [
+            x for v in o.values() for x in _null_numbers(v, depth + 1)]
+    if isinstance(o, list):
+        return [x for v in o for x in _null_numbers(v, depth + 1)]
+    return []
+
+
 def _strict(text: str):
     return json.loads(text, parse_constant=lambda c: pytest.fail(f"non-JSON constant {c} in the answer"))
 
@@ -46,4 +62,6 @@ def test_generated_requests_get_documented_answers_never_5xx(case):
         body = _strict(response.text)
         if response.status_code >= 400:
             assert isinstance(body["detail"], str) and body["detail"] and "field" in body
+        else:
+            assert not _null_numbers(body), (case.query, _null_numbers(body)[:3])
     assert APP.state.unexpected_errors == [0], "a request reached the last-resort handler (see the log)"

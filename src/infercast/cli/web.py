@@ -1,6 +1,7 @@
 """`infercast serve`: the local web app (FastAPI + uvicorn) over the same library."""
 from __future__ import annotations
 
+import logging
 import socket
 
 import typer
@@ -49,6 +50,8 @@ def register(app: typer.Typer) -> None:
         if host not in ("127.0.0.1", "localhost", "::1"):
             console.print("[yellow]note:[/] listening beyond this machine; the app has no authentication.")
         web_app = create_app(allowed_hosts=allow_host, bound_host=host)
+        # a malformed upload is answered 400; the multipart parser need not also log it
+        logging.getLogger("python_multipart").setLevel(logging.ERROR)
         if host in ("0.0.0.0", "::") and not allow_host:
             console.print("[yellow]note:[/] requests must name this machine as 127.0.0.1 or localhost; add "
                           "--allow-host NAME for each other name or address clients use to reach it.")

@@ -54,8 +54,8 @@ class Inputs(BaseModel):
                             "does not fit on one 80 GB GPU)")
     pp: int = term("pp", 1)
     ep: int = term("ep", 1)
-    concurrency: Optional[float] = term("concurrency", None, "requests in flight (whole system); unset: the "
-                                        "largest batch that fits or meets the targets")
+    concurrency: Optional[float] = term("concurrency", None, "requests in flight (whole system), at least 1; unset: "
+                                        "the largest batch that fits or meets the targets", ge=1)
     min_tps_user: Optional[float] = term("min_tps_user", None)
     max_ttft: Optional[float] = term("max_ttft", None)
     max_gpus: int = Field(8, ge=1, le=128, description="frontier: largest replica (GPUs) to sweep")
@@ -115,7 +115,8 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     404: _error_doc("unknown chip, model or upload token"),
     413: _error_doc("request body or uploaded file too large"),
     422: _error_doc("an input out of range or impossible for this model and chip; `field` names it"),
-    429: _error_doc("too many requests queued for computation; retry after the `Retry-After` seconds"),
+    429: {**_error_doc("too many requests queued for computation; retry after `Retry-After` seconds"),
+          "headers": {"Retry-After": {"description": "seconds to wait before retrying", "schema": {"type": "integer"}}}},
 }
 
 
