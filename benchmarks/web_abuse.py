@@ -30,7 +30,7 @@ import uuid
 import warnings
 from collections import Counter
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 HF = Path(__file__).resolve().parents[1] / "tests" / "data" / "hf"
 MARKER = f"infercast-abuse-{uuid.uuid4().hex[:8]}"

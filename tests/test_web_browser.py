@@ -158,4 +158,10 @@ def test_page_updates_with_inputs_and_saves_screenshot(server, page, tmp_path):
     assert pg.input_value("#model").startswith("upload-")
     assert "Llama-3.1-8B" in pg.inner_text("#model-summary")
     assert "model=upload-" in pg.url
+
+    # a broken upload: the reason appears beside the model input (the API names the form field `file`)
+    pg.set_input_files("#upload", files=[{"name": "config.json", "mimeType": "application/json",
+                                           "buffer": b"{not json"}])
+    pg.wait_for_selector(".field[data-field='model'].invalid")
+    assert "not valid JSON" in pg.inner_text(".field[data-field='model'] .field-error")
     assert not pg.errors, pg.errors

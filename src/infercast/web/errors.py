@@ -7,6 +7,7 @@ removed once every library error carries its field).
 """
 from __future__ import annotations
 
+import difflib
 import json
 import logging
 import math
@@ -21,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from infercast.errors import InfercastError, UnknownIdError
+from infercast.web.schemas import CsvInputs
 
 log = logging.getLogger("infercast.web")
 
@@ -132,11 +134,7 @@ def _validation_response(errs: list[dict]) -> SafeJSONResponse:
     kind = first.get("type", "")
     msg = str(first.get("msg", "invalid input")).removeprefix("Value error, ")
     if kind == "extra_forbidden" and field:
-        from infercast.web.schemas import CsvInputs
-
         known = sorted(CsvInputs.model_fields)
-        import difflib
-
         close = difflib.get_close_matches(field, known, n=1, cutoff=0.6)
         msg = "unknown query parameter" + (f"; did you mean {close[0]}?" if close else f"; known: {', '.join(known)}")
     elif kind == "missing" and field:

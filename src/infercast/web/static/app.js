@@ -180,6 +180,12 @@ async function update() {
     return;
   }
   if (ctrl !== state.ctrl) return;
+  if (r.status === 429) {  // the server's work queue is full: keep the inputs, ask again when it says
+    const wait = Math.min(60, Math.max(1, Number(r.headers.get("Retry-After")) || 1));
+    setStatus(`server busy: retrying in ${wait} s`, "busy");
+    schedule(wait * 1000);
+    return;
+  }
   if (!r.ok) {
     $("results").classList.add("stale");
     setStatus(`error ${r.status}`, "bad");
