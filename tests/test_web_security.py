@@ -66,7 +66,14 @@ def _audit(event: str, args: tuple) -> None:
         _WRITES.append((event, args[0] if args else None))
 
 
-sys.addaudithook(_audit)  # cannot be removed; inert unless _WATCHING is set
+_HOOKED: list[bool] = []
+
+
+def _watch_writes() -> None:
+    """Install the audit hook once (it cannot be removed; it is inert unless _WATCHING is set)."""
+    if not _HOOKED:
+        sys.addaudithook(_audit)
+        _HOOKED.append(True)
 
 
 def _paths_named(marker: str, roots: list[Path]) -> list[str]:
@@ -93,6 +100,7 @@ def test_hostile_names_in_an_upload_create_nothing_anywhere(client, tmp_path, mo
         {**LLAMA, "_name_or_path": f"../../../../tmp/{marker}"},
         {**LLAMA, "_name_or_path": f"{target}/{marker}"},
     ]
+    _watch_writes()
     _WRITES.clear()
     _WATCHING.set()
     try:
