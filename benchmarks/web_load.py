@@ -6,8 +6,8 @@ Starts `infercast serve` on 127.0.0.1 (a free port) in a subprocess, then, in on
 1. baseline: light-endpoint latency on the idle server (/api/meta, /api/chips, /api/models,
    /static/app.js, /) and the time of one heavy request alone;
 2. load: `--clients` concurrent clients repeat the heaviest `/api/results` query the server accepts
-   (largest frontier work under its per-request limit) for `--seconds`, honouring 429 Retry-After,
-   while one prober keeps timing light requests;
+   (of queries at its per-request work limit for the models with most work, the slowest) for
+   `--seconds`, honouring 429 Retry-After, while a prober in its own process times light requests;
 3. abandon: `--abandon` heavy requests whose clients hang up after 0.2 s, then one heavy request
    timed again (if abandoned work kept running it would wait behind it).
 Prints light p50/p99 (idle and under load, and their ratio), heavy p50/p99, counts by status (5xx
@@ -84,22 +84,39 @@ class LiveServer:
         self.log.close()
 
 
-def heaviest_query() -> tuple[dict, int]:
-    """The /api/results query with the most frontier configurations the server accepts."""
+def candidate_queries(n_dense: int = 4, n_moe: int = 4) -> list[tuple[dict, int]]:
+    """For the models with the most frontier work (dense and MoE), the /api/results query closest to the
+    server's per-request limit: 12 chips with the most shapes, max_gpus 128, as many points as allowed."""
     from infercast.specs.hardware import all_chips
     from infercast.specs.model import all_models
     from infercast.web.schemas import MAX_CHIPS
     from infercast.web.work import MAX_CONFIGS, frontier_configs
 
-    best: tuple[int, dict] = (0, {})
+    found = []
     for m in all_models():
         chips = sorted(all_chips(), key=lambda c: -frontier_configs(m, [c], None, 128, 1))[:MAX_CHIPS]
         per_point = frontier_configs(m, chips, None, 128, 1)
         points = min(128, MAX_CONFIGS // max(1, per_point))
-        if points >= 2 and per_point * points > best[0]:
-            best = (per_point * points, {"model": m.id, "chip": ",".join(c.id for c in chips), "max_gpus": 128,
-                                         "points": points, "tp": 8})
-    return best[1], best[0]
+        if points >= 2:
+            found.append((bool(m.moe), per_point * points, {"model": m.id, "chip": ",".join(c.id for c in chips),
+                                                            "max_gpus": 128, "points": points, "tp": 8}))
+    found.sort(key=lambda x: -x[1])
+    dense = [(q, n) for moe, n, q in found if not moe][:n_dense]
+    moe = [(q, n) for moe, n, q in found if moe][:n_moe]
+    return dense + moe
+
+
+def heaviest_query(url: str) -> tuple[str, int, float]:
+    """The accepted candidate query that takes longest on this server (each timed once)."""
+    best = ("", 0, -1.0)
+    for q, n in candidate_queries():
+        path = "/api/results?" + urlencode(q)
+        code, t = timed_get(url, path)
+        if code == 200 and t > best[2]:
+            best = (path, n, t)
+    if not best[0]:
+        raise SystemExit("no candidate heavy query was answered 200")
+    return best
 
 
 def pct(xs: list[float], q: float) -> float | None:
@@ -199,15 +216,11 @@ def main(argv=None) -> dict:
     if not 1 <= a.clients <= 200 or not 0 < a.seconds <= 600:
         raise SystemExit("--clients 1..200 and --seconds up to 600 (a bounded benchmark)")
 
-    query, configs = heaviest_query()
-    path = "/api/results?" + urlencode(query)
-    out: dict = {"clients": a.clients, "seconds": a.seconds, "heavy_query": path, "heavy_configs": configs,
-                 "cpus": os.cpu_count()}
     with LiveServer() as srv:
-        # warm up: catalogs loaded, one heavy request done, before the RSS baseline
-        code, t_heavy_cold = timed_get(srv.url, path)
-        if code != 200:
-            raise SystemExit(f"the heavy query answered {code}: {path}")
+        # warm up (catalogs and tables loaded) by finding the heaviest accepted query, before the RSS baseline
+        path, configs, _ = heaviest_query(srv.url)
+        out: dict = {"clients": a.clients, "seconds": a.seconds, "heavy_query": path, "heavy_configs": configs,
+                     "cpus": os.cpu_count()}
         code, t_heavy_idle = timed_get(srv.url, path)
         rss0 = srv.rss_mb()
 

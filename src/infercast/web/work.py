@@ -26,11 +26,11 @@ from infercast.web.errors import ClientGone, WebInputError
 
 T = TypeVar("T")
 
-MAX_CONFIGS = 200_000  # frontier configurations (chips x precisions x shapes x points) per request
+MAX_CONFIGS = 50_000  # frontier configurations (chips x precisions x shapes x points) per request: a few s
 # Computations hold the GIL most of the time: a second thread adds little throughput and delays the
 # event loop; one worker on a 2-core machine, two above (measured with benchmarks/web_load.py).
 DEFAULT_WORKERS = 1 if (os.cpu_count() or 2) <= 2 else 2
-DEFAULT_QUEUE = 8  # requests waiting for a worker, beyond those running
+DEFAULT_QUEUE = 4  # requests waiting for a worker, beyond those running (the page keeps at most one)
 POLL_S = 0.1  # how often a waiting or running request's connection is checked
 
 
