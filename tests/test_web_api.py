@@ -26,8 +26,10 @@ Q = "model=llama-3.1-70b&chip=h100-sxm&chip=b200&tp=4&input_len=1024&output_len=
 
 @pytest.fixture(scope="module")
 def client():
-    with TestClient(create_app(), raise_server_exceptions=False) as c:
+    # TestClient's Host is "testserver": the app is told to answer to it, as `serve --allow-host` would
+    with TestClient(create_app(allowed_hosts=["testserver"])) as c:
         yield c
+        assert c.app.state.unexpected_errors == [0]
 
 
 def test_openapi_schema_lists_the_api(client):
@@ -39,8 +41,40 @@ def test_openapi_schema_lists_the_api(client):
         assert path in spec["paths"], path
     assert "post" in spec["paths"]["/api/model"]
     params = {p["name"] for p in spec["paths"]["/api/estimate"]["get"]["parameters"]}
-    assert {"model", "chip", "weights", "input_len", "output_len", "gpus", "tp", "min_tps", "max_ttft"} <= params
+    assert {"model", "chip", "weights", "input_len", "output_len", "gpus", "tp", "pp", "ep", "min_tps_user",
+            "max_ttft"} <= params
     assert "EstimateItem" in spec["components"]["schemas"]
+
+
+def test_openapi_declares_the_error_bodies_the_app_sends(client):
+    spec = client.get("/openapi.json").json()
+    assert "HTTPValidationError" not in spec["components"]["schemas"]  # FastAPI's default 422 is not sent
+    assert set(spec["components"]["schemas"]["ErrorOut"]["properties"]) >= {"detail", "field"}
+    for path, ops in spec["paths"].items():
+        for method, op in ops.items():
+            for code in ("400", "403", "404", "413", "422", "429"):
+                ref = op["responses"][code]["content"]["application/json"]["schema"]["$ref"]
+                assert ref.endswith("/ErrorOut"), (method, path, code)
+            assert "Retry-After" in op["responses"]["429"]["headers"]
+
+
+def test_serve_answers_to_the_hosts_it_was_started_with(monkeypatch):
+    import uvicorn
+    from typer.testing import CliRunner
+
+    from infercast.cli import app as cli_app
+
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    seen = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(app=app, **kw))
+    r = CliRunner().invoke(cli_app, ["serve", "--port", str(port), "--allow-host", "box.lan"])
+    assert r.exit_code == 0, r.output
+    assert seen["host"] == "127.0.0.1" and seen["port"] == port
+    assert {"127.0.0.1", "localhost", "[::1]", "box.lan"} <= seen["app"].state.allowed_hosts
 
 
 def test_catalog_endpoints(client):
@@ -83,7 +117,7 @@ def test_estimate_matches_the_library_with_breakdown(client):
     assert e["decode_step_ms"]["mlp"] > 0
     assert e["memory"]["weights_gb"] > 0 and e["batch_limit"] and e["efficiency_source"]
     # a latency target picks a smaller batch
-    r2 = client.get("/api/estimate?" + Q + "&min_tps=20")
+    r2 = client.get("/api/estimate?" + Q + "&min_tps_user=20")
     e2 = r2.json()[0]["estimate"]
     assert e2["mode"] == "latency-target" and e2["tokens_per_s_per_user"] >= 20 * 0.999
     # chips may be comma-separated too
@@ -91,7 +125,7 @@ def test_estimate_matches_the_library_with_breakdown(client):
 
 
 def test_frontier_one_curve_per_chip(client):
-    r = client.get("/api/frontier?" + Q + "&min_tps=30")
+    r = client.get("/api/frontier?" + Q + "&min_tps_user=30")
     assert r.status_code == 200
     items = r.json()
     assert len(items) == 2
@@ -137,16 +171,20 @@ def test_results_json_and_csv(client):
 @pytest.mark.parametrize("query,status,field,needle", [
     ("chip=h100-sxn&tp=4", 404, "chip", "h100-sxm"),  # suggestion
     ("model=gpt-5", 404, "model", "unknown model"),
-    ("tp=3", 422, "tp", "tp 3"),
+    ("tp=3", 422, "tp", "does not divide"),
     ("input_len=0", 422, "input_len", "greater than or equal to 1"),
     ("output_len=abc", 422, "output_len", "valid integer"),
     ("weights=fp7", 422, "weights", "unknown precision"),
     ("kv=fp7", 422, "kv", "unknown precision"),
     ("engine=magic", 422, "engine", "unknown engine"),
     ("chip=h100-sxm&tp=1", 422, "tp", "does not fit"),
-    ("gpus=6&tp=4", 422, "gpus", "gpus 6"),
-    ("chip=h100-sxm&tp=4&min_tps=100000", 422, "min_tps", "latency targets"),
-    ("min_tps=-1", 422, "min_tps", "greater than 0"),
+    ("gpus=6&tp=4", 422, "gpus", "multiple"),
+    ("chip=h100-sxm&tp=4&min_tps_user=100000", 422, "min_tps_user", "latency targets"),
+    ("min_tps_user=-1", 422, "min_tps_user", "greater than 0"),
+    ("min_tps=20", 422, "min_tps", "did you mean min_tps_user"),  # an unknown parameter is never ignored
+    ("pipeline=4", 422, "pipeline", "unknown query parameter"),
+    ("tp=1&pp=100&model=llama-3.1-8b&chip=h100-sxm", 422, "pp", "layers"),
+    ("input_len=100000000", 422, "input_len", "less than or equal to 10000000"),
     ("max_ttft=nan", 422, "max_ttft", "finite"),
     ("chip=", 422, "chip", "at least one chip"),
     ("model=/etc/config.json", 422, "model", "upload"),
@@ -207,7 +245,7 @@ def test_bad_upload_is_400_with_reason(client, content, needle):
     r = client.post("/api/model", files={"file": ("config.json", content, "application/json")})
     assert r.status_code == 400, r.text
     body = r.json()
-    assert needle in body["detail"] and body["field"] == "model"
+    assert needle in body["detail"] and body["field"] == "file"
     assert "/tmp" not in body["detail"]
 
 
@@ -228,6 +266,6 @@ def test_page_and_offline_plotly(client):
 
 
 def test_no_nan_or_infinity_in_json(client):
-    r = client.get("/api/results?" + Q + "&min_tps=25&max_ttft=2")
+    r = client.get("/api/results?" + Q + "&min_tps_user=25&max_ttft=2")
     assert r.status_code == 200
     json.loads(r.text, parse_constant=lambda c: pytest.fail(f"non-JSON constant {c}"))

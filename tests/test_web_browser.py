@@ -64,6 +64,8 @@ def page(server):
         pg = browser.new_page(viewport={"width": 1440, "height": 1000})
         errors: list[str] = []
         pg.on("pageerror", lambda e: errors.append(str(e)))
+        # a Content-Security-Policy violation is reported on the console: the page must cause none
+        pg.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
         pg.errors = errors
         pg.set_default_timeout(15_000)
         yield pg
@@ -74,8 +76,18 @@ def _renders(pg) -> int:
     return int(pg.evaluate("Number(document.body.dataset.renders || 0)"))
 
 
+def _wait_until(pg, expr: str, timeout: float = 15.0) -> None:
+    """Poll a JS expression. (Playwright's wait_for_function evaluates strings with eval, which the
+    app's Content-Security-Policy rightly refuses; evaluate() goes through the debugger protocol.)"""
+    t0 = time.time()
+    while not pg.evaluate(expr):
+        if time.time() - t0 > timeout:
+            pytest.fail(f"timed out waiting for {expr}")
+        time.sleep(0.05)
+
+
 def _wait_render_after(pg, n: int) -> None:
-    pg.wait_for_function(f"Number(document.body.dataset.renders || 0) > {n}")
+    _wait_until(pg, f"Number(document.body.dataset.renders || 0) > {n}")
 
 
 def _first_estimate(pg) -> str:
@@ -88,11 +100,12 @@ def _chart_signature(pg) -> str:
 
 def test_page_updates_with_inputs_and_saves_screenshot(server, page, tmp_path):
     pg = page
-    # a shared link: the view must come back from the query string
+    # a shared link: the view must come back from the query string (min_tps: the name older links used)
     pg.goto(f"{server}/?model=llama-3.1-70b&chip=h100-sxm&chip=b200&chip=mi300x&weights=fp8&tp=2"
             f"&input_len=1024&output_len=256&min_tps=20")
-    pg.wait_for_function("Number(document.body.dataset.renders || 0) >= 1")
+    _wait_until(pg, "Number(document.body.dataset.renders || 0) >= 1")
     assert pg.input_value("#output_len") == "256"
+    assert pg.input_value("#min_tps_user") == "20" and "min_tps_user=20" in pg.url
     assert pg.input_value("#weights") == "fp8"
     assert pg.is_checked("#chip-list input[value='b200']")
     assert not pg.is_checked("#chip-list input[value='h200-sxm']")
@@ -123,7 +136,7 @@ def test_page_updates_with_inputs_and_saves_screenshot(server, page, tmp_path):
     # impossible input: the message appears beside the field, results go stale, no crash
     pg.fill("#tp", "3")
     pg.wait_for_selector(".field[data-field='tp'].invalid")
-    assert "tp 3" in pg.inner_text(".field[data-field='tp'] .field-error")
+    assert "does not divide" in pg.inner_text(".field[data-field='tp'] .field-error")
     n = _renders(pg)
     pg.fill("#tp", "2")
     _wait_render_after(pg, n)
@@ -145,4 +158,10 @@ def test_page_updates_with_inputs_and_saves_screenshot(server, page, tmp_path):
     assert pg.input_value("#model").startswith("upload-")
     assert "Llama-3.1-8B" in pg.inner_text("#model-summary")
     assert "model=upload-" in pg.url
+
+    # a broken upload: the reason appears beside the model input (the API names the form field `file`)
+    pg.set_input_files("#upload", files=[{"name": "config.json", "mimeType": "application/json",
+                                           "buffer": b"{not json"}])
+    pg.wait_for_selector(".field[data-field='model'].invalid")
+    assert "not valid JSON" in pg.inner_text(".field[data-field='model'] .field-error")
     assert not pg.errors, pg.errors

@@ -3,7 +3,11 @@
 
 const COLORS = ["#2f5fd0", "#e4572e", "#17a673", "#9b51e0", "#f2a900", "#00a3c4", "#d6336c", "#6b7b8c",
   "#8c564b", "#2ca02c", "#bcbd22", "#1f3a93"];
-const NUM_FIELDS = ["input_len", "output_len", "gpus", "tp", "concurrency", "min_tps", "max_ttft"];
+const NUM_FIELDS = ["input_len", "output_len", "gpus", "tp", "pp", "ep", "concurrency", "min_tps_user", "max_ttft"];
+// query parameters renamed since links were first shared: old name -> current name
+const RENAMED = { min_tps: "min_tps_user" };
+// form fields whose errors are shown beside another input
+const SHOWN_BESIDE = { file: "model" };
 const REQUIRED = { input_len: "enter the prompt length in tokens", output_len: "enter the output length in tokens",
   tp: "enter the tensor-parallel degree (1, 2, 4, 8, ...)" };
 const SELECT_FIELDS = ["model", "weights", "kv", "engine", "max_gpus"];
@@ -55,7 +59,7 @@ function cell(value, unit, title, cls = "") {
 function chipCell(id, i) {
   const c = state.chipById[id];
   const title = c ? `${c.name} (${c.vendor}, ${c.year}); ${c.memory_gb} GB ${c.memory_type}, ${c.memory_bw_tbps} TB/s` : id;
-  return `<td class="text" title="${esc(title)}"><span class="swatch" style="background:${COLORS[i % COLORS.length]}"></span>${esc(id)}</td>`;
+  return `<td class="text" title="${esc(title)}"><span class="swatch c${i % COLORS.length}"></span>${esc(id)}</td>`;
 }
 function head(cols) { return "<thead><tr>" + cols.map((c) => `<th>${c}</th>`).join("") + "</tr></thead>"; }
 
@@ -81,6 +85,10 @@ function toQuery(q) {
 }
 function applyQuery(params) {
   const d = state.defaults;
+  for (const [old, now] of Object.entries(RENAMED)) {
+    if (params.has(old) && !params.has(now)) params.set(now, params.get(old));
+    params.delete(old);
+  }
   const get = (k, dflt) => (params.has(k) ? params.get(k) : dflt);
   const model = get("model", d.model);
   if (![...$("model").options].some((o) => o.value === model)) addModelOption(model, `${model} (not loaded)`);
@@ -127,6 +135,7 @@ function clearErrors() {
   $("banner").classList.add("hidden");
 }
 function showError(field, message) {
+  field = SHOWN_BESIDE[field] || field;
   const box = field && document.querySelector(`.field[data-field="${CSS.escape(field)}"]`);
   if (box) {
     box.classList.add("invalid");
@@ -171,6 +180,12 @@ async function update() {
     return;
   }
   if (ctrl !== state.ctrl) return;
+  if (r.status === 429) {  // the server's work queue is full: keep the inputs, ask again when it says
+    const wait = Math.min(60, Math.max(1, Number(r.headers.get("Retry-After")) || 1));
+    setStatus(`server busy: retrying in ${wait} s`, "busy");
+    schedule(wait * 1000);
+    return;
+  }
   if (!r.ok) {
     $("results").classList.add("stale");
     setStatus(`error ${r.status}`, "bad");
@@ -244,7 +259,7 @@ function renderEstimate(d) {
   });
   $("estimate-table").innerHTML = html + "</tbody>";
   const target = [];
-  if (d.inputs.min_tps) target.push(`≥ ${num(d.inputs.min_tps)} tok/s per user`);
+  if (d.inputs.min_tps_user) target.push(`≥ ${num(d.inputs.min_tps_user)} tok/s per user`);
   if (d.inputs.max_ttft) target.push(`TTFT ≤ ${sig(d.inputs.max_ttft)} s`);
   $("estimate-mode").textContent = `${d.model.id}, ${num(d.inputs.input_len, { digits: 0 })} in / ` +
     `${num(d.inputs.output_len, { digits: 0 })} out tokens; ` +
@@ -289,11 +304,11 @@ function renderFrontier(d) {
         `${e.weights}, TP ${e.tp} × PP ${e.pp}, ${num(e.concurrency, { digits: 0 })} in flight<extra></extra>` });
   });
   const shapes = [], annotations = [];
-  if (d.inputs.min_tps) {
-    shapes.push({ type: "line", xref: "x", yref: "paper", x0: d.inputs.min_tps, x1: d.inputs.min_tps, y0: 0, y1: 1,
+  if (d.inputs.min_tps_user) {
+    shapes.push({ type: "line", xref: "x", yref: "paper", x0: d.inputs.min_tps_user, x1: d.inputs.min_tps_user, y0: 0, y1: 1,
       line: { color: "#b42318", width: 1.5, dash: "dash" } });
-    annotations.push({ xref: "x", yref: "paper", x: log ? Math.log10(d.inputs.min_tps) : d.inputs.min_tps, y: 1,
-      text: `target ≥ ${num(d.inputs.min_tps)} tok/s/user`, showarrow: false, xanchor: "left", yanchor: "top",
+    annotations.push({ xref: "x", yref: "paper", x: log ? Math.log10(d.inputs.min_tps_user) : d.inputs.min_tps_user, y: 1,
+      text: `target ≥ ${num(d.inputs.min_tps_user)} tok/s/user`, showarrow: false, xanchor: "left", yanchor: "top",
       font: { color: "#b42318", size: 11 } });
   }
   const layout = {
@@ -486,7 +501,7 @@ async function upload(file) {
   try {
     const r = await fetch("/api/model", { method: "POST", body: fd });
     const body = await r.json();
-    if (!r.ok) { st.textContent = ""; showError(body.field || "model", body.detail); return; }
+    if (!r.ok) { st.textContent = ""; showError(body.field || "file", body.detail); return; }
     const m = body.model;
     let opt = [...$("model").options].find((o) => o.value === body.token);
     if (!opt || opt.text.endsWith("(not loaded)")) {
@@ -517,6 +532,7 @@ async function init() {
     schedule();
   });
   $("inputs").addEventListener("change", (ev) => { if (ev.target.tagName === "SELECT") schedule(0); });
+  $("inputs").addEventListener("submit", (ev) => ev.preventDefault());
   $("chip-filter").addEventListener("input", filterChips);
   $("upload").addEventListener("change", (ev) => { if (ev.target.files[0]) upload(ev.target.files[0]); });
   $("logscale").addEventListener("change", () => { syncURL(readInputs()); if (state.last) renderFrontier(state.last); });
