@@ -180,7 +180,7 @@ def test_results_json_and_csv(client):
     ("chip=h100-sxm&tp=1", 422, "tp", "does not fit"),
     ("gpus=6&tp=4", 422, "gpus", "multiple"),
     ("chip=h100-sxm&tp=4&min_tps_user=100000", 422, "min_tps_user", "latency targets"),
-    ("min_tps_user=-1", 422, "min_tps_user", "greater than 0"),
+    ("min_tps_user=-1", 422, "min_tps_user", "greater than or equal to"),
     ("min_tps=20", 422, "min_tps", "did you mean min_tps_user"),  # an unknown parameter is never ignored
     ("pipeline=4", 422, "pipeline", "unknown query parameter"),
     ("tp=1&pp=100&model=llama-3.1-8b&chip=h100-sxm", 422, "pp", "layers"),

@@ -244,6 +244,20 @@ def expert_layouts(model: ModelSpec, tp: int, max_gpus: int) -> list[int]:
     return out
 
 
+def shapes(model, chip, space: Space | None = None) -> list[tuple[int, int, int]]:
+    """(tp, pp, ep) shapes a plan searches for one precision (before memory decides which fit)."""
+    m, c = get_model(model), get_chip(chip)
+    sp = space or Space()
+    out = []
+    for tp in [x for x in (sp.tps or tp_degrees(m, c)) if x <= m.heads and m.heads % x == 0]:
+        for es in (sp.eps or expert_layouts(m, tp, sp.max_gpus)):
+            if es > 1 and (not m.moe or (es > tp and es % tp) or (es > m.moe.experts and es % m.moe.experts)):
+                continue
+            width = max(tp, es)
+            out += [(tp, p, es if es > 1 else 1) for p in (sp.pps or PP_DEGREES) if p <= m.layers and width * p <= sp.max_gpus]
+    return out
+
+
 def _grid(cmax: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Geometric integer grid 1..cmax per row: (row index, concurrency)."""
     frac = np.linspace(0.0, 1.0, n)
@@ -398,5 +412,5 @@ def _disaggregated(agg, pre, I, O, sp: Space, col: _Collector, z: float) -> None
                             "e2e_s": ttft + (O - 1) * tpot})
 
 
-__all__ = ["Workload", "Targets", "Space", "Plan", "plan", "pareto", "native_precisions", "tp_degrees",
+__all__ = ["Workload", "Targets", "Space", "Plan", "plan", "pareto", "native_precisions", "tp_degrees", "shapes",
            "expert_layouts", "PRECISIONS", "PP_DEGREES"]

@@ -30,8 +30,12 @@ def term(name: str, default: Any, help: str | None = None, **extra: Any) -> Any:
         limits["gt" if t.lo_open else "ge"] = t.lo
     if t.hi is not None:
         limits["le"] = t.hi
+    if "ge" in extra or "gt" in extra:  # a tighter bound given here replaces the term's lower limit
+        limits.pop("ge", None)
+        limits.pop("gt", None)
+    limits.update(extra)
     text = help or t.help
-    return Field(default, description=text + (f" ({t.unit})" if t.unit else ""), **limits, **extra)
+    return Field(default, description=text + (f" ({t.unit})" if t.unit else ""), **limits)
 
 
 class Inputs(BaseModel):

@@ -18,7 +18,7 @@ from typing import Callable, TypeVar
 import anyio
 from starlette.requests import Request
 
-from infercast.analyses.frontier import native_precisions, shapes
+from infercast.engine.planner import Space, native_precisions, shapes
 from infercast.specs import precision as P
 from infercast.specs.hardware import Chip
 from infercast.specs.model import ModelSpec
@@ -37,7 +37,7 @@ POLL_S = 0.1  # how often a waiting or running request's connection is checked
 def frontier_configs(m: ModelSpec, chips: list[Chip], weights: str | None, max_gpus: int, points: int) -> int:
     """An upper bound on the configurations the frontier sweep evaluates (before memory-fit pruning)."""
     wanted = [weights] if weights else P.PRECISIONS
-    return sum(len(native_precisions(c, wanted)) * len(shapes(m, c, max_gpus=max_gpus)) for c in chips) * points
+    return sum(len(native_precisions(c, m, wanted)) * len(shapes(m, c, Space(max_gpus=max_gpus))) for c in chips) * points
 
 
 def check_work(m: ModelSpec, chips: list[Chip], weights: str | None, max_gpus: int, points: int) -> int:
