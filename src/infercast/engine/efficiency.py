@@ -1,7 +1,9 @@
 """Achievable rates: datasheet peaks x measured efficiency, per chip family, or a calibration profile.
 
-Defaults live in data/efficiency.json with their sources; `--profile FILE` (the format of
-shared/data/profiles/) replaces the family's fractions with what one card measured.
+Defaults live in data/efficiency.json with their sources; for the NVIDIA families, data/kernel_fractions.json
+(derived from NVIDIA's measured kernel tables by benchmarks/derive_fractions.py) overrides them where it
+has a number; `--profile FILE` (the format of shared/data/profiles/) replaces the family's fractions with
+what one card measured.
 """
 from __future__ import annotations
 
@@ -89,17 +91,39 @@ def _family(fams: dict, name: str) -> dict:
     return f
 
 
+@lru_cache(maxsize=1)
+def kernel_fractions() -> dict:
+    """Per family, the fallback fractions benchmarks/derive_fractions.py derived from NVIDIA's measured kernel
+    tables (data/kernel_fractions.json: values, their statistics and one-line sources)."""
+    return read_json("kernel_fractions.json")["families"]
+
+
 @lru_cache(maxsize=None)
 def _family_eff(family: str) -> Efficiency:
+    """A family's fallback fractions: those derived from kernel tables (kernel_fractions.json) where the family
+    has them, over efficiency.json's sourced numbers (the only ones for families NVIDIA did not measure)."""
     raw = read_json("efficiency.json")
     f = _family(raw["families"], family)
+    kf = kernel_fractions().get(family)
+    v = kf["values"] if kf else {}
     note = f.get("short", f"family '{family}'")
+    knote = kf["short"] if kf else note
+
+    def pick(key: str, default):
+        return v.get(key, f.get(key, default))
+
     return Efficiency(
-        gemm_compute=dict(f["gemm_compute"]), weight_stream=dict(f["weight_stream"]), kv_stream=f["kv_stream"],
-        elementwise_stream=f["elementwise_stream"], attention_compute=f["attention_compute"],
-        source=f"family '{family}': {f['source']}", moe_grouped_gemm=f.get("moe_grouped_gemm", 0.65),
-        overlap_p=raw["overlap_exponent"]["value"], tables=True, family_note=note,
-        moe_note=f.get("moe_short", note), attention_note=f.get("attention_short", note),
+        gemm_compute={**f["gemm_compute"], **v.get("gemm_compute", {})},
+        weight_stream={**f["weight_stream"], **v.get("weight_stream", {})},
+        kv_stream=pick("kv_stream", None), elementwise_stream=f["elementwise_stream"],
+        attention_compute=pick("attention_compute", None),
+        source=(f"family '{family}': {kf['source']}; elsewhere (elementwise, tf32/fp32) {f['source']}" if kf
+                else f"family '{family}': {f['source']}"),
+        moe_grouped_gemm=pick("moe_grouped_gemm", 0.65),
+        overlap_p=v.get("overlap_p", raw["overlap_exponent"]["value"]), tables=True,
+        family_note=knote if v.get("gemm_compute") else note,
+        moe_note=kf["moe_short"] if "moe_grouped_gemm" in v else f.get("moe_short", note),
+        attention_note=kf["attention_short"] if "attention_compute" in v else f.get("attention_short", note),
         elementwise_note=f.get("elementwise_short", note))
 
 
