@@ -20,7 +20,7 @@ REQUIRED_IDS = [
     "gaudi2", "gaudi3", "trainium2", "arc-pro-b60",
 ]
 
-FAMILIES = {"ampere", "hopper", "blackwell", "ada", "cdna2", "cdna3", "cdna4",
+FAMILIES = {"ampere", "hopper", "blackwell", "blackwell-gddr", "ada", "cdna2", "cdna3", "cdna4",
             "tpu", "gaudi", "trainium", "xe"}
 
 

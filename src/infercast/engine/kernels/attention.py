@@ -115,6 +115,9 @@ def _build(ref: TableRef, chip: Chip, kind: str) -> AttnTable | None:
             peak = chip.peak_flops("fp8") if key[3].startswith("fp8") and "fp8" in chip.tflops else chip.peak_flops("bf16")
             roof = prefill_flops(bg[:, None], sg[None, :], key[0], key[2]) / peak
         grid = G.monotone_latency(G.monotone_latency(grid, roof, axis=0), roof, axis=1)
+        if kind == "decode" and np.median(grid[:, -1]) > 1.1:
+            continue  # faster than the datasheet bandwidth at the longest context: not an HBM measurement
+        grid = np.minimum(grid, 1.0)
         lay = Layout(*key)
         g0[lay], g1[lay], eff[lay] = bg, sg, grid
     if not eff:

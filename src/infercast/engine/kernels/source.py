@@ -185,9 +185,13 @@ def read_columns(path: Path, columns: tuple[str, ...]) -> dict[str, np.ndarray]:
     """Columns of a parquet file as numpy arrays (strings as object arrays). Read once per process."""
     import pyarrow.parquet as pq
 
-    t = pq.read_table(path, columns=list(columns))
+    have = set(pq.read_schema(path).names)
+    t = pq.read_table(path, columns=[c for c in columns if c in have])
     out = {}
     for c in columns:
+        if c not in have:  # an optional column some releases lack (e.g. window_size): absent means 0
+            out[c] = np.zeros(t.num_rows)
+            continue
         col = t.column(c)
         try:
             out[c] = col.to_numpy()
