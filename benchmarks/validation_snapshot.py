@@ -17,9 +17,10 @@ OUT = Path(__file__).resolve().parents[1] / "src" / "infercast" / "data" / "vali
 
 
 def main() -> None:
-    data = Path(sys.argv[1]) if len(sys.argv) > 1 else default_data_path()
+    data = [Path(sys.argv[1])] if len(sys.argv) > 1 else None
     summary, _ = validate(data)
-    summary = {"data": data.name, **summary}
+    summary = {"data": "visible measured set" if data is None else data[0].name,
+               **{k: v for k, v in summary.items() if k != "by_band"}}
     OUT.write_text(json.dumps(summary, indent=2) + "\n")
     print(json.dumps({k: v for k, v in summary.items() if k != "by_family"}, indent=2))
 

@@ -119,7 +119,6 @@ def test_index_written_with_every_section(quick):
     assert "How many LLM forward passes can you do with them?" in text  # the essay's question, quoted
     assert "How to read this" in text
     assert not res.unavailable, res.unavailable
-    assert res.seconds < 60
 
 
 def test_self_contained(quick):

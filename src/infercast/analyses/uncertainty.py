@@ -353,6 +353,9 @@ def load_model_error(model_error: Mapping | None = None) -> dict:
             return {"source": "default ±20 % at P10/P90 (no data/validation_summary.json)",
                     "median_abs_error": None, "p90_abs_error": None, "sigma_log": s,
                     "multiplier_p10": math.exp(-Z90 * s), "multiplier_p90": math.exp(Z90 * s)}
+    if isinstance(raw.get("out_of_sample"), dict) and raw["out_of_sample"].get("median_abs_error") is not None:
+        raw = {**raw, **{k: raw["out_of_sample"][k] for k in ("median_abs_error", "p90_abs_error")}}
+        src = f"{src}, out of sample"
     med, p90 = _frac(raw.get("median_abs_error")), _frac(raw.get("p90_abs_error"))
     if med is None and p90 is None:
         raise InfercastError("model_error needs 'median_abs_error' and/or 'p90_abs_error' (fractions, e.g. 0.15)")

@@ -23,14 +23,19 @@ def register(app: typer.Typer) -> None:
         speed_of_light: bool = typer.Option(False, "--speed-of-light", help="predict at datasheet peaks with no overheads"),
         plot: Optional[str] = opt("plot", None, help="write the predicted-vs-measured figure here (.png or .svg)"),
         rows: bool = typer.Option(False, "--rows", help="print every row"),
+        aic: bool = typer.Option(False, "--aic", help="also the aiconfigurator-core silicon rows (10k rows, about a "
+                                 "minute), reported apart: they come from the machines the kernel tables come from"),
+        bands: bool = typer.Option(False, "--bands", help="the error by band: chip generation, dense/MoE, precision, "
+                                   "interactivity, scenario"),
         json_: bool = typer.Option(False, "--json", help="machine-readable output"),
     ):
-        """Predict every row of a measured CSV; error by source family and overall."""
+        """Predict every measured row; error out of sample, by source family, by band, and overall."""
         from infercast.analyses.validate import validate as run
 
         if plot:
             check_output_file(plot, field="plot", suffixes=PLOT_SUFFIXES)
-        summary, results = run(data, profile=load_profile(profile), speed_of_light=speed_of_light)
+        summary, results = run(data, profile=load_profile(profile), speed_of_light=speed_of_light,
+                               include_aic=aic)
         if plot:
             if not summary["compared"]:
                 raise InfercastError("no row could be compared with a prediction, so there is nothing to plot; "
@@ -41,7 +46,12 @@ def register(app: typer.Typer) -> None:
                          suffixes=PLOT_SUFFIXES)
         if json_:
             return print_json({"summary": summary, "rows": [r.as_dict() for r in results]})
-        t = Table(title="predicted / measured - 1, by source family")
+        oos = summary.get("out_of_sample")
+        if oos and oos.get("median_abs_error") is not None:
+            console.print(f"[bold]out of sample[/] (each family predicted with the choices its own rows prompted "
+                          f"switched off): median |error| {fmt.pct(oos['median_abs_error'])}, p90 "
+                          f"{fmt.pct(oos['p90_abs_error'])}, over {oos['compared']} rows")
+        t = Table(title="in sample: predicted / measured - 1, by source family")
         for col in ("family", "compared", "not comparable", "median |err|", "p90 |err|", "median signed"):
             t.add_column(col, justify="right" if col != "family" else "left")
         for f, s in summary["by_family"].items():
@@ -50,6 +60,20 @@ def register(app: typer.Typer) -> None:
         t.add_row("ALL", str(summary["compared"]), str(summary["not_comparable"]), fmt.pct(summary["median_abs_error"]),
                   fmt.pct(summary["p90_abs_error"]), fmt.pct(summary["median_signed_error"], signed=True), style="bold")
         console.print(t)
+        for fam, s in summary.get("separate", {}).items():
+            console.print(f"{fam} (aiconfigurator-core silicon rows, the kernel tables' own machines, apart): "
+                          f"{s['compared']} compared, median |error| {fmt.pct(s['median_abs_error'])}, p90 "
+                          f"{fmt.pct(s['p90_abs_error'])}, median signed {fmt.pct(s['median_signed_error'], signed=True)}; "
+                          f"{s['not_comparable']} not comparable")
+        if bands:
+            b = Table(title="by band (in sample)")
+            for col in ("band", "value", "compared", "median |err|", "p90 |err|", "median signed"):
+                b.add_column(col, justify="left" if col in ("band", "value") else "right")
+            for kind, vals in summary["by_band"].items():
+                for v, s in vals.items():
+                    b.add_row(kind, v, str(s["compared"]), fmt.pct(s["median_abs_error"]), fmt.pct(s["p90_abs_error"]),
+                              fmt.pct(s["median_signed_error"], signed=True))
+            console.print(b)
         if rows:
             r = Table()
             for col in ("id", "metric", "measured", "predicted", "error / status"):

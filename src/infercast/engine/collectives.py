@@ -57,3 +57,11 @@ def alltoall_time(chip: Chip, nbytes, group: int, speed_of_light: bool = False):
         return nbytes * (group - 1) / group / bw
     lat = c["nccl"]["LL128"]["base_us"] * 1e-6
     return lat + nbytes * (group - 1) / group / (bw * c["link_efficiency"])
+
+
+def transfer_time(chip: Chip, nbytes, speed_of_light: bool = False):
+    """Bytes each GPU sends over its scale-out network port (one direction), at the link efficiency."""
+    nbytes = np.asarray(nbytes, dtype=float)
+    bw = chip.scaleout_gbps * 1e9 * (1.0 if speed_of_light else _coll()["link_efficiency"])
+    lat = 0.0 if speed_of_light else _coll()["nccl"]["LL128"]["base_us"] * 1e-6
+    return np.where(nbytes > 0, lat + nbytes / bw, 0.0)

@@ -38,6 +38,7 @@ class Efficiency:
     profiled_copy: bool = False  # the copy rate was measured on this card
     profile: str | None = None  # name or path of the calibration profile used, if any
     profile_gemm: object = None  # a per-shape GEMM table built from the profile's rows
+    comm_tables_on_pcie: bool = False  # time PCIe hosts' collectives from tables too (off: their link model)
     family_note: str = ""  # where the GEMM fractions come from (short)
     moe_note: str = ""
     attention_note: str = ""

@@ -171,11 +171,40 @@ def build(dep, decode_seqs=0, decode_ctx=0, prefill_tokens=0, prefill_seqs=0, pr
     if tp > 1:
         ops.append(Op("allreduce", "all_reduce", 2 * Ls, {"group": tp, "bytes": T * d * ACT_BYTES},
                       np.zeros_like(T), T * d * ACT_BYTES, "bf16", 1.0, "allreduce"))
-    if m.moe and dep.attn_dp > 1:  # dispatch + combine of each token's k expert copies over the EP group
-        nb = T * m.moe.active * d * ACT_BYTES
-        ops.append(Op("alltoall", "all_to_all", 2 * m.moe_layers / L * Ls, {"group": dep.expert_shards, "bytes": nb},
+    if m.moe and dep.attn_dp > 1:  # dispatch + combine of each token over the EP group
+        intra, inter = alltoall_bytes(dep, T)
+        nb = intra + inter
+        ops.append(Op("alltoall", "all_to_all", 2 * m.moe_layers / L * Ls,
+                      {"group": dep.expert_shards, "bytes": nb, "intra": intra, "inter": inter},
                       np.zeros_like(T), nb, "bf16", 1.0, "alltoall"))
     return ops
+
+
+NODE_LIMITED = {"deepseek": 4}  # DeepSeek-V3 routes each token to experts on at most 4 nodes (arXiv 2412.19437 §2.1.2)
+
+
+def alltoall_bytes(dep, T) -> tuple[np.ndarray, np.ndarray]:
+    """Bytes one GPU sends per dispatch (or combine) for T tokens: (inside its scale-up domain, across it).
+
+    A token goes once to each GPU holding one of its k experts, G(1 - (1 - 1/G)^k) GPUs of the G in
+    the group when experts are spread evenly, and once to each other node holding any of them,
+    N(1 - (1 - 1/N)^k) of N nodes (at most the model's node limit); copies to the same GPU or node
+    are not repeated (DeepEP's NVLink forwarding after one RDMA transfer per node). Dispatch is in FP8
+    when the weights are 8-bit or narrower (DeepEP and TensorRT-LLM quantise it), combine in 16-bit:
+    1.5 bytes per element on average over the two, else 2.
+    """
+    m, chip = dep.model, dep.chip
+    k, d = m.moe.active, m.d_model
+    G = float(dep.expert_shards)
+    D = float(min(G, chip.scaleup_domain))
+    N = float(np.ceil(G / D))
+    elem = 1.5 if P.nbytes(dep.weights) <= 1.0 else ACT_BYTES
+    gpus_hit = G * (1.0 - (1.0 - 1.0 / G) ** k)
+    nodes_hit = min(N * (1.0 - (1.0 - 1.0 / N) ** k), NODE_LIMITED.get(m.family, N))
+    T = np.asarray(T, dtype=float)
+    inter = T * max(0.0, nodes_hit - nodes_hit / N) * d * elem if N > 1 else np.zeros_like(T)
+    intra = T * gpus_hit * (1.0 - 1.0 / G) * d * elem / N if N > 1 else T * gpus_hit * (1.0 - 1.0 / G) * d * elem
+    return intra, inter
 
 
 def _attended_per_layer(m, ctx) -> np.ndarray:

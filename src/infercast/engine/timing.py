@@ -126,6 +126,9 @@ class Timer:
         tc, tm = self._roof(op.flops, op.nbytes, prec)
         live = s["tokens"] > 0
         who, ver = self._tables("moe")
+        wide = self._wide_ep(op, who, ver)
+        if wide is not None:
+            return wide
         tab = KMoE.moe_table(self.chip, who, ver) if who else None
         best = None
         for tdt in self._moe_dtypes(tab):
@@ -150,6 +153,26 @@ class Timer:
         return Timed(op, op.count * t, Provenance("fallback", f"grouped GEMM at {eta_c:.2f} of {prec} peak, weights at "
                                                               f"{eta_w:.2f} of HBM ({self.eff.moe_note})"),
                      op.count * tc, op.count * tm)
+
+    def _wide_ep(self, op: Op, who: str | None, ver: str | None) -> Timed | None:
+        """A wide-EP layer (attention data-parallel, experts over EP ranks, DeepEP + DeepGEMM as SGLang and vLLM
+        run it) timed from SGLang's wide-EP tables; None when the deployment is not wide EP or unmeasured."""
+        s = op.shape
+        if who not in ("sglang", "vllm") or s["ep"] <= 1 or s["es"] <= s["tp"] or s["es"] > s["experts"]:
+            return None
+        gen = KMoE.moe_table(self.chip, "sglang", ver if who == "sglang" else None, KMoE.WIDE_EP_FILES[0])
+        for tdt in self._moe_dtypes(gen):
+            want = KMoE.MoEShape(s["hidden"], s["inter"], s["topk"], s["experts"], 1, s["es"], tdt)
+            got = KMoE.wide_ep_time(self.chip, want, s["tokens"], ver if who == "sglang" else None)
+            if got is None:
+                continue
+            t, tab, used, exact = got
+            how = "" if exact else f"; shape not measured, efficiency of ep {used.moe_ep}, hidden {used.hidden}"
+            tc, tm = self._roof(op.flops, op.nbytes, self.dep.compute)
+            return Timed(op, op.count * t, Provenance("table", f"{tab.ref.detail} [wide EP, {tdt}, "
+                                                               f"{tab.distribution[used]} routing{how}]"),
+                         op.count * tc, op.count * tm)
+        return None
 
     def _moe_dtypes(self, tab) -> list[str]:
         """Measured MoE kernel dtypes that can run these weights (per-tensor FP8 may use either FP8 family)."""
@@ -232,7 +255,8 @@ class Timer:
         who, ver = self._tables(op.kind)
         # collectives measure the host's topology as much as the chip: NVLink/NVSwitch boxes are alike, PCIe
         # hosts differ (switches, NUMA, P2P on or off), so PCIe cards use the link model
-        if who and g <= self.chip.scaleup_domain and "nvlink" in self.chip.scaleup_name.lower():
+        nvlink = "nvlink" in self.chip.scaleup_name.lower() or self.eff.comm_tables_on_pcie
+        if who and g <= self.chip.scaleup_domain and nvlink:
             tab = (KC.allreduce_table(self.chip, who, ver) if op.kind == "all_reduce" else KC.alltoall_table(self.chip))
             if tab is not None and tab.covers(g):
                 t = np.where(live, tab.time(nb, g), 0.0)
@@ -242,8 +266,12 @@ class Timer:
             t = C.allreduce_time(self.chip, nb, g, speed_of_light=self.sol)
             how = "NCCL ring model (Epoch notebook latencies, scaling-book bus bandwidth)"
         else:
-            t = C.alltoall_time(self.chip, nb, g, speed_of_light=self.sol)
-            how = "all-to-all over the link bandwidth (scaling-book), NCCL LL128 latency"
+            # the NVLink part and the network part of an expert-parallel exchange run side by side
+            t = np.maximum(C.alltoall_time(self.chip, op.shape["intra"], min(g, self.chip.scaleup_domain),
+                                           speed_of_light=self.sol),
+                           C.transfer_time(self.chip, op.shape["inter"], speed_of_light=self.sol))
+            how = ("expert-parallel dispatch/combine: distinct GPUs and nodes per token over NVLink and the network "
+                   "(scaling-book bandwidths, NCCL LL128 latency)")
         t = np.where(live, t, 0.0)
         return Timed(op, op.count * t, Provenance("fallback", f"{how}; {C.link_bandwidth(self.chip, g)[1]}"),
                      np.zeros_like(bw_t), op.count * bw_t)

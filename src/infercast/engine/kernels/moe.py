@@ -24,7 +24,10 @@ from infercast.engine.kernels.source import TableRef, chip_key, find_all, read_c
 from infercast.specs.hardware import Chip
 
 DTYPES = dict(GEMM_DTYPES, w4a16_mxfp4=("bf16", 0.53125, 2.0))  # MXFP4: one e8m0 scale per 32 elements
-DISTRIBUTIONS = ("power_law_1.01", "balanced", "power_law_1.2")
+DISTRIBUTIONS = ("power_law_1.01", "balanced", "uniform", "power_law_1.2")
+# SGLang's wide-EP tables: DeepEP dispatch + DeepGEMM grouped GEMM (attention data-parallel, experts over EP
+# ranks), one for prefill-sized token counts (normal mode) and one for decode (low-latency mode)
+WIDE_EP_FILES = ("wideep_generation_moe_perf.parquet", "wideep_context_moe_perf.parquet")
 
 
 @dataclass(frozen=True)
@@ -85,8 +88,17 @@ class MoETable:
         if s is None:
             return None
         tokens = np.asarray(tokens, dtype=float)
-        eff = G.interp1(self.tokens[s], self.eff[s], np.maximum(tokens, 1.0))
+        grid, eff_g = self.tokens[s], self.eff[s]
+        eff = G.interp1(grid, eff_g, np.maximum(tokens, 1.0))
         t = roofline(chip, want, tokens) / np.maximum(eff, 1e-6)
+        if len(grid) > 1:
+            # beyond the largest measured count the layer takes the measured time per extra token at the top of
+            # the grid (a clamped efficiency would keep a small batch's low efficiency for any size)
+            t_hi = roofline(chip, want, grid[-1]) / eff_g[-1]
+            t_lo = roofline(chip, want, grid[-2]) / eff_g[-2]
+            slope = max(0.0, float((t_hi - t_lo) / (grid[-1] - grid[-2])))
+            big = tokens > grid[-1]
+            t = np.where(big, np.maximum(t_hi + slope * (tokens - grid[-1]), roofline(chip, want, tokens)), t)
         return np.where(tokens > 0, t, 0.0), s, exact
 
 
@@ -164,10 +176,30 @@ def _cached(refs: list[TableRef], chip: Chip) -> MoETable | None:
                     eff={s: a["eff"][cuts[i]:cuts[i + 1]] for i, s in enumerate(shapes)})
 
 
-def moe_table(chip: Chip, engine: str, version: str | None = None) -> MoETable | None:
+def moe_table(chip: Chip, engine: str, version: str | None = None,
+              filename: str = "moe_perf.parquet") -> MoETable | None:
     """The MoE table of the preferred release, with shapes only other releases measured filled in."""
-    key = (chip_key(chip), engine, version)
+    key = (chip_key(chip), engine, version, filename)
     if key not in _CACHE:
-        refs = find_all(chip.id, engine, "moe", "moe_perf.parquet", version)
+        refs = find_all(chip.id, engine, "moe", filename, version)
         _CACHE[key] = _cached(refs, chip) if refs else None
     return _CACHE[key]
+
+
+def wide_ep_time(chip: Chip, want: MoEShape, tokens, version: str | None = None):
+    """(seconds, table, used shape, exact) for a DeepEP wide-EP MoE layer from SGLang's wide-EP tables, or None.
+    Token counts up to the decode table's largest are timed by the low-latency (decode) table, larger ones by
+    the normal-mode (prefill) table; only the measured model shape (or one within the `nearest` rules) is used."""
+    tokens = np.asarray(tokens, dtype=float)
+    gen, ctx = (moe_table(chip, "sglang", version, f) for f in WIDE_EP_FILES)
+    got_g = gen.time(chip, want, tokens) if gen is not None else None
+    got_c = ctx.time(chip, want, tokens) if ctx is not None else None
+    if got_g is None and got_c is None:
+        return None
+    if got_g is None or got_c is None:
+        tab, got = (gen, got_g) if got_c is None else (ctx, got_c)
+        return got[0], tab, got[1], got[2]
+    top = gen.tokens[got_g[1]][-1]
+    t = np.where(tokens <= top, got_g[0], got_c[0])
+    tab = ctx if np.any(tokens > top) else gen
+    return t, tab, (got_c if tab is ctx else got_g)[1], got_g[2] and got_c[2]

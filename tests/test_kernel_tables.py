@@ -1,0 +1,102 @@
+"""Measured kernel tables (aiconfigurator-core data files): what a user relies on when an operator says it
+was timed from a measurement. The tables are a required test dependency (`make test` installs the extra)."""
+import numpy as np
+import pytest
+
+from infercast.engine.kernels import gemm as KG
+from infercast.engine.kernels import moe as KMoE
+from infercast.engine.kernels.source import has_tables
+from infercast.engine.step import deployment, step
+from infercast.specs.hardware import get_chip
+
+
+def _by_name(timed, name):
+    return next(t for t in timed if t.op.name == name)
+
+
+def test_the_tables_are_installed_for_the_measured_chips():
+    # a missing extra must fail here, not skip: every measured-share claim rests on these files
+    for chip in ("h100-sxm", "h200-sxm", "b200", "a100-sxm-80gb"):
+        assert has_tables(get_chip(chip)), chip
+
+
+@pytest.mark.parametrize("chip", ["h100-sxm", "b200"])
+def test_a_measured_gemm_is_never_faster_than_its_roofline(chip):
+    c = get_chip(chip)
+    tab = KG.gemm_table(c, "tensorrt-llm")
+    assert tab is not None
+    m = np.array([1, 8, 64, 512, 4096, 16384], dtype=float)
+    for dt in tab.dtypes:
+        t = tab.time(c, dt, m, 8192.0, 8192.0)
+        assert np.all(np.isfinite(t)) and np.all(t > 0)
+        assert np.all(t >= KG.roofline(c, dt, m, 8192.0, 8192.0) * (1 - 1e-9)), dt
+        # a bigger GEMM never takes less time (the table is made monotone in M)
+        assert np.all(np.diff(t) >= -1e-12), dt
+
+
+def test_llama_decode_operators_are_timed_from_tables_with_their_source():
+    dep = deployment("llama-3.1-70b", "h100-sxm", tp=4, weights="fp8", engine="vllm")
+    timed = step(dep, decode_seqs=64, decode_ctx=2048)
+    qkv = _by_name(timed, "qkv_proj")
+    assert qkv.provenance.source == "table"
+    assert "vllm" in qkv.provenance.detail.lower() and "h100" in qkv.provenance.detail.lower()
+    attn = next(t for t in timed if t.op.kind == "attention_decode")
+    assert attn.provenance.source == "table"
+
+
+def test_a_chip_without_tables_falls_back_and_says_so():
+    dep = deployment("llama-3.1-70b", "mi300x", tp=8, weights="fp8")
+    timed = step(dep, decode_seqs=64, decode_ctx=2048)
+    assert {t.provenance.source for t in timed if t.op.kind == "gemm"} == {"fallback"}
+    assert all(t.provenance.detail for t in timed)
+
+
+def test_tables_off_is_the_documented_fallback():
+    on = deployment("llama-3.1-8b", "h100-sxm", engine="vllm")
+    off = deployment("llama-3.1-8b", "h100-sxm", engine="vllm", speed_of_light=True)
+    t_on = step(on, decode_seqs=32, decode_ctx=1024)
+    t_off = step(off, decode_seqs=32, decode_ctx=1024)
+    assert _by_name(t_on, "mlp_up").provenance.source == "table"
+    assert _by_name(t_off, "mlp_up").provenance.source != "table"  # the speed-of-light bound uses no measurement
+
+
+def test_wide_ep_deepseek_uses_the_deepep_tables():
+    # attention data-parallel over 32 GPUs, experts over the same 32 (SGLang's large-scale EP deployment,
+    # lmsys.org/blog/2025-05-05-large-scale-ep): SGLang measured this layer with DeepEP + DeepGEMM
+    dep = deployment("deepseek-v3", "h100-sxm", tp=1, ep=32, weights="fp8", engine="sglang")
+    # step() takes one attention group's batch; the expert layer sees all 32 groups' tokens
+    timed = step(dep, prefill_tokens=4096, prefill_seqs=4, prefill_ctx=512)
+    moe = next(t for t in timed if t.op.kind == "moe")
+    assert moe.provenance.source == "table" and "wide EP" in moe.provenance.detail
+    assert np.all(moe.seconds > 0) and np.all(moe.seconds >= moe.compute * (1 - 1e-9))
+    dec = step(dep, decode_seqs=64, decode_ctx=2000)
+    moe_d = next(t for t in dec if t.op.kind == "moe")
+    assert "wideep_generation" in moe_d.provenance.detail  # decode-sized token counts: the low-latency table
+    # a tensor-parallel MoE (no attention DP) keeps the regular fused-MoE table
+    tp8 = deployment("deepseek-v3", "h100-sxm", tp=8, weights="fp8", engine="sglang")
+    moe_tp = next(t for t in step(tp8, decode_seqs=64, decode_ctx=2000) if t.op.kind == "moe")
+    assert "wide EP" not in moe_tp.provenance.detail
+
+
+def test_moe_time_grows_beyond_the_largest_measured_token_count():
+    c = get_chip("h100-sxm")
+    tab = KMoE.moe_table(c, "sglang")
+    want = KMoE.MoEShape(7168, 2048, 8, 256, 1, 8, "fp8_block")
+    s, _ = tab.nearest(want)
+    top = tab.tokens[s][-1]
+    t, *_ = tab.time(c, want, np.array([top, 2 * top, 4 * top]))
+    assert t[0] < t[1] < t[2]  # extrapolated by the measured cost per extra token, not a frozen efficiency
+    assert np.all(t >= KMoE.roofline(c, want, np.array([top, 2 * top, 4 * top])) * (1 - 1e-9))
+
+
+def test_the_disk_cache_gives_the_same_table(tmp_path, monkeypatch):
+    c = get_chip("h200-sxm")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(KG, "_CACHE", {})
+    first = KG.gemm_table(c, "sglang")  # built from the parquet file, then saved
+    assert any(tmp_path.rglob("*.npz"))
+    monkeypatch.setattr(KG, "_CACHE", {})
+    again = KG.gemm_table(c, "sglang")  # read back from the cache
+    m = np.array([1.0, 32.0, 4096.0])
+    for dt in first.dtypes:
+        np.testing.assert_allclose(first.time(c, dt, m, 4096.0, 4096.0), again.time(c, dt, m, 4096.0, 4096.0))
