@@ -166,7 +166,8 @@ def bound_breakdown(parts: dict) -> dict[str, np.ndarray]:
         per = x.seconds * (1.0 if op.group == "lm_head" else dep_pp)
         p = 3.0
         tc, tm = x.compute, x.memory
-        share_c = np.where(tc + tm > 0, tc ** p / np.maximum(tc ** p + tm ** p, 1e-300), 0.0)
+        hi = np.maximum(np.maximum(tc, tm), 1e-300)  # scaled: tiny times to a power would underflow
+        share_c = np.where(tc + tm > 0, (tc / hi) ** p / ((tc / hi) ** p + (tm / hi) ** p), 0.0)
         if op.kind in ("gemm", "moe"):
             out["compute"] = out["compute"] + per * share_c
             out["weights"] = out["weights"] + per * (1 - share_c)

@@ -19,7 +19,7 @@ import numpy as np
 
 from infercast.engine.kernels import grid as G
 from infercast.engine.kernels.cache import load_or_build
-from infercast.engine.kernels.source import TableRef, chip_key, find, read_columns
+from infercast.engine.kernels.source import measured_chip, TableRef, chip_key, find, read_columns
 from infercast.specs.hardware import Chip
 
 KV_BYTES = {"bfloat16": 2.0, "float16": 2.0, "fp8": 1.0}
@@ -130,6 +130,7 @@ _CACHE: dict = {}
 
 def attention_table(chip: Chip, engine: str, kind: str, version: str | None = None) -> AttnTable | None:
     """Decode ('decode') or prefill ('prefill') attention table for a chip and engine, or None."""
+    chip = measured_chip(chip)
     key = (chip_key(chip), engine, kind, version)
     if key not in _CACHE:
         fname = "generation_attention_perf.parquet" if kind == "decode" else "context_attention_perf.parquet"

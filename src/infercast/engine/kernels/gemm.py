@@ -13,7 +13,7 @@ import numpy as np
 
 from infercast.engine.kernels import grid as G
 from infercast.engine.kernels.cache import load_or_build
-from infercast.engine.kernels.source import TableRef, chip_key, find, read_columns
+from infercast.engine.kernels.source import measured_chip, TableRef, chip_key, find, read_columns
 from infercast.specs.hardware import Chip
 
 # table dtype -> (peak precision, weight bytes/element, activation bytes/element)
@@ -119,6 +119,7 @@ _CACHE: dict = {}
 
 def gemm_table(chip: Chip, engine: str, version: str | None = None) -> GemmTable | None:
     """The GEMM table for a chip and engine (built once, then read from the disk cache), or None."""
+    chip = measured_chip(chip)
     key = (chip_key(chip), engine, version)
     if key not in _CACHE:
         ref = find(chip.id, engine, "gemm", "gemm_perf.parquet", version)

@@ -20,7 +20,7 @@ import numpy as np
 from infercast.engine.kernels import grid as G
 from infercast.engine.kernels.cache import load_or_build
 from infercast.engine.kernels.gemm import DTYPES as GEMM_DTYPES
-from infercast.engine.kernels.source import TableRef, chip_key, find_all, read_columns
+from infercast.engine.kernels.source import measured_chip, TableRef, chip_key, find_all, read_columns
 from infercast.specs.hardware import Chip
 
 DTYPES = dict(GEMM_DTYPES, w4a16_mxfp4=("bf16", 0.53125, 2.0))  # MXFP4: one e8m0 scale per 32 elements
@@ -179,6 +179,7 @@ def _cached(refs: list[TableRef], chip: Chip) -> MoETable | None:
 def moe_table(chip: Chip, engine: str, version: str | None = None,
               filename: str = "moe_perf.parquet") -> MoETable | None:
     """The MoE table of the preferred release, with shapes only other releases measured filled in."""
+    chip = measured_chip(chip)
     key = (chip_key(chip), engine, version, filename)
     if key not in _CACHE:
         refs = find_all(chip.id, engine, "moe", filename, version)

@@ -175,6 +175,19 @@ def has_tables(chip) -> bool:
     return chip.id in SYSTEMS and data_root() is not None and np.ndim(chip.memory_bw_tbps) == 0
 
 
+def measured_chip(chip):
+    """The catalog chip the tables were measured on. Efficiencies are taken against its datasheet, so a
+    what-if chip with the same id but more FLOP/s or bandwidth keeps the measured kernel efficiency and
+    runs each kernel at least as fast (time = its own roofline / the measured efficiency)."""
+    from infercast.errors import InfercastError
+    from infercast.specs.hardware import get_chip
+
+    try:
+        return get_chip(chip.id)
+    except InfercastError:  # a chip from a user's file: its own numbers are the only datasheet there is
+        return chip
+
+
 def chip_key(chip) -> tuple:
     """A cache key for a chip's numbers (pydantic chips hold dicts, so they do not hash)."""
     return (chip.id, tuple(sorted(chip.tflops.items())), chip.memory_bw_tbps)
