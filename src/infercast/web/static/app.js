@@ -58,7 +58,8 @@ function applyQuery(params) {
   const model = get("model", d.model);
   if (![...$("model").options].some((o) => o.value === model)) addModelOption(model, `${model} (not loaded)`);
   $("model").value = model;
-  for (const f of ["weights", "kv", "engine", "spec_method", "spec_draft"]) setSelect(f, get(f, "") || "");
+  for (const f of ["weights", "kv", "engine", "spec_method"]) setSelect(f, get(f, "") || "");
+  if (params.get("spec_draft")) setSelect("spec_draft", params.get("spec_draft"));  // else the default draft model
   for (const f of NUM_FIELDS) {
     const dv = d[f] === null || d[f] === undefined ? "" : String(d[f]);
     $(f).value = get(f, dv);
