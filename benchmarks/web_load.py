@@ -93,17 +93,24 @@ def candidate_queries(n_dense: int = 4, n_moe: int = 4) -> list[tuple[dict, int]
     from infercast.web.work import MAX_CONFIGS, frontier_configs
 
     found = []
+    # each model plain (a fixed shape), and with every search option the planner has (speculative decoding,
+    # disaggregated pools, targets at the 99th percentile: each counted x2 by the work bound)
+    options = {"spec_method": "eagle3", "disaggregated": "true", "percentile": 99, "min_tps_user": 20}
     for m in all_models():
         chips = sorted(all_chips(), key=lambda c: -frontier_configs(m, [c], None, 128, 1))[:MAX_CHIPS]
-        per_point = frontier_configs(m, chips, None, 128, 1)
-        points = min(128, MAX_CONFIGS // max(1, per_point))
-        if points >= 2:
-            found.append((bool(m.moe), per_point * points, {"model": m.id, "chip": ",".join(c.id for c in chips),
-                                                            "max_gpus": 128, "points": points, "tp": 8}))
+        for extra in ({"tp": 8}, options):
+            opt = "spec_method" in extra
+            per_point = frontier_configs(m, chips, None, 128, 1, opt, opt, opt)
+            points = min(128, MAX_CONFIGS // max(1, per_point))
+            if points >= 2:
+                found.append(((bool(m.moe), opt), per_point * points, {
+                    "model": m.id, "chip": ",".join(c.id for c in chips), "max_gpus": 128, "points": points, **extra}))
     found.sort(key=lambda x: -x[1])
-    dense = [(q, n) for moe, n, q in found if not moe][:n_dense]
-    moe = [(q, n) for moe, n, q in found if moe][:n_moe]
-    return dense + moe
+    out = []
+    for moe, n_kind in ((False, n_dense), (True, n_moe)):
+        for opt in (False, True):  # half plain, half with every option
+            out += [(q, n) for kind, n, q in found if kind == (moe, opt)][:max(1, n_kind // 2)]
+    return out
 
 
 def heaviest_query(url: str) -> tuple[str, int, float]:

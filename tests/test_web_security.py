@@ -178,6 +178,10 @@ def test_a_model_name_is_never_read_as_a_path(client, tmp_path):
     for name in (str(cfg), str(tmp_path), "../../etc/passwd", "/etc/passwd"):
         r = client.get("/api/estimate", params={"model": name, "chip": "h100-sxm", "tp": 1})
         assert r.status_code in (404, 422) and r.json()["field"] == "model"
+        # nor is a draft model's name (speculative decoding): catalog ids only
+        r = client.get("/api/estimate", params={"model": "llama-3.1-70b", "chip": "h100-sxm", "spec_method": "draft",
+                                                "spec_draft": name})
+        assert r.status_code in (404, 422) and r.json()["field"] == "spec_draft"
 
 
 # ------------------------------------------------------------------ Host and Origin
@@ -287,6 +291,25 @@ def test_work_past_the_limit_is_refused_naming_the_field(client):
     assert body["field"] == "points" and f"{MAX_CONFIGS:,}" in body["detail"]
     assert client.get(f"/api/frontier?model=deepseek-v3&chip={chips}&max_gpus=128&points=128").status_code == 422
     assert client.get("/api/meta").json()["max_configs"] == MAX_CONFIGS
+
+
+def test_search_options_count_in_the_work_bound(client):
+    # speculative decoding, disaggregation and a tail percentile each make the search dearer: a request
+    # inside the bound without them is refused with them, before any work is done
+    from infercast.specs.hardware import get_chip
+    from infercast.specs.model import get_model
+    from infercast.web.work import check_work, frontier_configs
+
+    m, chips = get_model("deepseek-v3"), [get_chip(c) for c in ("h100-sxm", "b200", "mi300x")]
+    per_point = frontier_configs(m, chips, None, 128, 1)
+    points = MAX_CONFIGS // per_point  # as many as the bound allows without the options
+    assert check_work(m, chips, None, 128, points) <= MAX_CONFIGS
+    assert frontier_configs(m, chips, None, 128, points, True, True, True) == 8 * frontier_configs(m, chips, None, 128, points)
+    q = {"model": "deepseek-v3", "chip": "h100-sxm,b200,mi300x", "max_gpus": 128, "points": points}
+    for extra in ({"spec_method": "mtp"}, {"disaggregated": "true"}, {"percentile": 99}):
+        r = client.get("/api/results", params={**q, **extra, "min_tps_user": 20})
+        assert r.status_code == 422 and r.json()["field"] == "points", r.text
+        assert "count twice" in r.json()["detail"]
 
 
 class _FakeRequest:

@@ -71,6 +71,13 @@ TERMS: dict[str, Term] = {t.name: t for t in (
     Term("tokens_per_day", "demand: tokens per day", "tokens/day", 0, 1e20, lo_open=True),
     Term("requests_per_s", "demand: requests per second", "requests/s", 0, 1e12, lo_open=True),
     Term("headroom", "peak-to-mean ratio of demand the fleet must absorb", "", 1, 100),
+    # techniques the planner searches
+    Term("spec_method", "speculative decoding method (mtp, eagle, eagle3, draft, ngram; default: none)"),
+    Term("spec_tokens", "speculative decoding: drafted tokens per verify step (default: the method's)", "tokens", 1, 16),
+    Term("spec_acceptance", "speculative decoding: probability a drafted token is accepted (default: the method's)",
+         "", 0, 1),
+    Term("spec_draft", "speculative decoding with a draft model: the draft model's catalog id"),
+    Term("disaggregated", "also search disaggregated prefill/decode pools (each with its own shape)"),
     # sweeps and files
     Term("max_gpus", "largest replica (GPUs) a sweep considers", "GPUs", 1, MAX_REPLICA_GPUS),
     Term("points", "concurrency grid points per shape in a sweep", "", 2, MAX_POINTS),

@@ -1,37 +1,34 @@
 """One request's results: resolve the inputs, call the library once per chip, wrap what comes back.
 
-Each `do_*` is a loop over chips calling one library function (`essay.bounds`, `estimate.estimate`,
-`frontier.sweep`/`best_point`, `cost.cost`); an error on one chip becomes that chip's `error` while
+Each `do_*` is a loop over chips calling the library (`essay.bounds`; the planner and `estimate`
+through `web.operating_point.ChipRun`, one search per chip shared by the sections of a request;
+`cost.cost` at the chip's operating point); an error on one chip becomes that chip's `error` while
 the others keep their results. The loops call `cancel.check()` between chips, so work whose client
 has gone stops early. Models and chips resolve from the catalogs (and this server's uploads) only:
 nothing the user types is ever read as a path.
 """
 from __future__ import annotations
 
-import csv
-import io
 from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any, Callable, Iterator
 
 from infercast.analyses.cost import cost as run_cost
 from infercast.analyses.essay import Bounds, bounds as run_bounds
-from infercast.analyses.frontier import best_point, sweep
 from infercast.engine.efficiency import engine_names, get_engine
-from infercast.engine.estimate import Estimate, estimate as run_estimate
+from infercast.engine.estimate import Estimate
 from infercast.errors import InfercastError
 from infercast.specs import precision as P
 from infercast.specs.hardware import Chip, all_chips
 from infercast.specs.model import ModelSpec, all_models
 from infercast.specs.store import lookup
 from infercast.web.errors import WebInputError, field_of, short
-from infercast.web.schemas import (BoundsItem, CostItem, EstimateItem, ErrorOut, FrontierItem, Inputs, ModelOut,
-                                   ResultsOut)
+from infercast.web.operating_point import ChipRun, check_inputs, speculation_of
+from infercast.web.schemas import (BoundsItem, ChipError, CostItem, EstimateItem, ErrorOut, FrontierItem, Inputs,
+                                   ModelOut, OperatingPoint, ResultsOut)
 from infercast.web.upload_store import UploadStore
 from infercast.web.work import Cancelled, check_work
-
-Resolved = tuple[ModelSpec, "str | None", list[Chip]]
-
 
 @contextmanager
 def blame(field: str) -> Iterator[None]:
@@ -72,7 +69,19 @@ def resolve_model(name: str, uploads: UploadStore) -> tuple[ModelSpec, str | Non
         return lookup("model", key, *_models()), None
 
 
+@dataclass(frozen=True)
+class Resolved:
+    """A request's inputs resolved against the catalogs and this server's uploads."""
+
+    model: ModelSpec
+    token: str | None
+    chips: list[Chip]
+    draft: str | None = None  # the draft model's catalog id (speculative decoding with a draft model)
+
+
 def resolve(q: Inputs, uploads: UploadStore) -> Resolved:
+    """Check and resolve every input that names something (cheap: bad input is answered at once)."""
+    check_inputs(q)
     m, token = resolve_model(q.model, uploads)
     chips: list[Chip] = []
     for name in q.chip:
@@ -88,7 +97,16 @@ def resolve(q: Inputs, uploads: UploadStore) -> Resolved:
     if q.engine is not None and q.engine not in engine_names():
         with blame("engine"):
             get_engine(q.engine)
-    return m, token, chips
+    draft = None
+    if q.spec_draft is not None:  # a catalog id only: nothing the user types is read as a path
+        try:
+            draft = lookup("model", q.spec_draft, *_models()).id
+        except InfercastError as e:
+            e.field = "spec_draft"  # the unknown model is the draft, not `model`
+            raise
+    with blame("spec_method"):
+        speculation_of(q, draft)
+    return Resolved(m, token, chips, draft)
 
 
 def model_out(m: ModelSpec, token: str | None = None) -> ModelOut:
@@ -108,12 +126,9 @@ def err(e: InfercastError) -> ErrorOut:
     return ErrorOut(detail=short(str(e)), field=field_of(e))
 
 
-def library_kwargs(q: Inputs) -> dict[str, Any]:
-    """The inputs as the library's keyword arguments (estimate; cost takes the shape and targets)."""
-    return dict(gpus=q.gpus, tp=q.tp, pp=q.pp, ep=q.ep, weights=q.weights, kv=q.kv, engine=q.engine,
-                input_len=q.input_len, output_len=q.output_len, concurrency=q.concurrency,
-                max_throughput=q.concurrency is None, tpot_max=1.0 / q.min_tps_user if q.min_tps_user else None,
-                ttft_max=q.max_ttft)
+def runs_for(q: Inputs, r: Resolved) -> dict[str, ChipRun]:
+    """One ChipRun per chip, shared by the sections of one request (one search per chip)."""
+    return {c.id: ChipRun(q, r.model, c, r.draft) for c in r.chips}
 
 
 def _per_chip(chips: list[Chip], fn: Callable[[Chip], Any], cancel: Cancelled):
@@ -138,134 +153,112 @@ def _bounds_sources(b: Bounds, c: Chip, m: ModelSpec) -> dict[str, str]:
     }
 
 
-def _estimate_sources(e: Estimate, c: Chip) -> dict[str, str]:
-    step = "roofline step model (roofline.step_time) under continuous batching (serving.continuous)"
-    return {
-        "throughput": f"{step}; efficiencies: {e.efficiency_source}",
-        "step": f"{step}; engine: {e.engine_source}",
-        "memory": f"capacity {c.memory_gb:g} GB {c.memory_type} ({c.sources.get('memory', 'catalog')}); "
-                  f"weights and KV from the model's architecture; KV pool per the engine profile",
-        "efficiency": e.efficiency_source,
-        "engine": e.engine_source,
-    }
+def _estimate_sources(p: OperatingPoint, e: Estimate | None, c: Chip) -> dict[str, str]:
+    how = {"planner": "the planner's best shape, precision and batch for the targets (engine.planner.plan)",
+           "fixed shape": "the given shape; the planner's best batch for the targets (engine.planner.plan)",
+           "fixed concurrency": "the given shape and requests in flight (engine.estimate.estimate)"}[p.chosen_by]
+    step = "step model (engine.step) under continuous batching (engine.serving.continuous)"
+    out = {"point": f"{how}; {step}", "throughput": f"{how}; {step}", "step": step}
+    if e is not None:
+        out.update({
+            "throughput": f"{how}; {step}; efficiencies: {e.efficiency_source}",
+            "step": f"{step}; engine: {e.engine_source}",
+            "memory": f"capacity {c.memory_gb:g} GB {c.memory_type} ({c.sources.get('memory', 'catalog')}); "
+                      f"weights and KV from the model's architecture; KV pool per the engine profile",
+            "efficiency": e.efficiency_source, "engine": e.engine_source})
+    return out
 
 
-def do_bounds(q: Inputs, m: ModelSpec, chips: list[Chip], cancel: Cancelled) -> list[BoundsItem]:
-    prec = q.weights or m.dtype
-    rows = _per_chip(chips, lambda c: run_bounds(m, c, prec), cancel)
+def _precision_of(q: Inputs, m: ModelSpec, run: ChipRun | None) -> str:
+    """The weight precision of the chip's operating point when it has one, else the asked or released one."""
+    if run is not None:
+        try:
+            return run.operating_point[0].precision
+        except InfercastError:
+            pass
+    return q.weights or m.dtype
+
+
+def do_bounds(q: Inputs, r: Resolved, cancel: Cancelled, runs: dict[str, ChipRun] | None = None) -> list[BoundsItem]:
+    """The essay's bounds per chip, at the operating point's precision (results) or the asked one."""
+    m = r.model
+    rows = _per_chip(r.chips, lambda c: run_bounds(m, c, _precision_of(q, m, (runs or {}).get(c.id))), cancel)
     return [BoundsItem(chip=c.id, bounds=b, sources=_bounds_sources(b, c, m) if b else {},
                        error=err(e) if e else None) for c, b, e in rows]
 
 
-def do_estimate(q: Inputs, m: ModelSpec, chips: list[Chip], cancel: Cancelled) -> list[EstimateItem]:
-    kw = library_kwargs(q)
-    rows = _per_chip(chips, lambda c: run_estimate(m, c, **kw), cancel)
-    return [EstimateItem(chip=c.id, estimate=r, sources=_estimate_sources(r, c) if r else {},
-                         error=err(e) if e else None) for c, r, e in rows]
+def do_estimate(q: Inputs, r: Resolved, cancel: Cancelled, runs: dict[str, ChipRun] | None = None) -> list[EstimateItem]:
+    runs = runs or runs_for(q, r)
+    rows = _per_chip(r.chips, lambda c: runs[c.id].operating_point, cancel)
+    out = []
+    for c, got, e in rows:
+        if got is None:
+            out.append(EstimateItem(chip=c.id, error=err(e)))
+            continue
+        point, est, notes = got
+        out.append(EstimateItem(chip=c.id, point=point, estimate=est, sources=_estimate_sources(point, est, c),
+                                notes=notes))
+    return out
 
 
-def do_frontier(q: Inputs, m: ModelSpec, chips: list[Chip], cancel: Cancelled) -> list[FrontierItem]:
-    check_work(m, chips, q.weights, q.max_gpus, q.points)
-    targets = q.min_tps_user is not None or q.max_ttft is not None
+def do_frontier(q: Inputs, r: Resolved, cancel: Cancelled, runs: dict[str, ChipRun] | None = None) -> list[FrontierItem]:
+    runs = runs or runs_for(q, r)
 
     def one(c: Chip) -> FrontierItem:
-        sw = sweep(m, c, input_len=q.input_len, output_len=q.output_len,
-                   precisions=[q.weights] if q.weights else None, engine=q.engine, kv=q.kv,
-                   max_gpus=q.max_gpus, n_concurrency=q.points)
-        best = best_point(sw, q.min_tps_user, q.max_ttft) if targets else None
-        return FrontierItem(chip=c.id, configs=sw.n, engine=sw.engine, points=sw.frontier_interactivity,
-                            max_throughput=sw.max_throughput() if sw.n else None,
-                            best_meeting_targets=best, notes=list(sw.notes))
+        p = runs[c.id].full_plan
+        return FrontierItem(chip=c.id, configs=p.n, engine=p.engine, points=p.frontier_interactivity,
+                            max_throughput=p.max_throughput() if p.n else None,
+                            best_meeting_targets=p.best if p.targets.any else None, notes=list(p.notes))
 
-    rows = _per_chip(chips, one, cancel)
-    return [r if r else FrontierItem(chip=c.id, error=err(e)) for c, r, e in rows]
+    rows = _per_chip(r.chips, one, cancel)
+    return [f if f else FrontierItem(chip=c.id, error=err(e)) for c, f, e in rows]
 
 
-def do_cost(q: Inputs, m: ModelSpec, chips: list[Chip], cancel: Cancelled) -> list[CostItem]:
+def do_cost(q: Inputs, r: Resolved, cancel: Cancelled, runs: dict[str, ChipRun] | None = None) -> list[CostItem]:
+    """$ per million tokens at each chip's operating point (its shape, precision and batch)."""
+    runs = runs or runs_for(q, r)
     out = []
-    for c in chips:
+    for c in r.chips:
         cancel.check()
         if c.price is None:
             out.append(CostItem(chip=c.id, priced=False, error=ErrorOut(
                 detail=f"{c.id} has no dated $/hour in the catalog, so no cost is shown")))
             continue
         try:
-            r = run_cost(m, c, tp=q.tp, pp=q.pp, ep=q.ep, weights=q.weights, kv=q.kv, engine=q.engine,
-                         input_len=q.input_len, output_len=q.output_len,
-                         min_tokens_per_s_per_user=q.min_tps_user, max_ttft_s=q.max_ttft)
-            out.append(CostItem(chip=c.id, priced=True, price=c.price, cost=r))
+            point, _, _ = runs[c.id].operating_point
+            rep = run_cost(r.model, c, tp=point.tp, pp=point.pp, ep=point.ep, weights=point.precision, kv=point.kv,
+                           engine=q.engine, input_len=q.input_len, output_len=q.output_len,
+                           concurrency=point.concurrency / point.replicas)  # one replica: cost per GPU alike
+            extra = [f"{x}: cost of the same shape and batch without it (analyses.cost does not model it yet)"
+                     for x in (point.speculative, point.disaggregated and "disaggregated pools") if x]
+            label = {"planner": "the planner's choice", "fixed shape": "the given shape, the planner's batch",
+                     "fixed concurrency": "the given shape and batch"}[point.chosen_by]
+            rep = replace(rep, operating_point=f"{label}: {point.targets}", assumptions=rep.assumptions + extra)
+            out.append(CostItem(chip=c.id, priced=True, price=c.price, cost=rep))
         except InfercastError as e:
             out.append(CostItem(chip=c.id, priced=True, price=c.price, error=err(e)))
     return out
 
 
 def raise_if_all_failed(items: list) -> None:
-    """When every chip failed, the request itself is wrong: answer 4xx with the first chip's error."""
+    """When every chip failed, the request itself is wrong: answer 4xx with the first chip's error, and
+    every chip's own reason in `chips`."""
     if items and all(i.error is not None for i in items):
         e = items[0].error
-        raise WebInputError(e.detail, e.field, 422)
+        raise WebInputError(e.detail, e.field, 422, extra={"chips": [
+            ChipError(chip=i.chip, detail=i.error.detail, field=i.error.field).model_dump() for i in items]})
 
 
-def results(q: Inputs, m: ModelSpec, token: str | None, chips: list[Chip], cancel: Cancelled) -> ResultsOut:
-    check_work(m, chips, q.weights, q.max_gpus, q.points)  # before any work is done
-    est = do_estimate(q, m, chips, cancel)
+def results(q: Inputs, r: Resolved, cancel: Cancelled) -> ResultsOut:
+    check_search(q, r)  # before any work is done
+    runs = runs_for(q, r)
+    est = do_estimate(q, r, cancel, runs)
     raise_if_all_failed(est)
-    return ResultsOut(inputs=q, model=model_out(m, token), bounds=do_bounds(q, m, chips, cancel), estimate=est,
-                      frontier=do_frontier(q, m, chips, cancel), cost=do_cost(q, m, chips, cancel))
+    return ResultsOut(inputs=q, model=model_out(r.model, r.token), bounds=do_bounds(q, r, cancel, runs), estimate=est,
+                      frontier=do_frontier(q, r, cancel, runs), cost=do_cost(q, r, cancel, runs))
 
 
-# ------------------------------------------------------------------ CSV
-
-FRONTIER_COLS = ["chip", "precision", "tp", "pp", "ep", "gpus", "concurrency", "tokens_per_s_per_user",
-                 "output_tok_s_per_gpu", "input_tok_s_per_gpu", "ttft_s", "tpot_s"]
-SUMMARY_COLS = [
-    "model", "chip", "weights", "kv_cache", "engine", "input_len", "output_len", "gpus", "tp", "pp", "ep", "mode",
-    "upper_forward_passes_per_s", "lower_forward_passes_per_s", "market_forward_passes_per_s",
-    "concurrency", "output_tok_s_per_gpu", "input_tok_s_per_gpu", "tokens_per_s_per_user", "ttft_s", "tpot_s",
-    "bound_by", "batch_limit", "frontier_max_output_tok_s_per_gpu", "best_meeting_targets_output_tok_s_per_gpu",
-    "usd_per_gpu_hour", "price_date", "usd_per_m_input", "usd_per_m_output", "error",
-]
-
-
-def _summary_row(r: ResultsOut, b: BoundsItem, e: EstimateItem, f: FrontierItem, c: CostItem) -> list:
-    est, bd, cr = e.estimate, b.bounds, c.cost
-    errs = "; ".join(x.error.detail for x in (e, f, c) if x.error)
-
-    def g(obj, attr):
-        return "" if obj is None else getattr(obj, attr)
-
-    return [
-        r.model.id, e.chip, g(est, "weights"), g(est, "kv_cache"), g(est, "engine"), r.inputs.input_len,
-        r.inputs.output_len, g(est, "gpus"), g(est, "tp"), g(est, "pp"), g(est, "ep"), g(est, "mode"),
-        g(bd, "upper_forward_passes_per_s"), g(bd, "lower_forward_passes_per_s"),
-        (bd.market_forward_passes_per_s or "") if bd else "",
-        g(est, "concurrency"), g(est, "output_tok_s_per_gpu"), g(est, "input_tok_s_per_gpu"),
-        g(est, "tokens_per_s_per_user"), g(est, "ttft_s"), g(est, "tpot_s"), g(est, "bound_by"),
-        g(est, "batch_limit"), g(f.max_throughput, "output_tok_s_per_gpu"),
-        g(f.best_meeting_targets, "output_tok_s_per_gpu"), g(c.price, "usd_per_hour"), g(c.price, "date"),
-        g(cr, "usd_per_m_input"), g(cr, "usd_per_m_output"), errs,
-    ]
-
-
-def _cell(v: Any) -> Any:
-    """Spreadsheet-safe: a text cell starting with = + - @ is not read as a formula (OWASP CSV injection)."""
-    if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + v
-    return v
-
-
-def to_csv(r: ResultsOut, table: str) -> str:
-    buf = io.StringIO()
-    if table == "frontier":
-        w = csv.writer(buf)
-        w.writerow(FRONTIER_COLS)
-        for f in r.frontier:
-            for p in f.points:
-                d = p.model_dump()
-                w.writerow([_cell(d.get(k, "")) for k in FRONTIER_COLS])
-    else:
-        w = csv.writer(buf)
-        w.writerow(SUMMARY_COLS)
-        for b, e, f, c in zip(r.bounds, r.estimate, r.frontier, r.cost):
-            w.writerow([_cell(v) for v in _summary_row(r, b, e, f, c)])
-    return buf.getvalue()
+def check_search(q: Inputs, r: Resolved) -> int:
+    """The work bound (web.work.check_work) of the full search one chip's frontier or planner makes."""
+    return check_work(r.model, r.chips, q.weights, q.max_gpus, q.points, speculative=q.spec_method is not None,
+                      disaggregated=q.disaggregated, tail=q.percentile > 50)

@@ -31,9 +31,10 @@ class WebInputError(InfercastError):
     """An input problem found by the web layer itself (its status and field are known)."""
 
     def __init__(self, message: str, field: str | None = None, status_code: int = 422,
-                 headers: dict[str, str] | None = None):
+                 headers: dict[str, str] | None = None, extra: dict[str, Any] | None = None):
         super().__init__(message, field=field)
         self.status_code, self.headers = status_code, headers or {}
+        self.extra = extra or {}  # more ErrorOut fields (e.g. `chips`: each chip's own reason)
 
 
 class ClientGone(Exception):
@@ -41,7 +42,7 @@ class ClientGone(Exception):
 
 
 # vocabulary names (or library keyword names) -> the web's query parameter, where they differ
-_WEB_NAMES = {"tpot_max": "min_tps_user", "max_tpot": "min_tps_user", "min_tps": "min_tps_user",
+_WEB_NAMES = {"tpot_max": "max_tpot", "min_tps": "min_tps_user",
               "min_tokens_per_s_per_user": "min_tps_user", "ttft_max": "max_ttft", "max_ttft_s": "max_ttft",
               "kv_cache": "kv", "precision": "weights"}
 
@@ -97,6 +98,7 @@ def error_body(e: InfercastError) -> dict[str, Any]:
     body: dict[str, Any] = {"detail": short(str(e)), "field": field_of(e)}
     if isinstance(e, UnknownIdError):
         body["suggestions"] = list(e.suggestions)
+    body.update(getattr(e, "extra", None) or {})
     return body
 
 

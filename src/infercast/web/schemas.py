@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from infercast.analyses.cost import CostReport
 from infercast.analyses.essay import Bounds
 from infercast.engine.estimate import Estimate
+from infercast.engine.planner import Z
 from infercast.specs.hardware import Price
 from infercast.vocabulary import TERMS
 
@@ -20,6 +21,9 @@ MAX_CHIPS = 12
 MAX_ID_CHARS = 200  # longer ids are no catalog id, alias or upload token
 DEFAULT_CHIPS = ("h100-sxm", "h200-sxm", "b200", "mi300x")  # the page's starting view
 DEFAULT_MODEL = "llama-3.1-70b"
+DEFAULT_MAX_GPUS = 64  # large enough for GPT-4 (1.8 T) or DeepSeek-V3 (671 B) on 80 GB GPUs
+MAX_SWEEP_GPUS = 128  # replicas the web app searches: MAX_CONFIGS bounds the work (web.work)
+PERCENTILES = tuple(sorted(Z))  # the percentiles the planner has normal quantiles for
 
 
 def term(name: str, default: Any, help: str | None = None, **extra: Any) -> Any:
@@ -40,30 +44,46 @@ def term(name: str, default: Any, help: str | None = None, **extra: Any) -> Any:
 
 class Inputs(BaseModel):
     """What the page (and every results endpoint) takes as query parameters. Unknown parameters are
-    refused (422 naming them), so a misspelt or unsupported input is never silently ignored."""
+    refused (422 naming them), so a misspelt or unsupported input is never silently ignored.
+
+    The shape: with `tp` unset the planner (`engine.planner.plan`) chooses TP, PP, EP, the weight
+    precision (unless `weights` is given) and the batch for the targets, over replicas of up to
+    `max_gpus` GPUs; with `tp` given the shape is fixed (`pp`, `ep` default 1) and only the batch is
+    chosen, or given as `concurrency`. `pp`, `ep`, `gpus` and `concurrency` belong to a fixed shape."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     model: str = term("model", DEFAULT_MODEL, "catalog id or alias, or an upload token from POST /api/model",
                       max_length=MAX_ID_CHARS)
     chip: list[str] = Field(list(DEFAULT_CHIPS), description="chip ids (repeat the parameter, or comma-separate); "
                                                              f"at most {MAX_CHIPS}")
-    weights: Optional[str] = term("weights", None, "weight precision (default: the model's released dtype); the "
-                                  "frontier sweeps all native precisions when unset", max_length=40)
+    weights: Optional[str] = term("weights", None, "weight precision (default: the planner's choice among the "
+                                  "chip's native precisions; with a fixed shape, the model's released dtype)",
+                                  max_length=40)
     kv: Optional[str] = term("kv", None, "KV-cache precision (default: the engine's choice)", max_length=40)
     engine: Optional[str] = term("engine", None, "serving engine profile (default tensorrt-llm)", max_length=80)
     input_len: int = term("input_len", 1024)
     output_len: int = term("output_len", 256)
-    gpus: Optional[int] = term("gpus", None, "GPUs in total (default: one replica)")
-    tp: int = term("tp", 4, "tensor-parallel degree per replica (default 4: the default model, 70 B at bf16, "
-                            "does not fit on one 80 GB GPU)")
-    pp: int = term("pp", 1)
-    ep: int = term("ep", 1)
-    concurrency: Optional[float] = term("concurrency", None, "requests in flight (whole system), at least 1; unset: "
-                                        "the largest batch that fits or meets the targets", ge=1)
+    tp: Optional[int] = term("tp", None, "tensor-parallel degree per replica; unset: the planner chooses the "
+                                         "shape (TP, PP, EP) for the targets")
+    pp: Optional[int] = term("pp", None, "pipeline-parallel degree per replica (a fixed shape: with tp; default 1)")
+    ep: Optional[int] = term("ep", None, "expert-parallel degree, MoE (a fixed shape: with tp; default 1); larger "
+                                         "than tp runs attention data-parallel over ep / tp groups")
+    gpus: Optional[int] = term("gpus", None, "GPUs in total (a fixed shape: with tp; default one replica)")
+    concurrency: Optional[float] = term("concurrency", None, "requests in flight, whole system (a fixed shape: "
+                                        "with tp); unset: the largest batch that fits or meets the targets", ge=1)
     min_tps_user: Optional[float] = term("min_tps_user", None)
     max_ttft: Optional[float] = term("max_ttft", None)
-    max_gpus: int = Field(8, ge=1, le=128, description="frontier: largest replica (GPUs) to sweep")
-    points: int = Field(32, ge=2, le=128, description="frontier: concurrency grid points per shape")
+    max_tpot: Optional[float] = term("max_tpot", None)
+    percentile: float = term("percentile", 50.0, "latency targets hold at this percentile of the requests in "
+                             f"flight (Poisson occupancy): one of {', '.join(f'{p:g}' for p in PERCENTILES)}")
+    spec_method: Optional[str] = term("spec_method", None, max_length=40)
+    spec_tokens: Optional[int] = term("spec_tokens", None)
+    spec_acceptance: Optional[float] = term("spec_acceptance", None)
+    spec_draft: Optional[str] = term("spec_draft", None, max_length=MAX_ID_CHARS)
+    disaggregated: bool = term("disaggregated", False)
+    max_gpus: int = term("max_gpus", DEFAULT_MAX_GPUS, "largest replica (GPUs) the planner and the frontier "
+                         "consider (per pool when disaggregated)", le=MAX_SWEEP_GPUS)
+    points: int = term("points", 32, "frontier: concurrency grid points per shape", le=128)
 
     @field_validator("chip", mode="before")
     @classmethod
@@ -83,10 +103,22 @@ class Inputs(BaseModel):
             raise ValueError(f"a chip id is at most {MAX_ID_CHARS} characters")
         return v
 
-    @field_validator("weights", "kv", "engine", mode="before")
+    @field_validator("weights", "kv", "engine", "spec_method", "spec_draft", mode="before")
     @classmethod
     def _blank_is_default(cls, v):
         return None if isinstance(v, str) and not v.strip() else v
+
+    @field_validator("percentile")
+    @classmethod
+    def _tabulated(cls, v: float) -> float:
+        if float(v) not in PERCENTILES:
+            raise ValueError(f"use one of {', '.join(f'{p:g}' for p in PERCENTILES)} (the planner's tabulated "
+                             "percentiles)")
+        return float(v)
+
+    @property
+    def fixed_shape(self) -> bool:
+        return self.tp is not None
 
 
 class CsvInputs(Inputs):
@@ -99,6 +131,12 @@ class ErrorLoc(BaseModel):
     msg: str
 
 
+class ChipError(BaseModel):
+    chip: str
+    detail: str
+    field: Optional[str] = None
+
+
 class ErrorOut(BaseModel):
     """Every 4xx body: the message, and the query parameter or form field to show it beside."""
 
@@ -106,6 +144,7 @@ class ErrorOut(BaseModel):
     field: Optional[str] = Field(None, description="query parameter, form field or header to blame; null: none")
     suggestions: Optional[list[str]] = Field(None, description="close matches, for an unknown id")
     errors: Optional[list[ErrorLoc]] = Field(None, description="every validation problem, for a malformed request")
+    chips: Optional[list[ChipError]] = Field(None, description="when every chip failed: each chip's own reason")
 
 
 def _error_doc(text: str) -> dict:
@@ -149,10 +188,21 @@ class ModelOut(BaseModel):
     notes: str = ""
 
 
+class SpecMethodOut(BaseModel):
+    tokens: int = Field(description="default drafted tokens per verify step")
+    acceptance: float = Field(description="default acceptance of the first drafted token")
+    later_acceptance: float = Field(description="default acceptance of each later drafted token")
+    draft: str = Field(description="what drafts the tokens")
+    source: str
+
+
 class MetaOut(BaseModel):
     version: str
     precisions: list[str]
     engines: list[str]
+    spec_methods: dict[str, SpecMethodOut] = Field(description="speculative decoding methods and their sourced "
+                                                               "defaults (data/speculative.json)")
+    percentiles: list[float]
     defaults: Inputs
     max_chips: int
     max_configs: int = Field(description="most frontier configurations (chips x precisions x shapes x points) "
@@ -166,10 +216,40 @@ class BoundsItem(BaseModel):
     error: Optional[ErrorOut] = None
 
 
+class OperatingPoint(BaseModel):
+    """Where one chip serves: the shape, precision and batch, and what they give (per GPU, per user)."""
+
+    chosen_by: str = Field(description="planner: the planner's best shape for the targets; fixed shape: the "
+                                       "given shape, the planner's batch; fixed concurrency: the given shape "
+                                       "and requests in flight")
+    targets: str = Field(description="the targets the point was chosen for")
+    precision: str
+    kv: str
+    engine: str
+    tp: int
+    pp: int
+    ep: int
+    dp: int = Field(description="attention data-parallel groups (ep / tp when ep > tp)")
+    gpus: int = Field(description="GPUs per replica (both pools when disaggregated)")
+    replicas: int
+    concurrency: float = Field(description="requests in flight, whole system")
+    output_tok_s_per_gpu: float
+    input_tok_s_per_gpu: float
+    tokens_per_s_per_user: float
+    ttft_s: float
+    tpot_s: float
+    e2e_s: float
+    speculative: Optional[str] = None
+    disaggregated: Optional[str] = None
+
+
 class EstimateItem(BaseModel):
     chip: str
-    estimate: Optional[Estimate] = None
+    point: Optional[OperatingPoint] = None
+    estimate: Optional[Estimate] = Field(None, description="the breakdown (operators, memory, bounds) of one "
+                                                           "engine step at the point's shape and batch")
     sources: dict[str, str] = {}
+    notes: list[str] = []
     error: Optional[ErrorOut] = None
 
 
@@ -180,7 +260,10 @@ class FrontierPoint(BaseModel):
     tp: int
     pp: int
     ep: int = 1
+    dp: int = 1
     gpus: int
+    speculative: Optional[str] = None
+    disaggregated: Optional[str] = None
     concurrency: float
     output_tok_s_per_gpu: Optional[float] = None
     input_tok_s_per_gpu: Optional[float] = None

@@ -34,23 +34,40 @@ DEFAULT_QUEUE = 4  # requests waiting for a worker, beyond those running (the pa
 POLL_S = 0.1  # how often a waiting or running request's connection is checked
 
 
-def frontier_configs(m: ModelSpec, chips: list[Chip], weights: str | None, max_gpus: int, points: int) -> int:
-    """An upper bound on the configurations the frontier sweep evaluates (before memory-fit pruning)."""
+# Relative cost of one configuration: speculative decoding times the drafter too (a second step per
+# configuration); disaggregation adds a decode-pool grid per aggregated shape (at most as many again);
+# targets at a percentile above 50 evaluate every configuration again at its tail occupancy.
+# Measured: speculation or disaggregation adds 10-40 % to a plan's time, a tail percentile 60-90 %
+# (deepseek-v3 / gpt-4 / llama-3.1-70b, max_gpus 64); counting each as x2 keeps the bound an upper bound.
+SPECULATIVE_WEIGHT = 2
+DISAGGREGATED_WEIGHT = 2
+TAIL_WEIGHT = 2
+
+
+def frontier_configs(m: ModelSpec, chips: list[Chip], weights: str | None, max_gpus: int, points: int,
+                     speculative: bool = False, disaggregated: bool = False, tail: bool = False) -> int:
+    """An upper bound on the configurations the planner evaluates per request (before memory-fit pruning),
+    weighted by what the search options cost."""
     wanted = [weights] if weights else P.PRECISIONS
-    return sum(len(native_precisions(c, m, wanted)) * len(shapes(m, c, Space(max_gpus=max_gpus))) for c in chips) * points
+    n = sum(len(native_precisions(c, m, wanted)) * len(shapes(m, c, Space(max_gpus=max_gpus))) for c in chips) * points
+    return (n * (SPECULATIVE_WEIGHT if speculative else 1) * (DISAGGREGATED_WEIGHT if disaggregated else 1)
+            * (TAIL_WEIGHT if tail else 1))
 
 
-def check_work(m: ModelSpec, chips: list[Chip], weights: str | None, max_gpus: int, points: int) -> int:
+def check_work(m: ModelSpec, chips: list[Chip], weights: str | None, max_gpus: int, points: int,
+               speculative: bool = False, disaggregated: bool = False, tail: bool = False) -> int:
     """Refuse (422, naming the input to reduce) a request past MAX_CONFIGS; return its size."""
-    n = frontier_configs(m, chips, weights, max_gpus, points)
+    n = frontier_configs(m, chips, weights, max_gpus, points, speculative, disaggregated, tail)
     if n > MAX_CONFIGS:
         per_point = max(1, n // points)
         field = "points" if MAX_CONFIGS // per_point >= 2 else ("max_gpus" if max_gpus > 8 else "chip")
         hint = {"points": f"use points <= {MAX_CONFIGS // per_point}", "max_gpus": "use a smaller max_gpus",
                 "chip": "pick fewer chips"}[field]
-        raise WebInputError(f"this asks for {n:,} frontier configurations (chips x precisions x shapes x points); "
-                            f"the limit is {MAX_CONFIGS:,} per request: {hint}, or fewer chips or a fixed weights "
-                            "precision", field, 422)
+        options = (" (speculative decoding, disaggregation and a tail percentile each count twice)"
+                   if speculative or disaggregated or tail else "")
+        raise WebInputError(f"this asks for {n:,} frontier configurations (chips x precisions x shapes x points"
+                            f"{options}); the limit is {MAX_CONFIGS:,} per request: {hint}, or fewer chips or a "
+                            "fixed weights precision", field, 422)
     return n
 
 

@@ -7,12 +7,15 @@ from fastapi import APIRouter, Depends, Path
 
 from infercast import __version__
 from infercast.engine.efficiency import engine_names
+from infercast.engine.speculative import METHODS
 from infercast.specs import precision as P
 from infercast.specs.hardware import Chip, all_chips
 from infercast.specs.model import all_models
+from infercast.specs.store import read_json
 from infercast.web.compute import model_out, resolve_model
 from infercast.web.routes.deps import json_bytes, json_response, uploads
-from infercast.web.schemas import ERROR_RESPONSES, MAX_CHIPS, MAX_ID_CHARS, Inputs, MetaOut, ModelOut
+from infercast.web.schemas import (ERROR_RESPONSES, MAX_CHIPS, MAX_ID_CHARS, PERCENTILES, Inputs, MetaOut, ModelOut,
+                                   SpecMethodOut)
 from infercast.web.upload_store import UploadStore
 from infercast.web.work import MAX_CONFIGS
 
@@ -21,8 +24,12 @@ router = APIRouter(prefix="/api", tags=["catalog"], responses=ERROR_RESPONSES)
 
 @lru_cache(maxsize=1)
 def _meta() -> bytes:
+    methods = {name: SpecMethodOut(tokens=d["tokens"], acceptance=d["first_acceptance"],
+                                   later_acceptance=d["later_acceptance"], draft=d["draft"], source=d["source"])
+               for name, d in read_json("speculative.json")["methods"].items() if name in METHODS}
     return json_bytes(MetaOut(version=__version__, precisions=list(P.PRECISIONS), engines=engine_names(),
-                              defaults=Inputs(), max_chips=MAX_CHIPS, max_configs=MAX_CONFIGS), MetaOut)
+                              spec_methods=methods, percentiles=list(PERCENTILES), defaults=Inputs(),
+                              max_chips=MAX_CHIPS, max_configs=MAX_CONFIGS), MetaOut)
 
 
 @lru_cache(maxsize=1)
