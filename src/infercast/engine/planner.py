@@ -21,6 +21,7 @@ asks this function.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from statistics import NormalDist
 
 import numpy as np
 
@@ -36,7 +37,6 @@ from infercast.vocabulary import check_number
 
 PRECISIONS = ("bf16", "fp8", "fp4")
 PP_DEGREES = (1, 2, 4, 8, 16)
-Z = {50.0: 0.0, 90.0: 1.2816, 95.0: 1.6449, 99.0: 2.3263}  # standard-normal quantiles
 FIELDS = ("tp", "pp", "ep", "dp", "gpus", "concurrency", "output_tok_s_per_gpu", "input_tok_s_per_gpu",
           "tokens_per_s_per_user", "ttft_s", "tpot_s", "e2e_s")
 
@@ -62,6 +62,9 @@ class Targets:
         for n in ("min_tps_user", "max_ttft", "max_tpot"):
             check_number(n, getattr(self, n))
         check_number("percentile", self.percentile, allow_none=False)
+        if not 50.0 <= self.percentile < 100.0:
+            raise InfercastError(f"percentile {self.percentile:g}: give 50 (means) up to 99.9 (tail limits), below 100",
+                                 field="percentile")
 
     @property
     def any(self) -> bool:
@@ -297,7 +300,7 @@ def plan(model, chip, workload: Workload | None = None, targets: Targets | None 
     if not 2 <= sp.points <= 4096:
         raise InfercastError(f"points must be 2..4096 per shape, got {sp.points}", field="points")
     I, O = float(w.input_len), float(w.output_len)
-    z = Z.get(float(t.percentile), 2.3263 if t.percentile > 95 else 0.0)
+    z = NormalDist().inv_cdf(t.percentile / 100.0)  # standard-normal quantile of the target percentile
     precs = native_precisions(c, m, sp.precisions)
     tps = [x for x in (sp.tps or tp_degrees(m, c)) if x <= m.heads and m.heads % x == 0]
     pps = [p for p in (sp.pps or PP_DEGREES) if p <= m.layers]

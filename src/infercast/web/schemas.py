@@ -13,7 +13,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from infercast.analyses.cost import CostReport
 from infercast.analyses.essay import Bounds
 from infercast.engine.estimate import Estimate
-from infercast.engine.planner import Z
 from infercast.specs.hardware import Price
 from infercast.vocabulary import TERMS
 
@@ -23,7 +22,7 @@ DEFAULT_CHIPS = ("h100-sxm", "h200-sxm", "b200", "mi300x")  # the page's startin
 DEFAULT_MODEL = "llama-3.1-70b"
 DEFAULT_MAX_GPUS = 64  # large enough for GPT-4 (1.8 T) or DeepSeek-V3 (671 B) on 80 GB GPUs
 MAX_SWEEP_GPUS = 128  # replicas the web app searches: MAX_CONFIGS bounds the work (web.work)
-PERCENTILES = tuple(sorted(Z))  # the percentiles the planner has normal quantiles for
+PERCENTILES = (50.0, 90.0, 95.0, 99.0)  # the percentiles the page offers (service-level targets in use)
 
 
 def term(name: str, default: Any, help: str | None = None, **extra: Any) -> Any:
@@ -112,8 +111,8 @@ class Inputs(BaseModel):
     @classmethod
     def _tabulated(cls, v: float) -> float:
         if float(v) not in PERCENTILES:
-            raise ValueError(f"use one of {', '.join(f'{p:g}' for p in PERCENTILES)} (the planner's tabulated "
-                             "percentiles)")
+            raise ValueError(f"use one of {', '.join(f'{p:g}' for p in PERCENTILES)} (the service-level "
+                             "percentiles the page offers)")
         return float(v)
 
     @property
