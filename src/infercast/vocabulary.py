@@ -71,6 +71,10 @@ TERMS: dict[str, Term] = {t.name: t for t in (
     Term("tokens_per_day", "demand: tokens per day", "tokens/day", 0, 1e20, lo_open=True),
     Term("requests_per_s", "demand: requests per second", "requests/s", 0, 1e12, lo_open=True),
     Term("headroom", "peak-to-mean ratio of demand the fleet must absorb", "", 1, 100),
+    Term("range_ratio", "request lengths drawn uniformly from [ratio x L, L] (SGLang bench_serving's "
+         "--random-range-ratio); 1 = fixed lengths", "", 0, 1, lo_open=True),
+    Term("trace", "CSV of requests with input_len and output_len columns: their length distribution"),
+    Term("spec_method", "speculative decoding the planner may use where it pays: mtp, eagle, eagle3, ngram"),
     # sweeps and files
     Term("max_gpus", "largest replica (GPUs) a sweep considers", "GPUs", 1, MAX_REPLICA_GPUS),
     Term("points", "concurrency grid points per shape in a sweep", "", 2, MAX_POINTS),
