@@ -266,7 +266,8 @@ def _trtllm(m, path, tp, pp, ep, dp, conc, context, prec, kv, spec) -> Launch:
 def recipe_for_estimate(e) -> Recipe:
     """The recipe for an `engine.estimate.Estimate` (its shape, precision, KV and batch per replica)."""
     point = {"tp": e.tp, "pp": e.pp, "ep": e.ep, "dp": max(1, e.ep // e.tp) if e.ep > e.tp else 1,
-             "precision": e.weights, "kv": e.kv_cache, "concurrency": e.concurrency / e.replicas}
+             "precision": e.weights, "kv": e.kv_cache, "concurrency": e.concurrency / e.replicas,
+             "engine": e.engine}
     return recipe(e.model, point, chip=e.chip, input_len=e.input_len, output_len=e.output_len, replicas=e.replicas)
 
 
@@ -275,7 +276,7 @@ def recipe_for_sized(part, chip: str, spec: Speculation | None = None) -> Recipe
     s = part.shape
     point = {"tp": s["tp"], "pp": s["pp"], "ep": s["ep"], "dp": s["dp"], "precision": s["precision"], "kv": s["kv"],
              "concurrency": s["concurrency_per_replica"], "speculative": s["speculative"],
-             "disaggregated": s["disaggregated"]}
+             "disaggregated": s["disaggregated"], "engine": s["engine"]}
     return recipe(part.model, point, chip=chip, input_len=round(part.demand["input_len"]),
                   output_len=round(part.demand["output_len"]), replicas=part.replicas, spec=spec)
 

@@ -161,7 +161,7 @@ def _problem(err: dict) -> str:
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
         sign = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<", "less_than_equal": "<="}[kind]
         bound = next(iter(ctx.values()), "")
-        msg = f"must be {sign} {bound}"
+        msg = f"must be {sign} {bound:g}" if isinstance(bound, (int, float)) else f"must be {sign} {bound}"
     elif kind == "finite_number":
         msg = "must be a finite number"
     else:
@@ -183,7 +183,12 @@ def _limits(data: dict) -> list[str]:
 
     def check(name: str, value: Any, key: str) -> None:
         hi, unit = CHIP_LIMITS[key]
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > hi:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return
+        if isinstance(value, int) and value > hi:  # may be too large for a float: no float arithmetic on it
+            shown = f"{value:,}" if value < 10 ** 30 else "a number too long to print"
+            out.append(f"{name}: must be <= {hi:,.0f} {unit} for one accelerator (got {shown})")
+        elif isinstance(value, float) and math.isfinite(value) and value > hi:
             out.append(f"{name}: must be <= {hi:,.0f} {unit} for one accelerator (got {value:g})")
 
     for k in ("memory_gb", "memory_bw_tbps", "scaleup_gbps", "scaleout_gbps", "scaleup_domain", "tdp_w"):
@@ -247,8 +252,8 @@ def parse_chip(data: Any, source: str = "chip file") -> Chip:
         chip = Chip(**d)
     except ValidationError as e:
         problems = [f"{_loc(err)}: {_problem(err)}" if _loc(err) else _problem(err) for err in e.errors()] + problems
-    except (TypeError, ValueError, RecursionError) as e:
-        problems = [str(e)[:200]] + problems
+    except (TypeError, ValueError, OverflowError, RecursionError) as e:
+        problems = [f"invalid chip fields ({type(e).__name__})"] + problems
     if problems:
         more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
         raise InfercastError(f"{source}: " + "; ".join(problems[:3]) + more, field="chip_file")
