@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from infercast.analyses.cost import DEFAULT_LOAD_FRACTION, DEFAULT_PUE, gpu_watts, resolve_price, resolve_watts
+from infercast.engine.estimate import data_ready
 from infercast.engine.planner import Plan, Space, Targets, Workload, plan
 from infercast.engine.speculative import Speculation
 from infercast.errors import InfercastError
@@ -282,6 +283,7 @@ def size(demands: Demand | list[Demand], chip, *, headroom: float = 1.0, space: 
         raise
     w_gpu = float(gpu_watts(rated, load_fraction, pue))
     base = space or Space()
+    data_ready(c, base.engine)
     parts: list[SizedPart] = []
     notes: list[str] = []
     for d in ds:

@@ -15,6 +15,7 @@ from infercast.engine.memory import plan
 from infercast.engine.serving import best_under_latency, continuous, max_concurrency, static_batch
 from infercast.engine.step import BOUND_CLASSES, Deployment, bound_breakdown, deployment
 from infercast.errors import InfercastError
+from infercast.specs import precision as P
 from infercast.vocabulary import check_number
 
 
@@ -86,6 +87,15 @@ def check_context(model, input_len: int, output_len: int, allow_long_context: bo
                              "(allow_long_context) if the model was extended", field="input_len")
 
 
+def data_ready(chip, engine: str | None = None) -> None:
+    """Read the engine profile and the chip's efficiencies once before a planner search: the planner skips a
+    shape that raises, so a damaged data file would otherwise read as 'no shape fits'."""
+    from infercast.engine.efficiency import efficiency_for, get_engine
+
+    get_engine(engine)
+    efficiency_for(chip)
+
+
 def planned_shape(model, chip, *, gpus: int | None = None, weights: str | None = None, kv: str | None = None,
                   engine: str | None = None, input_len: int = 1024, output_len: int = 256,
                   tpot_max: float | None = None, ttft_max: float | None = None, profile=None,
@@ -98,6 +108,9 @@ def planned_shape(model, chip, *, gpus: int | None = None, weights: str | None =
     from infercast.specs.model import get_model
 
     m, c = get_model(model), get_chip(chip)
+    weights = P.check(weights, "weights") if weights is not None else None
+    kv = P.check(kv, "kv") if kv is not None else None
+    data_ready(c, engine)
     targets = Targets(max_tpot=tpot_max, max_ttft=ttft_max)
     space = Space(precisions=(weights or m.dtype,), kv=kv, engine=engine, profile=profile,
                   speed_of_light=speed_of_light, max_gpus=min(gpus or 128, 128), points=32)
