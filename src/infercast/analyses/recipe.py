@@ -161,6 +161,9 @@ def recipe(model, point: dict, *, chip: str = "", input_len: int, output_len: in
              if replicas > 1 else f"one replica of {shape['gpus_per_replica']} GPUs"]
     if repo is None:
         notes.append(f"{m.id} names no Hugging Face repository in the catalog: replace the model path")
+    if pp > 1:
+        notes.append(f"{conc:,.0f} requests in flight per replica are spread over its {pp} pipeline stages "
+                     "(one micro-batch per stage)")
     if point.get("engine"):
         notes.append(f"batch sizes are the {point['engine']} profile's operating point; another engine's scheduler may "
                      "hold a different batch at the same latency (estimate with its engine profile to compare)")

@@ -331,6 +331,9 @@ def size(demands: Demand | list[Demand], chip, *, headroom: float = 1.0, space: 
                  "GPU, busy or idle (Epoch's factors by default)")
     if headroom != 1.0:
         notes.append(f"sized for the peak: mean demand x headroom {headroom:g}")
+    if not any(d.targets.any for d in ds):
+        notes.append(f"no latency target: sized at maximum throughput ({num(big.tokens_per_s_per_user)} tokens/s per "
+                     "user); give a target (min_tps_user, max_ttft) for an interactive service")
     return Sized(
         chip=c.id, gpus=n_gpus, shape=big.shape, precision=big.shape["precision"], cost_per_month=cost_month,
         usd_per_gpu_hour=usd, price_source=price_src,

@@ -21,9 +21,10 @@ ESSAY_CHIPS = ["a100-sxm-80gb", "h100-sxm", "h200-sxm", "b200", "b300", "mi300x"
 
 @app.command()
 @user_errors
-def chips(json_: bool = typer.Option(False, "--json", help="machine-readable output")):
-    """List the accelerator catalog (dense peak rates, memory, links, dated price)."""
-    cs = all_chips()
+def chips(chip_file: Optional[list[str]] = chip_file_option(),
+          json_: bool = typer.Option(False, "--json", help="machine-readable output")):
+    """List the accelerator catalog (dense peak rates, memory, links, dated price), and any chip files given."""
+    cs = all_chips() + list(chip_file or [])
     if json_:
         return print_json([c.model_dump() for c in cs])
     t = Table(title=f"{len(cs)} accelerators (dense peaks; sources: `infercast chips --json`)")
