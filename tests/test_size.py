@@ -227,3 +227,12 @@ def test_estimate_without_a_shape_asks_the_planner_and_a_given_shape_is_kept():
     # with gpus, only shapes dividing it
     e12 = estimate("llama-3.1-70b", "h100-sxm", gpus=12, max_throughput=True)
     assert 12 % (e12.tp * e12.pp) == 0
+
+
+def test_uncertainty_uses_the_shape_the_planner_chose():
+    code, out, err = run("estimate", "-m", "llama-3.1-70b", "-c", "h100-sxm", "--min-tps-user", "20", "--uncertainty",
+                         "--samples", "50", "--json")
+    assert code == 0, err
+    d = json.loads(out)
+    u = d["uncertainty"]["output_tok_s_per_gpu"]
+    assert u["point"] == pytest.approx(d["output_tok_s_per_gpu"]) and u["p10"] < u["point"] < u["p90"]
