@@ -26,6 +26,7 @@ BASE: dict[str, list[str]] = {
     "bounds": ["-m", "llama-3-8b", "-c", "h100-sxm"],
     "estimate": ["-m", "llama-3-8b", "-c", "h100-sxm"],
     "cost": ["-m", "llama-3-8b", "-c", "h100-sxm"],
+    "size": ["-m", "llama-3-8b", "-c", "h100-sxm", "--requests-per-s", "2", "--max-gpus", "8"],
     "frontier": ["-m", "llama-3-8b", "-c", "h100-sxm", "--points", "4", "--max-gpus", "8"],
     "table": ["-m", "llama-3-8b", "-c", "h100-sxm"],
     "fleet": ["llama3-70b-8xh100"],
@@ -48,7 +49,8 @@ NUMBERS = ["nan", "NaN", "inf", "-inf", "-1", "0", "-0", "1", "2", "3", "8", "1.
 STRINGS = ["", "x" * 5000, "h100-sxm", "b200", "mi300x", "rtx-4090", "tpu-v5e", "llama-3-8b", "gpt-4", "fp8", "fp4",
            "int4", "bf16", "nvfp4", "awq", "vllm", "sglang", "tensorrt-llm 0.6", "模型", "\t\n", "-1", "nan",
            "../../etc/passwd", "a/b", "%s%n", "' OR 1=1 --", "\x1b[31mred", "cpu", "cuda", "1/16", "1,8,32",
-           "0,-1", "99999999999999", "throughput", "h200", "127.0.0.1", "localhost", "::1", "bf16,fp8"]
+           "0,-1", "99999999999999", "throughput", "h200", "127.0.0.1", "localhost", "::1", "bf16,fp8", "fuzz-chip",
+           "eagle3", "mtp", "ngram"]
 MODELS = ["llama-3-8b", "llama-3.1-70b", "gpt-4", "deepseek-v3", "mixtral-8x7b", "gpt-oss-20b", "qwen3-30b-a3b",
           "llama3-8", "org/cached-llama", "org/cached-bad", "org/missing", "nope", "", "x" * 300]
 SETS = ["run.last_year=100000", "run.first_year=1900", "run.samples=abc", "run.samples=nan", "run.seed=-1",
@@ -114,6 +116,13 @@ PROFILE = {"device": "fuzz", "catalog_id": "h100-sxm", "copy_gbps": 3000.0,
            "gemm": [{"dtype": "bf16", "M": 1, "N": 8192, "K": 8192, "ms": 0.059, "tflops": 2.3},
                     {"dtype": "bf16", "M": 4096, "N": 8192, "K": 8192, "ms": 0.5, "tflops": 700.0}],
            "attention_prefill_tflops": 400.0, "attention_decode_gbps": 2500.0, "graph_kernel_us": 2.0}
+CHIP = {"id": "fuzz-chip", "name": "Fuzz accelerator", "vendor": "fuzz", "family": "hopper", "year": 2024,
+        "memory_gb": 80, "memory_type": "HBM3", "memory_bw_tbps": 3.35, "tflops": {"bf16": 989, "fp8": 1979},
+        "scaleup_gbps": 450, "scaleup_domain": 8, "scaleup_name": "NVLink", "scaleout_gbps": 50, "tdp_w": 700,
+        "price": {"usd_per_hour": 2.0, "date": "2026-01-01", "source": "fuzz"}, "sources": {"all": "fuzz"}}
+CHIP_KEYS = ["id", "family", "year", "memory_gb", "memory_bw_tbps", "tflops", "tflops.bf16", "tflops.fp8",
+             "scaleup_gbps", "scaleup_domain", "scaleout_gbps", "tdp_w", "price", "price.usd_per_hour", "sources",
+             "memory_binary", "aliases", "name"]
 PROFILE_KEYS = ["copy_gbps", "gemm", "attention_prefill_tflops", "attention_decode_gbps", "graph_kernel_us",
                 "catalog_id", "device", "gemm.0.M", "gemm.0.ms", "gemm.0.tflops", "gemm.0.dtype", "gemm.1"]
 
@@ -131,6 +140,7 @@ class Arena:
         self._fleets()
         self._scenarios()
         self._profiles()
+        self._chips()
         self._outputs()
 
     def _file(self, kind: str, data: str | bytes, name: str | None = None) -> str:
@@ -235,6 +245,36 @@ class Arena:
         for raw in self._raw_variants():
             self._file("profile", raw)
 
+    def _chips(self):
+        """Chip files: a valid one (TOML and JSON), each field replaced by hostile values, catalog ids, raw bytes."""
+        import tomllib
+
+        def toml(d: dict) -> str:
+            def val(v):
+                if isinstance(v, dict):
+                    return "{ " + ", ".join(f"{k} = {val(x)}" for k, x in v.items()) + " }"
+                return json.dumps(v)
+            return "\n".join(f"{k} = {val(v)}" for k, v in d.items()) + "\n"
+
+        ok = toml(CHIP)
+        tomllib.loads(ok)  # the generator itself writes valid TOML
+        self._file("chip_file", ok, "ok.toml")
+        self._file("chip_file", json.dumps(CHIP), "ok.json")
+        for key in CHIP_KEYS:
+            head, *rest = key.split(".")
+            for v in JSON_VALUES + ["-5", "0.0", "1e308", "\"h100-sxm\"", "\"h100\"", "\"../x\"", "\"quantum\""]:
+                d = json.loads(json.dumps(CHIP))
+                if rest:
+                    d[head][rest[0]] = "@@"
+                else:
+                    d[head] = "@@"
+                self._file("chip_file", json.dumps(d).replace('"@@"', v), f"{self._n}.json")
+            d = {k: x for k, x in CHIP.items() if k != head}
+            self._file("chip_file", toml(d), f"{self._n}.toml")
+        for raw in self._raw_variants():
+            self._file("chip_file", raw, f"{self._n}.toml")
+            self._file("chip_file", raw, f"{self._n}.json")
+
     def _outputs(self):
         r = self.root / "out"
         r.mkdir(exist_ok=True)
@@ -255,7 +295,7 @@ class Arena:
 
 # which pool an option draws hostile values from, by its parameter name
 POOL_OF = {"model": "model", "data": "csv", "profile": "profile", "plot": "out_file", "out": "out_file",
-           "fleet": "fleet", "scenario": "scenario", "set_": "set"}
+           "fleet": "fleet", "scenario": "scenario", "set_": "set", "chip_file": "chip_file", "trace": "csv"}
 
 
 def in_range(name: str, integer: bool) -> list[str]:

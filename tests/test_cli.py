@@ -26,7 +26,8 @@ def test_json_outputs_parse(args):
 
 @pytest.mark.parametrize("args,needle", [
     (["estimate", "-m", "llama-3-8b", "-c", "h100-sxn", "-k", "4"], "h100-sxm"),
-    (["estimate", "-m", "llama-3.1-405b", "-c", "rtx-4090", "-k", "4"], "does not fit"),
+    (["estimate", "-m", "llama-3.1-405b", "-c", "rtx-4090", "--tp", "1", "-k", "4"], "does not fit"),
+    (["estimate", "-m", "gpt-4", "-c", "rtx-4090", "-k", "4"], "does not fit on rtx-4090 in any shape"),
     (["bounds", "--model", "gpt-4", "--chip", "a100-sxm-80gb", "--precision", "fp7"], "precision"),
     (["estimate", "-m", "llama-3-8b", "-c", "h100-sxm", "--tp", "3", "-k", "1"], "--tp"),
 ])

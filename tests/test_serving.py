@@ -95,7 +95,7 @@ def test_estimate_reports_its_parts():
 
 def test_model_that_does_not_fit_says_what_to_change():
     with pytest.raises(DoesNotFitError) as ei:
-        estimate("llama-3.1-405b", "h100-sxm", concurrency=1)
+        estimate("llama-3.1-405b", "h100-sxm", tp=1, concurrency=1)  # a shape given (none: the planner's)
     msg = str(ei.value)
     assert ei.value.field == "tp" and "tp 8" in msg and "fp8" in msg
 

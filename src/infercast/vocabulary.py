@@ -78,6 +78,9 @@ TERMS: dict[str, Term] = {t.name: t for t in (
          "", 0, 1),
     Term("spec_draft", "speculative decoding with a draft model: the draft model's catalog id"),
     Term("disaggregated", "also search disaggregated prefill/decode pools (each with its own shape)"),
+    Term("range_ratio", "request lengths drawn uniformly from [ratio x L, L] (SGLang bench_serving's "
+         "--random-range-ratio); 1 = fixed lengths", "", 0, 1, lo_open=True),
+    Term("trace", "CSV of requests with input_len and output_len columns: their length distribution"),
     # sweeps and files
     Term("max_gpus", "largest replica (GPUs) a sweep considers", "GPUs", 1, MAX_REPLICA_GPUS),
     Term("points", "concurrency grid points per shape in a sweep", "", 2, MAX_POINTS),

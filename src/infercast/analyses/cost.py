@@ -175,14 +175,15 @@ def _check_inputs(**kw) -> dict:
     return {k: check_number(k, v, integer=k in ints) for k, v in kw.items()}
 
 
-def cost(model, chip, *, tp: int = 1, pp: int = 1, ep: int = 1, weights: str | None = None, kv: str | None = None,
+def cost(model, chip, *, tp: int | None = None, pp: int | None = None, ep: int | None = None, weights: str | None = None, kv: str | None = None,
          engine: str | None = None, input_len: int = 1024, output_len: int = 256, cached_fraction: float = 0.0,
          min_tokens_per_s_per_user: float | None = None, max_ttft_s: float | None = None,
          price: float | None = None, utilisation: float = 1.0, watts: float | None = None,
          load_fraction: float = DEFAULT_LOAD_FRACTION, pue: float = DEFAULT_PUE, profile=None,
          gpus: int | None = None, concurrency: float | None = None) -> CostReport:
     """$/M input and output tokens and J/token at max throughput, at `concurrency` requests in flight
-    (whole system), or at the best point meeting the targets."""
+    (whole system), or at the best point meeting the targets. tp, pp, ep all None: the planner
+    chooses the shape for the targets (`estimate.planned_shape`); some given: the others are 1."""
     v = _check_inputs(tp=tp, pp=pp, ep=ep, gpus=gpus, input_len=input_len, output_len=output_len,
                       cached_fraction=cached_fraction, min_tps_user=min_tokens_per_s_per_user, max_ttft=max_ttft_s,
                       price=price, utilisation=utilisation, watts=watts, load=load_fraction, pue=pue,
@@ -199,7 +200,7 @@ def cost(model, chip, *, tp: int = 1, pp: int = 1, ep: int = 1, weights: str | N
     e = estimate(model, chip, gpus=gpus, tp=tp, pp=pp, ep=ep, weights=weights, kv=kv, engine=engine,
                  input_len=input_len, output_len=output_len, concurrency=concurrency if fixed else None,
                  max_throughput=not targets and not fixed, tpot_max=tpot_max, ttft_max=max_ttft_s, profile=profile)
-    dep = deployment(model, chip, tp=tp, pp=pp, ep=ep, weights=weights, kv=kv, engine=engine, profile=profile)
+    dep = deployment(model, chip, tp=e.tp, pp=e.pp, ep=e.ep, weights=weights, kv=kv, engine=engine, profile=profile)
     c = e.concurrency / e.replicas
     share, gain = (float(x) for x in phase_split(dep, input_len, output_len, c, cached_fraction))
     out, inp = e.output_tok_s_per_gpu * gain, e.input_tok_s_per_gpu * gain

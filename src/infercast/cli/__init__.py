@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from infercast.analyses import essay as B
-from infercast.cli.kit import InfercastGroup, console, opt, print_json, si, user_errors
+from infercast.cli.kit import InfercastGroup, chip_file_option, chips_given, console, opt, print_json, si, user_errors
 from infercast.specs import precision as P
 from infercast.specs.hardware import all_chips, get_chip
 from infercast.specs.model import all_models, get_model
@@ -21,9 +21,10 @@ ESSAY_CHIPS = ["a100-sxm-80gb", "h100-sxm", "h200-sxm", "b200", "b300", "mi300x"
 
 @app.command()
 @user_errors
-def chips(json_: bool = typer.Option(False, "--json", help="machine-readable output")):
-    """List the accelerator catalog (dense peak rates, memory, links, dated price)."""
-    cs = all_chips()
+def chips(chip_file: Optional[list[str]] = chip_file_option(),
+          json_: bool = typer.Option(False, "--json", help="machine-readable output")):
+    """List the accelerator catalog (dense peak rates, memory, links, dated price), and any chip files given."""
+    cs = all_chips() + list(chip_file or [])
     if json_:
         return print_json([c.model_dump() for c in cs])
     t = Table(title=f"{len(cs)} accelerators (dense peaks; sources: `infercast chips --json`)")
@@ -66,15 +67,18 @@ def models(json_: bool = typer.Option(False, "--json", help="machine-readable ou
 @app.command()
 @user_errors
 def bounds(model: str = opt("model", "gpt-4"),
-           chip: Optional[list[str]] = opt("chip", None, help="accelerator id (repeatable; default: the essay's chips)"),
+           chip: Optional[list[str]] = opt("chip", None, help="accelerator id (repeatable; default: the chip files' "
+                                           "ids, else the essay's chips)"),
+           chip_file: Optional[list[str]] = chip_file_option(),
            weights: Optional[list[str]] = opt("weights", None, help="weight precision(s) (repeatable; default: fp16 "
                                               "and fp8, or fp16 for one chip)"),
            json_: bool = typer.Option(False, "--json", help="machine-readable output")):
     """The essay's three estimates: FLOP upper bound, bandwidth lower bound, market-price figure."""
     m = get_model(model)
-    chips_ = [get_chip(c).id for c in (chip or ESSAY_CHIPS)]
+    chip = chips_given(chip, chip_file, default=ESSAY_CHIPS)
+    chips_ = [get_chip(c).id for c in chip]
     precs = [P.check(w, "weights") for w in weights] if weights else (
-        ["fp16"] if chip and len(chip) == 1 else ["fp16", "fp8"])
+        ["fp16"] if len(chip) == 1 else ["fp16", "fp8"])
     rows = [B.bounds(m, c, p) for c in chips_ for p in precs]
     if json_:
         return print_json(rows[0].as_dict() if len(rows) == 1 else [r.as_dict() for r in rows])
@@ -92,7 +96,7 @@ def bounds(model: str = opt("model", "gpt-4"),
 
 
 # Commands that live in their own modules register themselves here.
-for _mod in ("estimate", "validate", "frontier", "forecast", "gpu", "report", "web"):
+for _mod in ("estimate", "size", "validate", "frontier", "forecast", "gpu", "report", "web"):
     importlib.import_module(f"infercast.cli.{_mod}").register(app)
 
 

@@ -7,7 +7,7 @@ import typer
 from rich.table import Table
 
 from infercast import format as fmt
-from infercast.cli.kit import console, opt, print_json, user_errors
+from infercast.cli.kit import chip_file_option, console, one_chip, opt, print_json, user_errors
 from infercast.specs.hardware import get_chip
 from infercast.engine.estimate import estimate as run_estimate
 
@@ -32,11 +32,14 @@ def register(app: typer.Typer) -> None:
     @user_errors
     def estimate(
         model: str = opt("model", ...),
-        chip: str = opt("chip", ...),
+        chip: Optional[str] = opt("chip", None, help="accelerator id (see `infercast chips`), or a chip file's id"),
+        chip_file: Optional[list[str]] = chip_file_option(),
         gpus: Optional[int] = opt("gpus", None, help="GPUs in total (default: one replica)", integer=True),
-        tp: int = opt("tp", 1),
-        pp: int = opt("pp", 1),
-        ep: int = opt("ep", 1),
+        tp: Optional[int] = opt("tp", None, help="tensor-parallel degree per replica (default: the planner's shape "
+                                "for the targets; 1 when pp or ep is given)"),
+        pp: Optional[int] = opt("pp", None, help="pipeline-parallel degree per replica (default: as --tp)"),
+        ep: Optional[int] = opt("ep", None, help="expert-parallel degree, MoE; larger than tp means attention runs "
+                                "data-parallel (default: as --tp)"),
         weights: Optional[str] = opt("weights", None, help="weight precision (bf16, fp16, fp8, fp4, int8, int4; "
                                      "default: the model's)"),
         kv: Optional[str] = opt("kv", None, help="KV-cache precision (default bf16; fp8 with TRT FP8 checkpoints)"),
@@ -54,9 +57,12 @@ def register(app: typer.Typer) -> None:
         uncertainty: bool = typer.Option(False, "--uncertainty", help="P10/P50/P90 ranges (Monte Carlo, includes the model's validation error)"),
         samples: int = opt("samples", 1000, help="Monte Carlo samples for --uncertainty"),
         seed: int = opt("seed", 0, help="random seed for --uncertainty"),
+        recipe: bool = typer.Option(False, "--recipe", help="also print launch commands for vLLM, SGLang and "
+                                    "TensorRT-LLM at this point"),
         json_: bool = typer.Option(False, "--json", help="machine-readable output"),
     ):
         """Realistic throughput, latency and what bounds it, for one deployment and workload."""
+        chip = one_chip(chip, chip_file)
         tpot_max = tpot_target(max_tpot, min_tps_user)
         if concurrency is None and not max_throughput and tpot_max is None and max_ttft is None:
             max_throughput = True
@@ -68,13 +74,25 @@ def register(app: typer.Typer) -> None:
         if uncertainty:
             from infercast.analyses.uncertainty import estimate_with_uncertainty
 
-            ranges = estimate_with_uncertainty(model, chip, samples=samples, seed=seed, **kw)
+            shape = dict(kw, tp=e.tp, pp=e.pp, ep=e.ep, weights=e.weights)  # the shape chosen, not chosen again
+            ranges = estimate_with_uncertainty(model, chip, samples=samples, seed=seed, **shape)
+        rec = None
+        if recipe:
+            from infercast.analyses.recipe import recipe_for_estimate
+
+            rec = recipe_for_estimate(e)
         if json_:
             d = e.as_dict()
             if ranges is not None:
                 d["uncertainty"] = ranges
+            if rec is not None:
+                d["recipe"] = rec.as_dict()
             return print_json(d)
         _show(e, ranges)
+        if rec is not None:
+            from infercast.cli.recipe import show_recipe
+
+            show_recipe(rec)
 
 
 def _show(e, ranges=None) -> None:

@@ -9,7 +9,8 @@ from rich.table import Table
 
 from infercast import format as fmt
 from infercast.cli.estimate import load_profile, tpot_target
-from infercast.cli.kit import PLOT_SUFFIXES, console, opt, print_json, user_errors
+from infercast.cli.kit import (PLOT_SUFFIXES, chip_file_option, chips_given, console, one_chip, opt, print_json,
+                               user_errors)
 from infercast.files import check_output_file, write_atomic
 
 
@@ -25,7 +26,9 @@ def register(app: typer.Typer) -> None:
     @user_errors
     def frontier(
         model: str = opt("model", ...),
-        chip: list[str] = opt("chip", ..., help="accelerator id (repeatable: one curve each)"),
+        chip: Optional[list[str]] = opt("chip", None, help="accelerator id (repeatable: one curve each; default: "
+                                        "the chip files' ids)"),
+        chip_file: Optional[list[str]] = chip_file_option(),
         input_len: int = opt("input_len", 1024),
         output_len: int = opt("output_len", 256),
         weights: Optional[list[str]] = opt("weights", None, help="weight precisions to sweep (repeatable; default "
@@ -41,6 +44,7 @@ def register(app: typer.Typer) -> None:
         """Pareto frontier of throughput per GPU vs tokens/s per user and vs TTFT (shapes x precisions x batch)."""
         from infercast.analyses.frontier import sweep
 
+        chip = chips_given(chip, chip_file)
         if plot:
             check_output_file(plot, field="plot", suffixes=PLOT_SUFFIXES)
         prof = load_profile(profile)
@@ -84,9 +88,13 @@ def register(app: typer.Typer) -> None:
     @user_errors
     def cost(
         model: str = opt("model", ...),
-        chip: str = opt("chip", ...),
+        chip: Optional[str] = opt("chip", None, help="accelerator id (see `infercast chips`), or a chip file's id"),
+        chip_file: Optional[list[str]] = chip_file_option(),
         gpus: Optional[int] = opt("gpus", None, help="GPUs in total (default: one replica)", integer=True),
-        tp: int = opt("tp", 1), pp: int = opt("pp", 1), ep: int = opt("ep", 1),
+        tp: Optional[int] = opt("tp", None, help="tensor-parallel degree per replica (default: the planner's shape "
+                                "for the targets; 1 when pp or ep is given)"),
+        pp: Optional[int] = opt("pp", None, help="pipeline-parallel degree per replica (default: as --tp)"),
+        ep: Optional[int] = opt("ep", None, help="expert-parallel degree, MoE (default: as --tp)"),
         weights: Optional[str] = opt("weights", None, help="weight precision (default: the model's)"),
         kv: Optional[str] = opt("kv", None, help="KV-cache precision (default bf16)"),
         engine: Optional[str] = opt("engine", None),
@@ -109,6 +117,7 @@ def register(app: typer.Typer) -> None:
         """$/M input and output tokens, J/token and tokens/kWh at max throughput, a batch, or a latency target."""
         from infercast.analyses.cost import cost as cost_
 
+        chip = one_chip(chip, chip_file)
         tpot = tpot_target(max_tpot, min_tps_user)
         r = cost_(model, chip, gpus=gpus, tp=tp, pp=pp, ep=ep, weights=weights, kv=kv, engine=engine,
                   input_len=input_len, output_len=output_len, cached_fraction=cached_fraction,
@@ -148,6 +157,7 @@ def register(app: typer.Typer) -> None:
         price: Optional[float] = opt("price", None, help="$/GPU-hour for every pool (default: each pool's price, "
                                      "else the catalog's)"),
         profile: Optional[str] = opt("profile", None, help="calibration profile (applies to pools of its chip)"),
+        chip_file: Optional[list[str]] = chip_file_option(),
         json_: bool = typer.Option(False, "--json", help="machine-readable output"),
     ):
         """Tokens/s and /day, forward passes per chip-second, $/M tokens and MW of a mixed fleet."""
@@ -201,7 +211,9 @@ def register(app: typer.Typer) -> None:
     @user_errors
     def table(
         model: str = opt("model", "gpt-4"),
-        chip: Optional[list[str]] = opt("chip", None, help="accelerator ids (repeatable; default: A100 ... GB300)"),
+        chip: Optional[list[str]] = opt("chip", None, help="accelerator ids (repeatable; default: the chip files' "
+                                        "ids, else A100 ... GB300)"),
+        chip_file: Optional[list[str]] = chip_file_option(),
         weights: str = opt("weights", "bf16", help="weight precision (the essay: 16-bit)"),
         input_len: int = opt("input_len", 7680),
         output_len: int = opt("output_len", 512),
@@ -215,6 +227,7 @@ def register(app: typer.Typer) -> None:
         from infercast.specs import precision as P
 
         weights = P.check(weights, "weights")
+        chip = chips_given(chip, chip_file, default=[]) or None
         tb = essay_table(model, chip, weights, input_len, output_len, min_tps_user, engine)
         if json_:
             return print_json(tb)

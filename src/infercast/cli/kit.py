@@ -286,6 +286,56 @@ def opt(name: str, default: Any = None, *flags: str, help: str | None = None, in
     return typer.Option(default, *decls, help=text, callback=cb, **kw)
 
 
+# ---------------------------------------------------------------- custom chips
+
+def _load_chip_files(ctx: typer.Context, param: typer.CallbackParam, value: Any):
+    """--chip-file: each file read and validated; the chips are known by id for the rest of the command."""
+    if not value:
+        return []
+    from infercast.specs.hardware import custom_chips, load_chip_file
+
+    try:
+        _capped("chip_file", value)
+        chips = [load_chip_file(v) for v in value]
+        ctx.with_resource(custom_chips(*chips))
+    except InfercastError as e:
+        if e.field is None:
+            e.field = "chip_file"
+        raise OptionError(render(e, ctx)) from None
+    return chips
+
+
+def chip_file_option() -> Any:
+    """The --chip-file option (repeatable): custom accelerators usable by id wherever --chip is accepted."""
+    t = TERMS["chip_file"]
+    return typer.Option(None, t.flag, help=t.help + " (repeatable); its id is then usable with --chip",
+                        callback=_load_chip_files)
+
+
+def chips_given(chip, chip_files, default=None) -> list[str]:
+    """The chips a command runs on: those given with --chip, else the chip files' ids, else `default`."""
+    if chip:
+        return list(chip) if isinstance(chip, (list, tuple)) else [chip]
+    if chip_files:
+        return [c.id for c in chip_files]
+    if default is None:
+        raise InfercastError("chip is required: give an accelerator id (see `infercast chips`) or a chip file "
+                             "(--chip-file FILE)", field="chip")
+    return list(default)
+
+
+def one_chip(chip, chip_files) -> str:
+    """The one chip of a single-chip command: --chip, else the only chip file's id."""
+    if chip:
+        return chip
+    if chip_files and len(chip_files) == 1:
+        return chip_files[0].id
+    if chip_files:
+        raise InfercastError(f"{len(chip_files)} chip files given; say which chip to use with its id (--chip ID)",
+                             field="chip")
+    return chips_given(None, None)[0]
+
+
 # ---------------------------------------------------------------- the command group
 
 def rewrite_aliases(group, args: list[str]) -> list[str]:

@@ -1,4 +1,10 @@
-"""The realistic estimate for one configuration, with its parts and where each number came from."""
+"""The realistic estimate for one configuration, with its parts and where each number came from.
+
+When no shape is given (tp, pp and ep all None) the planner chooses it (`planned_shape`): the shape
+and batch with the highest output tokens/s per GPU meeting the latency targets (max throughput when
+there are none), among shapes that divide `gpus` when it is given. A shape the caller gives in part
+(tp alone, say) is completed with 1s: the caller chose it.
+"""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -9,6 +15,7 @@ from infercast.engine.memory import plan
 from infercast.engine.serving import best_under_latency, continuous, max_concurrency, static_batch
 from infercast.engine.step import BOUND_CLASSES, Deployment, bound_breakdown, deployment
 from infercast.errors import InfercastError
+from infercast.specs import precision as P
 from infercast.vocabulary import check_number
 
 
@@ -80,7 +87,51 @@ def check_context(model, input_len: int, output_len: int, allow_long_context: bo
                              "(allow_long_context) if the model was extended", field="input_len")
 
 
-def estimate(model, chip, *, gpus: int | None = None, tp: int = 1, pp: int = 1, ep: int = 1,
+def data_ready(chip, engine: str | None = None) -> None:
+    """Read the engine profile and the chip's efficiencies once before a planner search: the planner skips a
+    shape that raises, so a damaged data file would otherwise read as 'no shape fits'."""
+    from infercast.engine.efficiency import efficiency_for, get_engine
+
+    get_engine(engine)
+    efficiency_for(chip)
+
+
+def planned_shape(model, chip, *, gpus: int | None = None, weights: str | None = None, kv: str | None = None,
+                  engine: str | None = None, input_len: int = 1024, output_len: int = 256,
+                  tpot_max: float | None = None, ttft_max: float | None = None, profile=None,
+                  speed_of_light: bool = False) -> dict:
+    """The planner's best point (engine.planner.plan) at the weight precision given (default: the model's):
+    highest output tokens/s per GPU meeting the TPOT/TTFT limits, max throughput without limits; with
+    `gpus`, only shapes whose GPUs per replica divide it. Returns the planner's point dict (tp, pp, ep, ...)."""
+    from infercast.engine.planner import Space, Targets, Workload, plan
+    from infercast.specs.hardware import get_chip
+    from infercast.specs.model import get_model
+
+    m, c = get_model(model), get_chip(chip)
+    weights = P.check(weights, "weights") if weights is not None else None
+    kv = P.check(kv, "kv") if kv is not None else None
+    data_ready(c, engine)
+    targets = Targets(max_tpot=tpot_max, max_ttft=ttft_max)
+    space = Space(precisions=(weights or m.dtype,), kv=kv, engine=engine, profile=profile,
+                  speed_of_light=speed_of_light, max_gpus=min(gpus or 128, 128), points=32)
+    p = plan(m, c, Workload(input_len, output_len), targets, space, frontiers=False)
+    a = p.arrays
+    ok = p.meeting() if targets.any else np.isfinite(a["output_tok_s_per_gpu"])
+    if gpus is not None:
+        ok &= np.asarray(gpus % np.maximum(a["gpus"], 1) == 0)
+    if not ok.any():
+        what = targets.describe() if targets.any else "any batch"
+        within = f" whose GPUs divide gpus {gpus}" if gpus is not None else ""
+        raise InfercastError(f"no shape of {m.id} on {c.id}{within} at {weights or m.dtype} meets {what}; relax the "
+                             "latency targets, allow another precision (weights), or give the shape (tp, pp, ep)",
+                             field="max_tpot" if tpot_max is not None else "max_ttft" if ttft_max is not None
+                             else "gpus" if gpus is not None else "tp")
+    idx = np.flatnonzero(ok)
+    return p.point(int(idx[np.argmax(a["output_tok_s_per_gpu"][idx])]))
+
+
+def estimate(model, chip, *, gpus: int | None = None, tp: int | None = None, pp: int | None = None,
+             ep: int | None = None,
              weights: str | None = None, kv: str | None = None, engine: str | None = None,
              input_len: int = 1024, output_len: int = 256, concurrency: float | None = None,
              max_throughput: bool = False, static: bool = False, tpot_max: float | None = None,
@@ -91,6 +142,8 @@ def estimate(model, chip, *, gpus: int | None = None, tp: int = 1, pp: int = 1, 
     Give `concurrency` (requests in flight across all GPUs), or `max_throughput=True` (largest
     batch that fits), or latency targets (`tpot_max`, `ttft_max` seconds): the largest batch
     that meets them, judged under the same batching (`static` or continuous) that is reported.
+    tp, pp, ep all None: the planner chooses the shape for the targets (`planned_shape`; for a
+    fixed concurrency, the max-throughput shape); some given: the others are 1.
     """
     input_len = check_number("input_len", input_len, integer=True, allow_none=False)
     output_len = check_number("output_len", output_len, integer=True, allow_none=False)
@@ -98,6 +151,19 @@ def estimate(model, chip, *, gpus: int | None = None, tp: int = 1, pp: int = 1, 
     ttft_max = check_number("max_ttft", ttft_max)
     concurrency = check_number("concurrency", concurrency)
     gpus = check_number("gpus", gpus, integer=True)
+    notes_shape: list[str] = []
+    if tp is None and pp is None and ep is None:
+        from infercast.specs.model import get_model
+
+        check_context(get_model(model), input_len, output_len, allow_long_context)
+        pt = planned_shape(model, chip, gpus=gpus, weights=weights, kv=kv, engine=engine, input_len=input_len,
+                           output_len=output_len, tpot_max=tpot_max, ttft_max=ttft_max, profile=profile,
+                           speed_of_light=speed_of_light)
+        tp, pp, ep = pt["tp"], pt["pp"], pt["ep"]
+        notes_shape.append(f"shape chosen by the planner: tp {tp}, pp {pp}, ep {ep} (best output tokens/s per GPU "
+                           + ("meeting the latency targets)" if tpot_max is not None or ttft_max is not None
+                              else "at max throughput)"))
+    tp, pp, ep = (1 if x is None else x for x in (tp, pp, ep))
     dep = deployment(model, chip, tp=tp, pp=pp, ep=ep, weights=weights, kv=kv, engine=engine, profile=profile,
                      speed_of_light=speed_of_light)
     check_context(dep.model, input_len, output_len, allow_long_context)
@@ -110,7 +176,7 @@ def estimate(model, chip, *, gpus: int | None = None, tp: int = 1, pp: int = 1, 
     mp = plan(dep, input_len + output_len)
     cmax, limiter = max_concurrency(dep, input_len, output_len)
     cmax = float(cmax)
-    notes = list(dep.notes)
+    notes = notes_shape + list(dep.notes)
     if tpot_max is not None or ttft_max is not None:
         c = best_under_latency(dep, input_len, output_len, tpot_max, ttft_max, static=static)
         if c is None:
@@ -158,4 +224,4 @@ def estimate(model, chip, *, gpus: int | None = None, tp: int = 1, pp: int = 1, 
         lower_forward_passes_per_s=b.lower_forward_passes_per_s, notes=notes)
 
 
-__all__ = ["Estimate", "estimate", "BOUND_CLASSES", "Deployment", "check_context", "operators_of"]
+__all__ = ["Estimate", "estimate", "planned_shape", "BOUND_CLASSES", "Deployment", "check_context", "operators_of"]
