@@ -30,7 +30,7 @@ from infercast.engine.disagg import Pools, decode_tpot, kv_transfer_time, prefil
 from infercast.engine.memory import max_sequences
 from infercast.engine.speculative import Speculation
 from infercast.engine.step import deployment
-from infercast.errors import InfercastError
+from infercast.errors import DamagedInstallError, InfercastError
 from infercast.specs.hardware import Chip, get_chip
 from infercast.specs.model import ModelSpec, get_model
 from infercast.vocabulary import check_number
@@ -318,6 +318,8 @@ def plan(model, chip, workload: Workload | None = None, targets: Targets | None 
                 try:
                     dep = deployment(m, c, tp=tp, pp=1, ep=ep, weights=prec, kv=sp.kv, engine=sp.engine,
                                      profile=sp.profile, speed_of_light=sp.speed_of_light)
+                except DamagedInstallError:
+                    raise  # a damaged data file is not "does not fit"
                 except InfercastError as e:
                     notes.append(f"skipped {prec} tp {tp} ep {ep}: {e}")
                     continue
