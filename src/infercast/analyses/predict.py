@@ -38,6 +38,8 @@ ROW_INFORMED: dict[str, tuple[str, ...]] = {
     "cdna-stream-scaling": ("OCI", "MLP41"),  # MI300X GEMM streaming scaled from a copy rate
     "pcie-comm-model": ("TRT017", "MLP41"),  # PCIe hosts' collectives from the link model, not tables
     "nim-is-trtllm": ("NIM",),  # NVIDIA NIM's optimised profiles modelled as TensorRT-LLM
+    "wide-ep-deepep-tables": ("SGL",),  # attention-DP + EP MoE timed from SGLang's DeepEP tables
+    "batch-overlap": ("SGL",),  # two-batch overlap hides the all-to-all behind compute
 }
 
 
@@ -92,6 +94,10 @@ def _ablated(dep, ctx: Context):
             eng = replace(eng, elementwise_passes=1.0)
         if "pytorch-sdpa-attention" in ctx.ablate:
             eng = replace(eng, table_ops=None, attention_compute={})
+    if "wide-ep-deepep-tables" in ctx.ablate:
+        eng = replace(eng, wide_ep_tables=False)
+    if "batch-overlap" in ctx.ablate:
+        eng = replace(eng, batch_overlap="")
     if "cdna-stream-scaling" in ctx.ablate and dep.chip.family.startswith("cdna"):
         eff = replace(eff, weight_stream={k: eff.kv_stream for k in eff.weight_stream})
     if "pcie-comm-model" in ctx.ablate:

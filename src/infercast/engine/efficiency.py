@@ -72,6 +72,9 @@ class Engine:
     version: str | None = None  # the release named in the engine string, if any
     table_backend: str | None = None  # whose measured kernel tables time this engine (None: its own name)
     table_ops: tuple[str, ...] | None = None  # operator families those tables may time (None: all)
+    batch_overlap: str = ""  # attention-DP + EP: the batch split in two so one half's all-to-all hides behind the
+    # other half's compute (SGLang two-batch overlap, vLLM dual batch overlap); the source, or "" when not done
+    wide_ep_tables: bool = True  # time attention-DP + EP MoE layers from the DeepEP wide-EP tables where measured
 
     def tables_for(self, family: str) -> str | None:
         """The engine name whose tables time an operator family, or None when they may not."""
@@ -222,7 +225,8 @@ def _engines() -> dict[str, Engine]:
                       attention_compute=dict(v.get("attention_compute", {})),
                       versions=tuple(v.get("versions", ())),
                       table_backend=v.get("kernel_tables", {}).get("backend"),
-                      table_ops=tuple(v["kernel_tables"]["ops"]) if "kernel_tables" in v else None)
+                      table_ops=tuple(v["kernel_tables"]["ops"]) if "kernel_tables" in v else None,
+                      batch_overlap=v.get("batch_overlap", ""))
             for k, v in raw.items()}
 
 

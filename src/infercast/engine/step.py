@@ -143,6 +143,12 @@ def step_time(dep: Deployment, decode_seqs=0, decode_ctx=0, prefill_tokens=0, pr
     link_bw = np.where(group <= dep.chip.scaleup_domain, dep.chip.scaleup_gbps, dep.chip.scaleout_gbps) * 1e9
     out["pipeline_p2p"] = np.where((pp_ > 1) & (T > 0), T / dep.attn_dp * dep.model.d_model * ACT_BYTES / link_bw
                                    + (0.0 if dep.eff.speed_of_light else 10e-6), 0.0)  # ~10 us per hop [aiconfigurator p2p_latency]
+    if dep.engine.batch_overlap and dep.attn_dp > 1:
+        # two micro-batches: one's all-to-all runs during the other's compute, so only the part of the
+        # all-to-all longer than the rest of the layer stays exposed (needs two sequences per group to split)
+        rest = sum(v for k, v in out.items() if k not in ("alltoall", "lm_head", "pipeline_p2p"))
+        exposed = np.maximum(out["alltoall"] - rest, 0.0)
+        out["alltoall"] = np.where(T >= 2, exposed, out["alltoall"])  # T: one attention group's tokens
     host = 0.0 if dep.eff.speed_of_light else dep.engine.step_overhead_us * 1e-6
     out["scheduler"] = np.where(T > 0, host, 0.0)
     stage = sum(v for k, v in out.items() if k not in ("lm_head", "scheduler"))

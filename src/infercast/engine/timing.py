@@ -169,7 +169,7 @@ class Timer:
         """A wide-EP layer (attention data-parallel, experts over EP ranks, DeepEP + DeepGEMM as SGLang and vLLM
         run it) timed from SGLang's wide-EP tables; None when the deployment is not wide EP or unmeasured."""
         s = op.shape
-        if who not in ("sglang", "vllm") or s["ep"] <= 1 or s["es"] <= s["tp"] or s["es"] > s["experts"]:
+        if who not in ("sglang", "vllm") or not self.eng.wide_ep_tables or s["ep"] <= 1 or s["es"] <= s["tp"] or s["es"] > s["experts"]:
             return None
         gen = KMoE.moe_table(self.chip, "sglang", ver if who == "sglang" else None, KMoE.WIDE_EP_FILES[0])
         for tdt in self._moe_dtypes(gen):
