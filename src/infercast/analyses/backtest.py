@@ -88,7 +88,9 @@ def scenario_for(case: Case, tpot_s: float, cutoff: int = CUTOFF_YEAR) -> dict:
 def backtest(case: Case = CASES[0], *, samples: int = 2000, seed: int = 0, cutoff: int = CUTOFF_YEAR) -> dict:
     """The forecast from the catalog cut at `cutoff`, for the measured chip's launch year and for the year it was
     measured, against the measured figure. `inside_p10_p90` is judged at the launch year (see the module doc)."""
-    from infercast.analyses.forecast import load_scenario, run_forecast
+    from infercast.analyses.forecast import load_scenario, run_forecast, serving_of
+    from infercast.analyses.forecast_plan import planned
+    from infercast.analyses.trends import params_of
     from infercast.specs.hardware import get_chip
 
     m = measured(case)
@@ -100,6 +102,8 @@ def backtest(case: Case = CASES[0], *, samples: int = 2000, seed: int = 0, cutof
     raw: dict = {}
     res = run_forecast(sc, samples=samples, seed=seed, years=years, models=[case.model], samples_out=raw)
     v = best["output_tok_s_per_gpu"]
+    # the serving model's own error at this point: the planner on the measured chip itself (its kernel tables)
+    own = planned(case.model, params_of(case.gpu), case.weights, serving_of(sc["operating_point"]))
     by_year = {}
     for i, y in enumerate(years):
         q = res["results"][case.model]["output_tok_s_per_gpu"][str(y)]
@@ -115,7 +119,9 @@ def backtest(case: Case = CASES[0], *, samples: int = 2000, seed: int = 0, cutof
                          "gpus": best["gpus"], "rows": best["ids"], "date": best["date"], "source": best["source"]},
             "chip_measured": {"bf16_tflops": get_chip(case.gpu).tflops["bf16"], "hbm_tbps": get_chip(case.gpu).memory_bw_tbps,
                               "hbm_gb": get_chip(case.gpu).memory_gb},
+            "planner_on_measured_chip": own["output_tok_s_per_gpu"],
             "years": by_year, "inside_p10_p90": by_year[str(launch)]["inside_p10_p90"]}
+
 
 
 __all__ = ["Case", "CASES", "measured", "scenario_for", "backtest", "CUTOFF_YEAR", "MEASUREMENT_YEAR"]

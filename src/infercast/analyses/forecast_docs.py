@@ -66,7 +66,8 @@ def headline_block(res: dict) -> str:
 def ratios_block(res: dict) -> str:
     ys = res["years"]
     out = ["| model | " + " | ".join(f"{a}→{b}" for a, b in zip(ys, ys[1:])) + " |", "|---|" + "---|" * (len(ys) - 1)]
-    for q, label in (("output_tok_s_per_gpu", "output tok/s per GPU"), ("usd_per_m_output_tokens", "$ per M")):
+    for q, label in (("output_tok_s_per_gpu", "output tok/s per GPU"), ("usd_per_m_output_tokens", "$ per M"),
+                     ("usd_per_m_fixed_capability", "$ per M at a fixed capability")):
         for mid, rs in FC.year_ratios(res, q).items():
             out.append(f"| {mid}, {label} | " + " | ".join(f"×{F.sig(v, 2)}" for v in rs.values()) + " |")
     return "\n".join(out)
@@ -87,6 +88,7 @@ def roadmap_block(trend: dict, road: dict) -> str:
 def backtest_block() -> str:
     out = ["| case | measured (rows) | forecast year | forecast P10 / P50 / P90 | measured at percentile | inside P10-P90 |",
            "|---|---|---|---|---|---|"]
+    notes = []
     for case in BT.CASES:
         r = BT.backtest(case, samples=SAMPLES, seed=SEED)
         m = r["measured"]
@@ -97,7 +99,15 @@ def backtest_block() -> str:
                        f"{F.num(m['output_tok_s_per_gpu'])} tok/s/GPU at {F.num(m['tokens_per_s_per_user'])} tok/s/user "
                        f"({', '.join(m['rows'])}) | {y} ({what}) | {_r(d['forecast'])} | "
                        f"{F.num(d['percentile_of_measured'])} | {'yes' if d['inside_p10_p90'] else 'no'} |")
-    return "\n".join(out)
+        notes.append(f"- {case.weights}: the planner on the real {case.gpu} (its kernel tables) at the same TPOT: "
+                     f"{F.num(r['planner_on_measured_chip'])} tok/s/GPU ({F.pct(r['planner_on_measured_chip'] / m['output_tok_s_per_gpu'] - 1, signed=True)} "
+                     "against the measured figure)")
+    c, mc = r["years"][str(r["forecast_year"])]["chip"], r["chip_measured"]
+    notes.append(f"- the 2023 trend's chip for {r['forecast_year']} (P50): bf16 {F.num(c['bf16_tflops']['p50'])} TFLOP/s, "
+                 f"HBM {F.sig(c['hbm_tbps']['p50'], 2)} TB/s, {F.num(c['hbm_gb']['p50'])} GB; the {BT.CASES[0].gpu}: "
+                 f"{F.num(mc['bf16_tflops'])}, {F.sig(mc['hbm_tbps'], 2)}, {F.num(mc['hbm_gb'])}; for "
+                 f"{r['measurement_year']}: bf16 {F.num(r['years'][str(r['measurement_year'])]['chip']['bf16_tflops']['p50'])} TFLOP/s")
+    return "\n".join(out + [""] + notes)
 
 
 def claims_block(max_ttft: float | None = None) -> str:
