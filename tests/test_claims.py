@@ -69,3 +69,38 @@ def test_cli_claims_json():
     assert "fp8" in json.loads(res.stdout)
     res = CliRunner().invoke(app, ["claims", "--claim", "nope"])
     assert res.exit_code == 2
+
+
+@pytest.fixture(scope="module")
+def b200():
+    return C.b200_vs_h100()
+
+
+def test_b200_vs_h100_along_the_interactivity_curve(b200):
+    # the essay: "B200 brings ~4x to ~7x ... for GPT-4 inference, when quantization is set fairly, depending on the
+    # point in the interactivity curve"; the planner's frontiers (disaggregation allowed) at matched tokens/s per user
+    d = b200["data"]
+    assert d["model"] == "gpt-4" and d["chips"] == ["h100-sxm", "b200"]
+    assert [w["input_len"] for w in d["workloads"]] == [32768, 8192]
+    n = 0
+    for w in d["workloads"]:
+        assert [p["tokens_per_s_per_user"] for p in w["points"]] == [5, 10, 20, 30, 40, 50]
+        for p in w["points"]:
+            if p["old_fp8"] is None:
+                continue
+            n += 1
+            # every spec of the B200 is at least the H100's: at the same precision it never serves less
+            assert p["ratio_fp8"] >= 1.0
+            for k in ("old_fp8", "new_fp8", "new_fp4"):
+                assert p[k]["shape"]["gpus"] >= 1 and p[k]["output_tok_s_per_gpu"] > 0
+    assert n >= 8
+    lo, hi = d["ratio_fp4_range"]
+    below, inside, above = d["points_below_inside_above"]
+    assert below + inside + above == sum(1 for w in d["workloads"] for p in w["points"] if p["ratio_fp4"])
+    assert f"x{lo:.1f}-x{hi:.1f}" in b200["verdict"] and "4x to ~7x" in b200["claim"]
+
+
+def test_claims_cli_b200(b200):
+    res = CliRunner().invoke(app, ["claims", "--claim", "b200", "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["b200"]["verdict"] == b200["verdict"]

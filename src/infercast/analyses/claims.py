@@ -1,12 +1,16 @@
-"""The essay's three quantitative claims about hardware, checked with the serving model.
+"""The essay's quantitative claims about hardware, checked with the serving model.
 
 1. "inference throughput has increased about 20x in 5 years, compared to only an 8x increase in FLOP"
    (A100 -> B200): `throughput_vs_flops()`
 2. "switching from FP16 to FP8 could roughly double how much inference we can do": `fp8_doubling()`
 3. "for the H200 ... guessed 1.7x" the H100: `h200_vs_h100()`
+4. "B200 brings ~4x to ~7x performance gains for GPT-4 inference, when quantization is set fairly,
+   depending on the point in the interactivity curve chosen" (SemiAnalysis, quoted by the essay):
+   `b200_vs_h100()`
 
 Each returns a dict: `claim` (the essay's words), `operating_point`, `data` (numbers), `verdict`
-(one line) and `text` (lines explaining why). `all_claims()` runs the three.
+(one line) and `text` (lines explaining why). `all_claims()` runs them all. Deployment shapes come from
+the one planner (`engine.planner.plan`).
 """
 from __future__ import annotations
 
@@ -15,9 +19,11 @@ from typing import Any
 
 import numpy as np
 
+from functools import lru_cache
+
 from infercast.errors import InfercastError
 from infercast.engine.estimate import estimate
-from infercast.analyses.forecast import best_throughput
+from infercast.engine.planner import Space, Targets, Workload, plan
 from infercast.specs.hardware import get_chip
 from infercast.specs.model import get_model
 from infercast.engine.step import deployment, step_time
@@ -27,18 +33,35 @@ CLAIM_TPUT = "inference throughput has increased about 20x in 5 years, compared 
 CLAIM_FP8 = ("inference is switching to FP8 and 8-bit encoding, which could also roughly double how much "
              "inference can be done per GPU")
 CLAIM_H200 = "For the H200, I looked at some comparisons of inference performance with the H100 and guessed 1.7x"
+CLAIM_B200 = ("in a large model like GPT-4 B200 brings ~4x to ~7x performance gains for GPT-4 inference, when "
+              "quantization is set fairly, depending on the point in the interactivity curve chosen")
+B200_RANGE = (4.0, 7.0)
+# the essay: SemiAnalysis' H100 analysis used 32k input tokens; NVIDIA's GB200-vs-H100 GPT-MoE-1.8T chart used
+# 32,768 in / 1,024 out. 8k in is the essay's own context (SemiAnalysis' GPT-4 cost figure).
+B200_WORKLOADS = ((32768, 1024), (8192, 1024))
 
 
 def _kv(w: str) -> str:
     return "bf16" if w in ("bf16", "fp16") else "fp8"
 
 
+@lru_cache(maxsize=256)
+def _plan(model: str, chip: str, weights: str, input_len: int, output_len: int, disaggregated: bool = False):
+    """The planner's search for one model, chip and weight precision (KV fp8 with fp8/fp4 weights), cached."""
+    return plan(model, chip, Workload(input_len, output_len), Targets(),
+                Space(precisions=(weights,), kv=_kv(weights), disaggregated=disaggregated), frontiers=False)
+
+
 def _best(model: str, chip: str, weights: str, input_len: int, output_len: int, tpot_max: float) -> dict:
-    b = best_throughput(model, get_chip(chip), weights, input_len=input_len, output_len=output_len,
-                        tpot_max=tpot_max, kv="match")
-    return {"output_tok_s_per_gpu": float(b["output"][0]), "input_tok_s_per_gpu": float(b["input"][0]),
-            "forward_passes_per_chip_s": float(b["output"][0] + b["input"][0]), "tpot_s": float(b["tpot"][0]),
-            "gpus_per_replica": int(b["gpus"][0]), "met_tpot_target": bool(b["met_target"][0])}
+    """The planner's best configuration at `weights` (most output tokens/s per GPU, TPOT <= tpot_max)."""
+    p = _plan(model, chip, weights, input_len, output_len)
+    b = p.best_meeting(Targets(max_tpot=tpot_max)) if math.isfinite(tpot_max) else p.max_throughput()
+    met = b is not None
+    b = b or p.max_throughput()
+    return {"output_tok_s_per_gpu": b["output_tok_s_per_gpu"], "input_tok_s_per_gpu": b["input_tok_s_per_gpu"],
+            "forward_passes_per_chip_s": b["output_tok_s_per_gpu"] + b["input_tok_s_per_gpu"], "tpot_s": b["tpot_s"],
+            "gpus_per_replica": b["gpus"], "shape": {k: b[k] for k in ("tp", "pp", "ep", "dp", "concurrency")},
+            "met_tpot_target": met}
 
 
 def throughput_vs_flops(models: tuple[str, ...] = ("gpt-4", "llama-3.1-70b"), old: str = "a100-sxm-80gb",
@@ -46,8 +69,8 @@ def throughput_vs_flops(models: tuple[str, ...] = ("gpt-4", "llama-3.1-70b"), ol
                         tpot_max: float | None = None) -> dict:
     """Claim 1: A100 -> B200 throughput ratio vs FLOP/s ratio, step by step (same precision, then fp8, fp4).
 
-    Operating point: each chip at its best output throughput per GPU (replica size and batch chosen
-    within memory; TPOT capped at `tpot_max` if given), 16-bit on the A100 (it has no fp8).
+    Operating point: each chip at the planner's best output throughput per GPU (every shape and batch that
+    fits; TPOT capped at `tpot_max` if given), 16-bit on the A100 (it has no fp8).
     """
     co, cn = get_chip(old), get_chip(new)
     t = math.inf if tpot_max is None else tpot_max
@@ -92,7 +115,7 @@ def throughput_vs_flops(models: tuple[str, ...] = ("gpt-4", "llama-3.1-70b"), ol
         "set fairly' (SemiAnalysis), i.e. at lower precision.")
     return {"claim": CLAIM_TPUT, "operating_point": {
         "input_len": input_len, "output_len": output_len,
-        "tpot_max_s": tpot_max, "batch": "largest that fits in HBM (best replica size per chip and precision)",
+        "tpot_max_s": tpot_max, "batch": "the planner's best shape and batch per chip and precision",
         "kv_cache": "bf16 with bf16 weights, fp8 with fp8/fp4 weights"},
         "data": data, "verdict": verdict, "text": text}
 
@@ -228,9 +251,87 @@ def h200_vs_h100(models: tuple[tuple[str, int, str], ...] = (("llama-3.1-8b", 1,
                         "bandwidth_ratio": bw, "capacity_ratio": cap}}
 
 
+def _plan_disagg(model: str, chip: str, weights: str, input_len: int, output_len: int):
+    return _plan(model, chip, weights, input_len, output_len, True)
+
+
+def b200_vs_h100(model: str = "gpt-4", old: str = "h100-sxm", new: str = "b200",
+                 tps_user: tuple[float, ...] = (5, 10, 20, 30, 40, 50),
+                 workloads: tuple[tuple[int, int], ...] = B200_WORKLOADS, max_ttft: float | None = None) -> dict:
+    """Claim 4: output tokens/s per GPU of `new` over `old` at matched tokens/s per user, along the planner's
+    interactivity frontier (every shape, batch, and disaggregated prefill/decode pools), H100 at fp8 and
+    B200 at fp8 and fp4 ("quantization set fairly": each chip at the narrowest format it computes natively).
+    `max_ttft` (seconds) also bounds the time to first token (NVIDIA's GPT-MoE-1.8T chart used 5 s)."""
+    m = get_model(model)
+    co, cn = get_chip(old), get_chip(new)
+    pairs = (("old_fp8", co.id, "fp8"), ("new_fp8", cn.id, "fp8"), ("new_fp4", cn.id, "fp4"))
+    data: dict[str, Any] = {"model": m.id, "chips": [co.id, cn.id], "tps_user": list(tps_user),
+                            "flops_ratio_fp8": cn.peak_flops("fp8") / co.peak_flops("fp8"),
+                            "flops_ratio_fp4_vs_fp8": cn.peak_flops("fp4") / co.peak_flops("fp8"),
+                            "bandwidth_ratio": cn.bandwidth / co.bandwidth, "workloads": []}
+    text = [f"{cn.id} vs {co.id}: fp8 FLOP/s x{data['flops_ratio_fp8']:.2f}, fp4 FLOP/s over the {co.id}'s fp8 "
+            f"x{data['flops_ratio_fp4_vs_fp8']:.2f}, HBM bandwidth x{data['bandwidth_ratio']:.2f}, HBM "
+            f"{cn.memory_gb:g} vs {co.memory_gb:g} GB; both in 8-GPU NVLink domains."]
+    for I, O in workloads:
+        plans = {k: _plan_disagg(m.id, c, w, I, O) for k, c, w in pairs}
+        rows = []
+        for t in tps_user:
+            row: dict[str, Any] = {"tokens_per_s_per_user": t}
+            for k, p in plans.items():
+                b = p.best_meeting(Targets(min_tps_user=t, max_ttft=max_ttft))
+                row[k] = None if b is None else {
+                    "output_tok_s_per_gpu": b["output_tok_s_per_gpu"], "ttft_s": b["ttft_s"],
+                    "shape": {x: b[x] for x in ("tp", "pp", "ep", "dp", "gpus", "concurrency")},
+                    "disaggregated": b["disaggregated"]}
+            h = row["old_fp8"]
+            for k in ("new_fp8", "new_fp4"):
+                row[f"ratio_{k[4:]}"] = (row[k]["output_tok_s_per_gpu"] / h["output_tok_s_per_gpu"]
+                                         if h and row[k] else None)
+            rows.append(row)
+        data["workloads"].append({"input_len": I, "output_len": O, "points": rows})
+        fair = [r["ratio_fp4"] for r in rows if r["ratio_fp4"]]
+        same = [r["ratio_fp8"] for r in rows if r["ratio_fp8"]]
+        pts = ", ".join(f"{r['tokens_per_s_per_user']:g}: x{r['ratio_fp4']:.1f}" for r in rows if r["ratio_fp4"])
+        unreached = [f"{r['tokens_per_s_per_user']:g}" for r in rows if not r["old_fp8"]]
+        text.append(f"{I:,} in / {O:,} out: B200 fp4 over H100 fp8 at tokens/s per user {pts}"
+                    + (f"; at equal fp8 x{min(same):.1f}-x{max(same):.1f}" if same else "")
+                    + (f"; the H100 reaches no point at {', '.join(unreached)} tokens/s per user" if unreached else "")
+                    + ".")
+    allr = [r["ratio_fp4"] for w in data["workloads"] for r in w["points"] if r["ratio_fp4"]]
+    lo_, hi_ = B200_RANGE
+    inside = [x for x in allr if lo_ <= x <= hi_]
+    data["ratio_fp4_range"] = [min(allr), max(allr)] if allr else None
+    data["share_inside_claim"] = len(inside) / len(allr) if allr else 0.0
+    data["points_below_inside_above"] = [sum(x < lo_ for x in allr), len(inside), sum(x > hi_ for x in allr)]
+    data["max_ttft_s"] = max_ttft
+    if allr:
+        below, above = sum(x < lo_ for x in allr), sum(x > hi_ for x in allr)
+        verdict = (f"With B200 at fp4 and H100 at fp8 (disaggregation allowed"
+                   + (f", TTFT <= {max_ttft:g} s" if max_ttft else "") + f") the planner gives x{min(allr):.1f}-"
+                   f"x{max(allr):.1f} over {tps_user[0]:g}-{tps_user[-1]:g} tokens/s per user: {len(inside)} of "
+                   f"{len(allr)} points inside the essay's x{lo_:g}-x{hi_:g}, {below} below and {above} above it; "
+                   f"at equal fp8 x{min(x for w in data['workloads'] for r in w['points'] for x in [r['ratio_fp8']] if x):.1f}-"
+                   f"x{max(x for w in data['workloads'] for r in w['points'] for x in [r['ratio_fp8']] if x):.1f}.")
+    else:
+        verdict = "The planner finds no matched points for the two chips."
+    text.append("Why: where both chips run large batches the step is bound by compute (prefill of long prompts, the "
+                f"MoE expert GEMMs), so the gain tends to the FLOP ratios (fp8 x{data['flops_ratio_fp8']:.1f}; B200 "
+                f"fp4 over H100 fp8 x{data['flops_ratio_fp4_vs_fp8']:.1f}), less the attention, communication and fixed "
+                "costs that do not speed up with fp4; where the batch per GPU is small each step streams expert "
+                "weights and the KV cache and the H100 spreads GPT-4 over more GPUs (80 GB each) with the expert "
+                "all-to-all leaving its 8-GPU NVLink domain, so the B200's HBM capacity and bandwidth count more. The "
+                "numbers come from the measured MoE, GEMM and attention kernel tables of both chips through the "
+                "planner: they are the model's, not measurements.")
+    return {"claim": CLAIM_B200, "operating_point": {
+        "model": m.id, "workloads": [f"{I} in / {O} out" for I, O in workloads], "tokens_per_s_per_user": list(tps_user),
+        "precisions": f"{co.id} fp8; {cn.id} fp8 and fp4 (KV cache fp8)",
+        "search": "planner: TP, PP, EP and attention data-parallel, replicas, batch; aggregated and disaggregated"},
+        "data": data, "verdict": verdict, "text": text}
+
+
 def all_claims() -> dict[str, dict]:
     return {"throughput_vs_flops": throughput_vs_flops(), "fp8_doubling": fp8_doubling(),
-            "h200_vs_h100": h200_vs_h100()}
+            "h200_vs_h100": h200_vs_h100(), "b200_vs_h100": b200_vs_h100()}
 
 
-__all__ = ["throughput_vs_flops", "fp8_doubling", "h200_vs_h100", "all_claims"]
+__all__ = ["throughput_vs_flops", "fp8_doubling", "h200_vs_h100", "b200_vs_h100", "all_claims"]

@@ -1,264 +1,60 @@
-"""How much inference in 2027 and 2030: hardware trends, synthesised chips, yearly Monte Carlo.
+"""How much inference in 2027 and 2030: hardware trends or vendor roadmaps, the planner, a yearly Monte Carlo.
 
-1. `fit_trends` fits log-linear growth of bf16 FLOP/s, HBM bandwidth, HBM capacity and $/FLOP-hour
-   against year over the catalog's flagship accelerators (scenario `trends.flagships`).
-2. For each year a future chip is drawn per sample from the trend (fit uncertainty and scatter, or
-   the scenario's override) and built as a `hardware.Chip` of family "blackwell".
-3. The same serving model evaluates it (vectorised over samples and batch sizes): the largest
-   output throughput per GPU under the TPOT target, for each weight precision, mixed by the year's
-   precision shares; then cost per M output tokens, realistic/upper, and the fleet's tokens per day,
-   with and without the algorithmic-efficiency factor.
+1. The year's flagship: by default synthesised from log-linear trends of the catalog's flagships
+   (`trends`), one chip per Monte Carlo sample (fit uncertainty and chip-to-chip scatter); with
+   `[roadmap] enabled` the vendor's line of real and announced chips (`roadmap`).
+2. Per chip and weight precision, the planner (`engine.planner.plan`, every shape and batch) gives the most
+   output tokens/s per GPU under the TPOT limit. It runs on seven chips per year and precision and is
+   interpolated to every sample (`forecast_plan.star`; its error is in docs/forecast.md).
+3. Precisions are mixed by the year's shares; then cost per M output tokens (also at a fixed capability,
+   with algorithmic progress), realistic/upper, and the fleet's tokens per day.
 
 All uncertain inputs are distributions (`uncertainty`), sampled from seeded named streams.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from infercast.specs import precision as P
-from infercast.errors import InfercastError
-from infercast.specs.hardware import Chip, get_chip
-from infercast.specs.model import get_model
-from infercast.engine.step import deployment
-from infercast.engine.serving import continuous, max_concurrency
+from infercast.analyses import roadmap as R
+from infercast.analyses.forecast_plan import Serving, star
 from infercast.analyses.scenario import (  # noqa: F401  (load_scenario, _default_text: forecast's public API)
-    MAX_FORECAST_MODELS, MAX_FORECAST_WORK, SCENARIO_KEYS, TREND_KEYS, _default_text, check_scenario, load_scenario)
+    MAX_FORECAST_MODEL_YEARS, MAX_FORECAST_MODELS, MAX_FORECAST_WORK, SCENARIO_KEYS, SHIPPED, TREND_KEYS,
+    _default_text, check_scenario, load_scenario)
+from infercast.analyses.trends import (  # noqa: F401  (re-exported: the forecast's public API)
+    TREND_LABELS, ChipParams, TrendFit, chip_params, fit_trend, fit_trends, growth_samples, synth_chip,
+    trend_samples)
 from infercast.analyses.uncertainty import parse, percentiles, rng_for
+from infercast.errors import InfercastError
+from infercast.specs import precision as P
+from infercast.specs.model import get_model
 from infercast.vocabulary import MAX_FORECAST_SAMPLES, check_number
 
 H100_BF16_FLOPS = 989.4e12  # an H100 SXM's dense bf16 rate: the unit of "H100-equivalents"
-TREND_LABELS = {"bf16_tflops": "bf16 FLOP/s (dense)", "hbm_tbps": "HBM bandwidth", "hbm_gb": "HBM capacity",
-                "usd_per_pflop_hour": "$ per bf16 PFLOP/s-hour"}
+REF_SAMPLES, REF_SEED = 4096, 0  # reference draws that place the planner's nodes (independent of --seed)
 QUANTITIES = {
     "output_tok_s_per_gpu": "output tokens/s per GPU (reference model, realistic)",
     "input_tok_s_per_gpu": "input tokens/s per GPU",
     "realistic_to_upper": "realistic / FLOP upper bound (forward passes, precision-matched peak)",
     "usd_per_m_output_tokens": "$ per M output tokens (whole GPU-hour charged to output)",
+    "usd_per_m_fixed_capability": "$ per M output tokens of the reference model's capability, with algorithmic progress",
     "effective_output_tok_s_per_gpu": "output tokens/s per GPU x algorithmic efficiency (quality-adjusted)",
     "fleet_output_tokens_per_day": "fleet output tokens/day (reference model)",
     "fleet_effective_tokens_per_day": "fleet output tokens/day x algorithmic efficiency",
 }
-# trends
-# ---------------------------------------------------------------------------
+# series set by the serving model (per chip); the fleet and 'effective' series also carry the scenario's
+# growth rates (fleet 3.3x/yr, algorithms 3x/yr), so a year-to-year change above 3x is their input there
+PER_CHIP = ("output_tok_s_per_gpu", "input_tok_s_per_gpu", "realistic_to_upper", "usd_per_m_output_tokens")
 
-@dataclass(frozen=True)
-class TrendFit:
-    quantity: str
-    chips: tuple[str, ...]
-    n: int
-    growth: float  # annual factor, exp(slope)
-    growth_pct: float  # (growth - 1) * 100
-    growth_se_pct: float  # standard error of growth_pct (delta method)
-    slope: float  # d ln(q) / d year
-    slope_se: float
-    mean_year: float
-    log_at_mean: float  # fitted ln(q) at mean_year
-    log_at_mean_se: float
-    resid_sd: float  # scatter of ln(q) around the line
-    r2: float
-    doubling_years: float
-
-    def value(self, year: float) -> float:
-        return math.exp(self.log_at_mean + self.slope * (year - self.mean_year))
-
-    def as_dict(self) -> dict:
-        return dict(self.__dict__, chips=list(self.chips))
-
-    def text(self) -> str:
-        d = f"doubling every {self.doubling_years:.1f} yr" if self.slope > 0 else \
-            f"halving every {-self.doubling_years:.1f} yr"
-        return (f"{TREND_LABELS.get(self.quantity, self.quantity)}: {self.growth_pct:+.0f} %/yr "
-                f"(SE {self.growth_se_pct:.0f} pp, {d}), r² {self.r2:.2f}, n={self.n}")
-
-
-def _value(c: Chip, q: str) -> float | None:
-    if q == "bf16_tflops":
-        return c.tflops.get("bf16") or c.tflops.get("fp16")
-    if q == "hbm_tbps":
-        return c.memory_bw_tbps
-    if q == "hbm_gb":
-        return c.memory_gb
-    if q == "usd_per_pflop_hour":
-        f = c.tflops.get("bf16") or c.tflops.get("fp16")
-        return c.price.usd_per_hour / (f / 1e3) if c.price else None
-    raise InfercastError(f"unknown trend quantity '{q}'; use {', '.join(TREND_KEYS)}")
-
-
-def fit_trend(quantity: str, chips: list[Chip | str]) -> TrendFit:
-    """Least-squares fit of ln(quantity) = a + b (year - mean year) over `chips` that have it."""
-    cs = [get_chip(c) for c in chips]
-    pts = [(c.year, math.log(v), c.id) for c in cs if (v := _value(c, quantity))]
-    if len(pts) < 3 or len({p[0] for p in pts}) < 2:
-        raise InfercastError(f"trend {quantity}: need at least 3 chips over 2+ years with that number, got {len(pts)}")
-    x = np.array([p[0] for p in pts], dtype=float)
-    y = np.array([p[1] for p in pts])
-    xm = x.mean()
-    A = np.vstack([np.ones_like(x), x - xm]).T
-    (a, b), *_ = np.linalg.lstsq(A, y, rcond=None)
-    r = y - A @ np.array([a, b])
-    dof = len(x) - 2
-    s2 = float(r @ r) / dof
-    cov = s2 * np.linalg.inv(A.T @ A)
-    sst = float(((y - y.mean()) ** 2).sum())
-    g = math.exp(b)
-    return TrendFit(quantity=quantity, chips=tuple(p[2] for p in pts), n=len(pts), growth=g,
-                    growth_pct=(g - 1) * 100, growth_se_pct=g * math.sqrt(cov[1, 1]) * 100, slope=float(b),
-                    slope_se=math.sqrt(cov[1, 1]), mean_year=float(xm), log_at_mean=float(a),
-                    log_at_mean_se=math.sqrt(cov[0, 0]), resid_sd=math.sqrt(s2),
-                    r2=1 - float(r @ r) / sst if sst > 0 else 1.0,
-                    doubling_years=math.log(2) / b if b != 0 else math.inf)
-
-
-def fit_trends(scenario: dict | None = None) -> dict[str, TrendFit]:
-    sc = scenario or load_scenario()
-    tr = sc["trends"]
-    return {q: fit_trend(q, tr.get(q, {}).get("fit_chips") or tr["flagships"]) for q in TREND_KEYS}
-
-
-def _trend_samples(q: str, fit: TrendFit, cfg: dict, years: np.ndarray, n: int, seed: int,
-                   scatter: bool) -> tuple[np.ndarray, dict]:
-    """ln(q) samples, shape (n, len(years)), and a description of where they came from."""
-    desc: dict[str, Any] = {}
-    if "growth" in cfg:
-        gd = parse(cfg["growth"], f"trends.{q}.growth")
-        g = gd.sample(n, rng_for(seed, f"trends.{q}.growth"))
-        if np.any(g <= 0):
-            raise InfercastError(f"trends.{q}.growth: annual factors must be positive (1.3 = +30 %/yr)")
-        slope = np.log(g)
-        desc["growth"] = f"scenario: {gd} per year"
-    else:
-        slope = fit.slope + fit.slope_se * rng_for(seed, f"trends.{q}.slope").standard_normal(n)
-        desc["growth"] = f"fit: {fit.growth_pct:+.1f} %/yr ± {fit.growth_se_pct:.1f} pp (1 SE)"
-    if "anchor" in cfg:
-        ad = parse(cfg["anchor"], f"trends.{q}.anchor")
-        y0 = float(cfg.get("anchor_year", fit.mean_year))
-        av = ad.sample(n, rng_for(seed, f"trends.{q}.anchor"))
-        if np.any(av <= 0):
-            raise InfercastError(f"trends.{q}.anchor must be positive")
-        la = np.log(av)
-        desc["anchor"] = f"scenario: {ad} in {y0:g}"
-    else:
-        y0 = fit.mean_year
-        la = fit.log_at_mean + fit.log_at_mean_se * rng_for(seed, f"trends.{q}.anchor").standard_normal(n)
-        desc["anchor"] = f"fit: {math.exp(fit.log_at_mean):.4g} at {y0:.1f}"
-    out = la[:, None] + slope[:, None] * (years[None, :] - y0)
-    if scatter and "anchor" not in cfg:
-        out = out + fit.resid_sd * rng_for(seed, f"trends.{q}.scatter").standard_normal((n, len(years)))
-        desc["scatter"] = f"chip-to-chip scatter around the fit: {fit.resid_sd:.3f} in ln"
-    return out, desc
-
-
-def synth_chip(year: int, bf16_tflops, hbm_tbps, hbm_gb, usd_per_hour=None, *, family: str = "blackwell",
-               links_from: str = "b200", fp8_per_bf16: float = 2.0, fp4_per_bf16: float = 4.0) -> Chip:
-    """A future flagship for `year`. With scalars: a validated `Chip`. With arrays (one entry per
-    Monte Carlo sample): the same object built without validation, which the vectorised serving
-    functions evaluate sample by sample."""
-    ref = get_chip(links_from)
-    f = bf16_tflops
-    fields = dict(
-        id=f"trend-{year}", name=f"trend flagship {year}", vendor="trend", family=family, year=int(year),
-        aliases=[], memory_gb=hbm_gb, memory_type="HBM (extrapolated)", memory_bw_tbps=hbm_tbps,
-        tflops={"tf32": f / 2, "bf16": f, "fp16": f, "fp8": f * fp8_per_bf16, "int8": f * fp8_per_bf16,
-                "fp4": f * fp4_per_bf16},
-        scaleup_gbps=ref.scaleup_gbps, scaleup_domain=ref.scaleup_domain, scaleup_name=ref.scaleup_name,
-        scaleout_gbps=ref.scaleout_gbps, tdp_w=ref.tdp_w, price=None,
-        sources={"all": f"extrapolated from the catalog's flagship trend to {year}; links from {ref.id}"},
-        notes="synthesised by infercast.forecast")
-    if np.ndim(f) == 0 and np.ndim(hbm_tbps) == 0 and np.ndim(hbm_gb) == 0:
-        if usd_per_hour is not None:
-            fields["price"] = {"usd_per_hour": float(usd_per_hour), "date": f"{year}-07-01",
-                               "source": "extrapolated $/FLOP trend", "kind": "trend"}
-        return Chip(**{k: (float(v) if isinstance(v, (np.floating,)) else v) for k, v in fields.items()})
-    return Chip.model_construct(**fields)
-
-
-# ---------------------------------------------------------------------------
-# evaluation of one model on one (vector) chip
-# ---------------------------------------------------------------------------
-
-def _kv_for(weights: str, rule: str) -> str:
-    if rule == "match":
-        return "bf16" if weights in ("bf16", "fp16") else "fp8"
-    return P.check(rule, "operating_point.kv_cache")
-
-
-def _gpu_candidates(model, weights: str, cap_bytes_low: float, max_gpus: int) -> list[tuple[int, int]]:
-    """(tp, pp) for the smallest power-of-two replica whose weights take <= 60 % of the (low) HBM,
-    and the next size up. TP stays inside 8 GPUs (one scale-up node); PP beyond."""
-    m = get_model(model)
-    wb = m.weight_bytes(weights)
-    g = 1
-    while g < max_gpus and wb / g > 0.6 * cap_bytes_low:
-        g *= 2
-    out = []
-    for gg in (g, 2 * g):
-        if gg > max_gpus:
-            break
-        tp = min(gg, 8, m.heads)
-        pp = gg // tp
-        if pp <= m.layers:
-            out.append((tp, pp))
-    return out
-
-
-def best_throughput(model, chip: Chip, weights: str, *, input_len: float, output_len: float, tpot_max: float,
-                    kv: str = "match", engine: str | None = None, max_gpus: int = 128,
-                    cap_low: float | None = None) -> dict:
-    """Largest output tokens/s per GPU under `tpot_max` for `model` on `chip` (whose numbers may be
-    arrays of shape (n,)), over replica sizes and batch sizes. Returns arrays of shape (n,)."""
-    m = get_model(model)
-    mem = np.asarray(chip.memory_gb, dtype=float) * 1e9
-    cap_low = float(np.percentile(mem, 10)) if cap_low is None else cap_low
-    cands = _gpu_candidates(m, weights, cap_low, max_gpus)
-    if not cands:
-        raise InfercastError(f"{m.id} at {weights} does not fit in {max_gpus} GPUs of {cap_low / 1e9:.0f} GB; "
-                             "raise operating_point.max_gpus_per_replica")
-    n = int(np.size(mem))
-    best = {"output": np.zeros(n), "input": np.zeros(n), "tpot": np.full(n, np.inf), "gpus": np.zeros(n),
-            "met_target": np.zeros(n, dtype=bool)}
-    kvp = _kv_for(weights, kv)
-    for tp, pp in cands:
-        dep = deployment(m, chip, tp=tp, pp=pp, weights=weights, kv=kvp, engine=engine)
-        cmax, _ = max_concurrency(dep, input_len, output_len)
-        cmax = np.broadcast_to(np.asarray(cmax, dtype=float).reshape(-1, 1) if np.ndim(cmax) else
-                               np.full((n, 1), float(cmax)), (n, 1))
-        hi = float(dep.engine.max_batch) * pp
-        grid = np.unique(np.round(np.geomspace(1, hi, 40)))[None, :]
-        r = continuous(dep, input_len, output_len, grid)
-        out = np.broadcast_to(np.asarray(r["output_tok_s_per_gpu"], dtype=float), (n, grid.size))
-        inp = np.broadcast_to(np.asarray(r["input_tok_s_per_gpu"], dtype=float), (n, grid.size))
-        tpot = np.broadcast_to(np.asarray(r["tpot_s"], dtype=float), (n, grid.size))
-        fits = grid <= cmax
-        ok = fits & (tpot <= tpot_max)
-        met = ok.any(axis=1)
-        # where no batch meets the target, the best that fits (the target is then missed)
-        score = np.where(ok, out, np.where(fits & ~met[:, None], out * 1e-9, -1.0))
-        j = np.argmax(score, axis=1)
-        rows = np.arange(n)
-        o, i_, t = out[rows, j], inp[rows, j], tpot[rows, j]
-        valid = score[rows, j] >= 0
-        o, i_ = np.where(valid, o, 0.0), np.where(valid, i_, 0.0)
-        better = (met & ~best["met_target"]) | ((met == best["met_target"]) & (o > best["output"]))
-        for k, v in (("output", o), ("input", i_), ("tpot", t), ("gpus", np.full(n, tp * pp, dtype=float)),
-                     ("met_target", met)):
-            best[k] = np.where(better, v, best[k])
-    best["candidates"] = [f"tp{tp} x pp{pp}" for tp, pp in cands]
-    return best
-
-
-# ---------------------------------------------------------------------------
-# the forecast
-# ---------------------------------------------------------------------------
 
 def _mix_for(mix_cfg: dict, year: int) -> dict[str, float]:
     pts = sorted((int(k), v) for k, v in mix_cfg.items() if str(k).isdigit())
     if not pts:
-        raise InfercastError("precision_mix: give at least one year, e.g. 2027 = { fp8 = 0.5, fp4 = 0.5 }")
+        raise InfercastError("precision_mix: give at least one year, e.g. 2027 = { fp8 = 0.5, fp4 = 0.5 }",
+                             field="scenario")
     precs = sorted({p for _, v in pts for p in v})
     for p in precs:
         P.check(p, "precision_mix")
@@ -266,13 +62,101 @@ def _mix_for(mix_cfg: dict, year: int) -> dict[str, float]:
     share = {p: float(np.interp(year, ys, [float(v.get(p, 0.0)) for _, v in pts])) for p in precs}
     tot = sum(share.values())
     if tot <= 0 or any(v < 0 for v in share.values()):
-        raise InfercastError(f"precision_mix for {year}: shares must be >= 0 and not all zero")
+        raise InfercastError(f"precision_mix for {year}: shares must be >= 0 and not all zero", field="scenario")
     return {p: v / tot for p, v in share.items() if v > 0}
 
 
+def serving_of(op: dict) -> Serving:
+    return Serving(input_len=int(op["input_len"]), output_len=int(op["output_len"]), tpot_max_s=float(op["tpot_max_s"]),
+                   engine=op.get("engine"), kv_cache=op.get("kv_cache", "match"),
+                   max_gpus=int(op.get("max_gpus_per_replica", 128)), disaggregated=bool(op.get("disaggregated", False)))
+
+
+# ---------------------------------------------------------------------------
+# the year's chip: a base chip, and per sample its log-multipliers of compute, bandwidth and capacity
+# ---------------------------------------------------------------------------
+
+def _trend_chips(sc: dict, fits: dict, years: list[int], n: int, seed: int) -> tuple[list[dict], dict]:
+    yrs = np.array(years, dtype=float)
+    fc = sc.get("future_chip", {})
+    scatter = bool(sc["trends"].get("residual_scatter", True))
+    logs, refs, desc = {}, {}, {}
+    for q in ("bf16_tflops", "hbm_tbps", "hbm_gb"):
+        cfg = sc["trends"].get(q, {})
+        logs[q], desc[q] = trend_samples(q, fits[q], cfg, yrs, n, seed, scatter)
+        refs[q], _ = trend_samples(q, fits[q], cfg, yrs, REF_SAMPLES, REF_SEED, scatter)
+    out = []
+    for yi, year in enumerate(years):
+        med = {q: float(np.median(refs[q][:, yi])) for q in refs}
+        base = chip_params(year, math.exp(med["bf16_tflops"]), math.exp(med["hbm_tbps"]), math.exp(med["hbm_gb"]),
+                           family=fc.get("family", "blackwell"), links_from=fc.get("links_from", "b200"),
+                           fp8_per_bf16=float(fc.get("fp8_per_bf16", 2.0)), fp4_per_bf16=float(fc.get("fp4_per_bf16", 4.0)))
+        keys = ("bf16_tflops", "hbm_tbps", "hbm_gb")
+        out.append({"base": base, "label": f"trend flagship {year}",
+                    "coords": np.stack([logs[q][:, yi] - med[q] for q in keys], axis=1),
+                    "ref": np.stack([refs[q][:, yi] - med[q] for q in keys], axis=1)})
+    return out, desc
+
+
+def _roadmap_chips(sc: dict, fits: dict, years: list[int], n: int, seed: int) -> tuple[list[dict], dict]:
+    rm = sc["roadmap"]
+    line = R.line(rm)
+    if years[0] < line[0].year:
+        raise InfercastError(f"roadmap.line starts in {line[0].year} ({line[0].label}), after the first year "
+                             f"{years[0]}; start the line earlier or set run.first_year", field="scenario")
+    keys = ("bf16_tflops", "hbm_tbps", "hbm_gb")
+    g = {q: growth_samples(q, fits[q], sc["trends"].get(q, {}), n, seed) for q in keys}
+    gr = {q: growth_samples(q, fits[q], sc["trends"].get(q, {}), REF_SAMPLES, REF_SEED) for q in keys}
+    last = line[-1]
+    out = []
+    for year in years:
+        lc = R.chip_for_year(line, year)
+        dy = max(0, year - last.year) if lc is last else 0
+        label = lc.params.name + (f", grown {dy} yr at the trend's rates" if dy else "")
+        out.append({"base": lc.params, "label": label, "kind": lc.kind,
+                    "coords": np.stack([g[q] * dy for q in keys], axis=1),
+                    "ref": np.stack([gr[q] * dy for q in keys], axis=1)})
+    desc = {q: {"growth": f"roadmap line {', '.join(f'{c.label} ({c.year})' for c in line)}; after {last.year}: "
+                          f"the trend's annual rate"} for q in keys}
+    return out, desc
+
+
+# ---------------------------------------------------------------------------
+# the forecast
+# ---------------------------------------------------------------------------
+
+# the year's chip must stay a chip: finite, positive, and within these bounds (TFLOP/s, TB/s, GB, $/h)
+CHIP_BOUNDS = {"bf16_tflops": (1e-3, 1e9), "hbm_tbps": (1e-4, 1e7), "hbm_gb": (1e-3, 1e9), "usd_per_hour": (0.0, 1e12)}
+
+
+def _check_chips(years: list[int], ychips: list[dict], arrays: dict[str, np.ndarray]) -> None:
+    for k, a in arrays.items():
+        lo, hi = CHIP_BOUNDS[k]
+        bad = ~np.isfinite(a) | (a <= lo) | (a > hi)
+        if bad.any():
+            y = years[int(np.argmax(bad.any(axis=0)))]
+            raise InfercastError(f"the scenario makes the {y} chip's {k} leave {lo:g}..{hi:g} (or not a finite "
+                                 "number) in some samples; check the trend, roadmap and fleet values for extreme "
+                                 "numbers", field="scenario")
+
+def _alg_factor(alg: dict, yrs: np.ndarray, n: int, seed: int) -> np.ndarray:
+    base = float(alg.get("base_year", 2025))
+    if "per_year" in alg:
+        a = parse(alg["per_year"], "algorithmic.per_year").sample(n, rng_for(seed, "algorithmic"))
+        expo = np.clip(yrs - base, 0.0, None)
+    else:
+        a = parse(alg["factor_by_2030"], "algorithmic.factor_by_2030").sample(n, rng_for(seed, "algorithmic"))
+        expo = np.clip((yrs - base) / (2030.0 - base), 0.0, None)
+    if np.any(a <= 0):
+        raise InfercastError("algorithmic.per_year (or factor_by_2030) must be positive", field="scenario")
+    return a[:, None] ** expo[None, :]
+
+
 def run_forecast(scenario: dict | str | Path | None = None, *, samples: int | None = None, seed: int | None = None,
-                 models: list[str] | None = None, years: list[int] | None = None) -> dict:
-    """The yearly Monte Carlo. Returns a JSON-ready dict: per model, quantity and year, p10/p50/p90."""
+                 models: list[str] | None = None, years: list[int] | None = None,
+                 samples_out: dict | None = None) -> dict:
+    """The yearly Monte Carlo. Returns a JSON-ready dict: per model, quantity and year, p10/p50/p90.
+    `samples_out`, when given, receives the raw samples: {model: {quantity: array (samples, years)}}."""
     if isinstance(scenario, dict):
         sc = scenario
         check_scenario(sc)
@@ -284,7 +168,7 @@ def run_forecast(scenario: dict | str | Path | None = None, *, samples: int | No
     seed = check_number("seed", seed if seed is not None else run.get("seed", 0), integer=True, allow_none=False)
     if years is None:
         years = list(range(int(run.get("first_year", 2024)), int(run.get("last_year", 2030)) + 1))
-    years = [check_number("year", y, integer=True, allow_none=False) for y in years]
+    years = sorted({check_number("year", y, integer=True, allow_none=False, lo=2015, hi=2040) for y in years})
     if not years:
         raise InfercastError("no years to forecast", field="year")
     yrs = np.array(years, dtype=float)
@@ -292,35 +176,36 @@ def run_forecast(scenario: dict | str | Path | None = None, *, samples: int | No
     if len(names) > MAX_FORECAST_MODELS:
         raise InfercastError(f"model: at most {MAX_FORECAST_MODELS} models in one forecast, got {len(names)}",
                              field="model")
-    mlist = [get_model(m).id for m in names]
+    mlist = list(dict.fromkeys(get_model(m).id for m in names))
     work = n * len(years) * len(mlist)
     if work > MAX_FORECAST_WORK:
         raise InfercastError(f"samples x years x models = {n:,} x {len(years)} x {len(mlist)} = {work:,} exceeds "
-                             f"the limit of {MAX_FORECAST_WORK:,} (about half a minute of work); use fewer samples, "
-                             "years or models", field="samples")
+                             f"the limit of {MAX_FORECAST_WORK:,}; use fewer samples, years or models", field="samples")
+    if len(years) * len(mlist) > MAX_FORECAST_MODEL_YEARS:
+        raise InfercastError(f"years x models = {len(years)} x {len(mlist)} exceeds the limit of "
+                             f"{MAX_FORECAST_MODEL_YEARS} planned per run (each plans every shape on up to 21 chips); "
+                             "use fewer years or models", field="model")
     op = sc["operating_point"]
-    I, O, tmax = float(op["input_len"]), float(op["output_len"]), float(op["tpot_max_s"])
-    fc = sc.get("future_chip", {})
+    serving = serving_of(op)
+    design = run.get("interpolation", "star")
 
     fits = fit_trends(sc)
-    scatter = bool(sc["trends"].get("residual_scatter", True))
-    logs, tdesc = {}, {}
-    for q in TREND_KEYS:
-        logs[q], tdesc[q] = _trend_samples(q, fits[q], sc["trends"].get(q, {}), yrs, n, seed, scatter)
-    flops = np.exp(logs["bf16_tflops"])  # TFLOP/s, (n, Y)
-    bw, cap, ppf = np.exp(logs["hbm_tbps"]), np.exp(logs["hbm_gb"]), np.exp(logs["usd_per_pflop_hour"])
-    usd_h = ppf * flops / 1e3
-
-    alg = sc["algorithmic"]
-    a2030 = parse(alg["factor_by_2030"], "algorithmic.factor_by_2030").sample(n, rng_for(seed, "algorithmic"))
-    if np.any(a2030 <= 0):
-        raise InfercastError("algorithmic.factor_by_2030 must be positive")
-    base = float(alg.get("base_year", 2025))
-    expo = np.clip((yrs - base) / (2030.0 - base), 0.0, None)
-    alg_f = a2030[:, None] ** expo[None, :]
+    use_roadmap = bool(sc["roadmap"].get("enabled", False))
+    ychips, tdesc = (_roadmap_chips if use_roadmap else _trend_chips)(sc, fits, years, n, seed)
+    cols = np.stack([y["coords"] for y in ychips], axis=2)  # (n, 3 axes, years)
+    flops = np.array([y["base"].bf16 for y in ychips])[None, :] * np.exp(cols[:, 0, :])  # TFLOP/s, (n, Y)
+    bw = np.array([y["base"].hbm_tbps for y in ychips])[None, :] * np.exp(cols[:, 1, :])
+    cap = np.array([y["base"].hbm_gb for y in ychips])[None, :] * np.exp(cols[:, 2, :])
+    ppf_log, pdesc = trend_samples("usd_per_pflop_hour", fits["usd_per_pflop_hour"],
+                                   sc["trends"].get("usd_per_pflop_hour", {}), yrs, n, seed,
+                                   bool(sc["trends"].get("residual_scatter", True)))
+    tdesc["usd_per_pflop_hour"] = pdesc
+    usd_h = np.exp(ppf_log) * flops / 1e3
+    _check_chips(years, ychips, {"bf16_tflops": flops, "hbm_tbps": bw, "hbm_gb": cap, "usd_per_hour": usd_h})
+    alg_f = _alg_factor(sc["algorithmic"], yrs, n, seed)
 
     fl = sc["fleet"]
-    fbase = float(fl.get("base_year", 2024))
+    fbase = float(fl.get("base_year", 2025))
     h100e0 = parse(fl["h100e"], "fleet.h100e").sample(n, rng_for(seed, "fleet.h100e"))
     fgrow = parse(fl["growth"], "fleet.growth").sample(n, rng_for(seed, "fleet.growth"))
     share = parse(fl["inference_share"], "fleet.inference_share").sample(n, rng_for(seed, "fleet.inference_share"))
@@ -338,43 +223,46 @@ def run_forecast(scenario: dict | str | Path | None = None, *, samples: int | No
     mcfg = sc.get("models", {})
     results: dict[str, Any] = {}
     notes = []
+    plans = 0
     for mid in mlist:
         cfg = mcfg.get(mid, {})
         sf = parse(cfg.get("size_factor", 1), f"models.{mid}.size_factor").sample(n, rng_for(seed, f"size.{mid}"))
         if np.any(sf <= 0):
-            raise InfercastError(f"models.{mid}.size_factor must be positive")
+            raise InfercastError(f"models.{mid}.size_factor must be positive", field="scenario")
         m = get_model(mid)
         q = {k: np.zeros((n, len(years))) for k in QUANTITIES}
         deps: dict[str, Any] = {}
         missed = {}
         for yi, year in enumerate(years):
+            yc = ychips[yi]
             mix = _mix_for(sc["precision_mix"], year)
-            chip = synth_chip(year, flops[:, yi, None], bw[:, yi, None], cap[:, yi, None], family=fc.get("family", "blackwell"),
-                              links_from=fc.get("links_from", "b200"),
-                              fp8_per_bf16=float(fc.get("fp8_per_bf16", 2.0)),
-                              fp4_per_bf16=float(fc.get("fp4_per_bf16", 4.0)))
-            out = np.zeros(n)
-            inp = np.zeros(n)
-            upper = np.zeros(n)
-            deps[str(year)] = {}
+            base_chip = yc["base"].chip()
+            out, inp, upper = np.zeros(n), np.zeros(n), np.zeros(n)
+            deps[str(year)] = {"chip": yc["label"]}
             for prec, s in mix.items():
-                b = best_throughput(m, chip, prec, input_len=I, output_len=O, tpot_max=tmax,
-                                    kv=op.get("kv_cache", "match"), engine=op.get("engine"),
-                                    max_gpus=int(op.get("max_gpus_per_replica", 128)))
-                out += s * b["output"]
-                inp += s * b["input"]
-                upper += s * np.asarray(chip.peak_flops(prec)).reshape(-1) / (2.0 * m.active_params)
-                miss = 1.0 - float(np.mean(b["met_target"]))
-                deps[str(year)][prec] = {"share": s, "replica": b["candidates"],
-                                         "gpus_per_replica_p50": float(np.median(b["gpus"])),
-                                         "missed_tpot_target": miss}
-                if miss > 0.05:
-                    missed[f"{year} {prec}"] = miss
+                try:
+                    r = star(m.id, yc["base"], yc["coords"], yc["ref"], prec, serving, design)
+                except InfercastError as e:
+                    raise InfercastError(f"{m.id} at {prec} on the {year} chip ({yc['label']}): {e.message}",
+                                         field="scenario") from None
+                plans += r.plans
+                out += s * r.output
+                inp += s * r.input
+                # the FLOP bound at the precision's peak (compute rates scale together)
+                upper += s * base_chip.peak_flops(prec) * np.exp(yc["coords"][:, 0]) / (2.0 * m.active_params)
+                c = r.centre
+                deps[str(year)][prec] = {"share": s, "plans": r.plans, "missed_tpot_target": r.missed,
+                                         "centre": {k: c[k] for k in ("tp", "pp", "ep", "dp", "gpus", "concurrency",
+                                                                      "kv", "disaggregated", "output_tok_s_per_gpu",
+                                                                      "tokens_per_s_per_user")}}
+                if r.missed > 0:
+                    missed[f"{year} {prec}"] = r.missed
             q["realistic_to_upper"][:, yi] = (out + inp) / upper
             out, inp = out / sf, inp / sf
             q["output_tok_s_per_gpu"][:, yi] = out
             q["input_tok_s_per_gpu"][:, yi] = inp
             q["usd_per_m_output_tokens"][:, yi] = usd_h[:, yi] / 3600.0 / np.maximum(out, 1e-12) * 1e6
+            q["usd_per_m_fixed_capability"][:, yi] = q["usd_per_m_output_tokens"][:, yi] / alg_f[:, yi]
             q["effective_output_tok_s_per_gpu"][:, yi] = out * alg_f[:, yi]
             q["fleet_output_tokens_per_day"][:, yi] = serving_chips[:, yi] * out * 86400.0
             q["fleet_effective_tokens_per_day"][:, yi] = q["fleet_output_tokens_per_day"][:, yi] * alg_f[:, yi]
@@ -384,9 +272,11 @@ def run_forecast(scenario: dict | str | Path | None = None, *, samples: int | No
                                      "some samples; check the fleet, trend and size_factor values for extreme "
                                      "numbers", field="scenario")
         if missed:
-            notes.append(f"{mid}: no batch met TPOT <= {tmax * 1e3:.0f} ms in some samples ("
-                         + ", ".join(f"{k}: {v:.0%}" for k, v in missed.items())
-                         + "); those samples use the smallest batch that fits")
+            notes.append(f"{mid}: no configuration met TPOT <= {serving.tpot_max_s * 1e3:g} ms on some of the planned "
+                         "chips (" + ", ".join(f"{k}: {v:.0%} of them" for k, v in missed.items())
+                         + "); those use the fastest configuration")
+        if samples_out is not None:
+            samples_out[mid] = q
         results[mid] = {"quantities": {k: _by_year(v, years) for k, v in q.items()}, "deployments": deps,
                         "size_factor": parse(cfg.get("size_factor", 1)).describe(),
                         "size_source": cfg.get("source", "")}
@@ -398,33 +288,49 @@ def run_forecast(scenario: dict | str | Path | None = None, *, samples: int | No
     for k, v in chips.items():
         bad = next((y for y, d in v.items() if not all(math.isfinite(x) for x in d.values())), None)
         if bad:
-            raise InfercastError(f"the scenario makes the trend chip's {k} overflow (not a finite number) in {bad}; "
+            raise InfercastError(f"the scenario makes the year's chip's {k} overflow (not a finite number) in {bad}; "
                                  "check the trend, fleet and algorithmic values for extreme numbers", field="scenario")
+    chips["name"] = {str(y): ychips[i]["label"] for i, y in enumerate(years)}
+    alg = sc["algorithmic"]
+    akey = "per_year" if "per_year" in alg else "factor_by_2030"
+    fc = sc.get("future_chip", {})
     return {
-        "scenario": sc.get("_path", "given"), "samples": n, "seed": seed, "years": years, "models": mlist,
+        "scenario": sc.get("_path", "given"), "kind": "roadmap" if use_roadmap else "trend",
+        "samples": n, "seed": seed, "years": years, "models": mlist,
         "operating_point": {k: v for k, v in op.items()},
-        "trends": {k: dict(fits[k].as_dict(), text=fits[k].text(), used=tdesc[k],
+        "trends": {k: dict(fits[k].as_dict(), text=fits[k].text(), used=tdesc.get(k, {"growth": "not used"}),
                            source=sc["trends"].get(k, {}).get("source", "")) for k in TREND_KEYS},
         "flagships_note": sc["trends"].get("flagships_note", ""),
         "precision_mix": {str(y): _mix_for(sc["precision_mix"], y) for y in years},
         "assumptions": {
-            "algorithmic": {"factor_by_2030": parse(alg["factor_by_2030"]).describe(), "base_year": base,
+            "algorithmic": {akey: parse(alg[akey]).describe(), "base_year": float(alg.get("base_year", 2025)),
                             "source": alg.get("source", "")},
             "fleet": {k: (parse(fl[k]).describe() if k in ("h100e", "growth", "inference_share", "utilisation")
                           else fl[k]) for k in fl},
-            "future_chip": fc, "precision_mix_source": sc["precision_mix"].get("source", ""),
+            "future_chip": fc, "roadmap": sc["roadmap"] if use_roadmap else {"enabled": False},
+            "precision_mix_source": sc["precision_mix"].get("source", ""),
         },
-        "chips": chips, "quantity_labels": QUANTITIES,
+        "chips": chips, "quantity_labels": QUANTITIES, "planner_calls": plans, "interpolation": design,
         "results": {mid: results[mid]["quantities"] for mid in mlist},
         "details": {mid: {k: v for k, v in results[mid].items() if k != "quantities"} for mid in mlist},
         "notes": notes + [
-            "one synthesised flagship per year, drawn per sample from the trend; efficiency fractions "
-            f"of family '{fc.get('family', 'blackwell')}'",
-            "throughput at each weight precision is the best over replica sizes and batch sizes under the TPOT target; "
-            "precisions are mixed by share of serving GPU-time",
+            ("the year's chip: the roadmap line's newest chip, every chip timed by its efficiency family"
+             if use_roadmap else "one synthesised flagship per year and sample, drawn from the trend; efficiency "
+             f"fractions of family '{fc.get('family', 'blackwell')}'"),
+            "throughput at each weight precision: the planner's best configuration (every TP/PP/EP/DP shape and batch) "
+            "under the TPOT limit, planned on " + ("7 chips per year (centre, and each axis at P10 and P90)"
+                                                  if design == "star" else "27 chips per year (P10/P50/P90 of each axis)")
+            + " and interpolated in logs to every sample; precisions mixed by share of serving GPU-time",
             "the fleet is served as if every H100-equivalent were the year's flagship (same total bf16 FLOP/s)",
         ],
     }
+
+
+def year_ratios(res: dict, quantity: str = "output_tok_s_per_gpu") -> dict[str, dict[str, float]]:
+    """Per model: the P50 of `quantity` in each year over the year before."""
+    ys = res["years"]
+    return {mid: {f"{a}-{b}": qs[quantity][str(b)]["p50"] / qs[quantity][str(a)]["p50"] for a, b in zip(ys, ys[1:])}
+            for mid, qs in res["results"].items()}
 
 
 def _by_year(a: np.ndarray, years: list[int]) -> dict[str, dict[str, float]]:
@@ -488,5 +394,5 @@ def fan_chart(res: dict, path: str | Path) -> Path:
     return p
 
 
-__all__ = ["load_scenario", "fit_trend", "fit_trends", "TrendFit", "synth_chip", "best_throughput", "run_forecast",
-           "headline", "fan_chart", "QUANTITIES", "TREND_KEYS"]
+__all__ = ["load_scenario", "fit_trend", "fit_trends", "TrendFit", "synth_chip", "run_forecast", "year_ratios",
+           "headline", "fan_chart", "QUANTITIES", "PER_CHIP", "TREND_KEYS", "SHIPPED"]

@@ -25,9 +25,14 @@ from infercast.vocabulary import MAX_FORECAST_SAMPLES, check_number
 TREND_KEYS = ("bf16_tflops", "hbm_tbps", "hbm_gb", "usd_per_pflop_hour")
 
 MAX_FORECAST_MODELS = 10
-# samples x years x models evaluated in one run: 20,000 x 7 x 2, about half a minute on one core
+# samples x years x models drawn in one run (numpy arrays): 20,000 x 7 x 2
 MAX_FORECAST_WORK = 280_000
-SCENARIO_KEYS = ("run", "operating_point", "trends", "future_chip", "precision_mix", "algorithmic", "models", "fleet")
+# years x models planned in one run: each is up to 3 precisions x 7 planner calls (10-80 ms each)
+MAX_FORECAST_MODEL_YEARS = 40
+SCENARIO_KEYS = ("run", "operating_point", "trends", "future_chip", "roadmap", "precision_mix", "algorithmic",
+                 "models", "fleet")
+# scenarios shipped with infercast, by name (`infercast forecast roadmap`), merged over the default
+SHIPPED = {"default": None, "roadmap": "scenario_roadmap.toml"}
 
 
 # ---------------------------------------------------------------------------
@@ -81,6 +86,11 @@ def load_scenario(path: str | Path | None = None, overrides: dict[str, Any] | li
 
     sc = copy.deepcopy(read_shipped("scenario_default.toml"))
     sc["_path"] = "data/scenario_default.toml (default)"
+    if path is not None and _is_shipped(path):
+        if SHIPPED[str(path)]:
+            sc = _merge(sc, read_shipped(SHIPPED[str(path)]))
+            sc["_path"] = f"data/{SHIPPED[str(path)]} (shipped scenario '{path}', over the default)"
+        path = None
     if path is not None:
         p = Path(path)
         try:
@@ -89,7 +99,8 @@ def load_scenario(path: str | Path | None = None, overrides: dict[str, Any] | li
             exists = False
         if not exists:
             raise InfercastError(f"scenario file {shown(path)} not found; pass a TOML file "
-                                 "(start from `infercast forecast --print-scenario`)", field="scenario",
+                                 "(start from `infercast forecast --print-scenario`) or a shipped scenario: "
+                                 f"{', '.join(SHIPPED)}", field="scenario",
                                  value=str(path))
         user = read_toml(p, field="scenario", what="scenario file")
         _check_keys(user, shown(path))
@@ -116,6 +127,16 @@ def load_scenario(path: str | Path | None = None, overrides: dict[str, Any] | li
     sc["_set"] = set_keys
     check_scenario(sc)
     return sc
+
+
+def _is_shipped(path) -> bool:
+    """A shipped scenario's name, when no file of that name exists."""
+    if not isinstance(path, str) or path not in SHIPPED:
+        return False
+    try:
+        return not Path(path).is_file()
+    except (OSError, ValueError):
+        return True
 
 
 def _split_set(s: str) -> tuple[str, str]:
@@ -216,7 +237,10 @@ def check_scenario(sc: dict) -> None:
         if sec not in sc:
             raise c.fail(sec, "is missing")
         c.table(sec, sc[sec], None)
-    run = c.table("run", sc["run"], ("first_year", "last_year", "models", "samples", "seed", "source"))
+    run = c.table("run", sc["run"], ("first_year", "last_year", "models", "samples", "seed", "interpolation", "source"))
+    if run.get("interpolation", "star") not in ("star", "grid"):
+        raise c.fail("run.interpolation", f"must be \"star\" (7 planned chips per year and precision) or \"grid\" (27), "
+                     f"got {_got(run.get('interpolation'))}")
     y1 = c.number("run.first_year", run.get("first_year", 2024), "year", integer=True)
     y2 = c.number("run.last_year", run.get("last_year", 2030), "year", integer=True)
     if y2 < y1:
@@ -228,13 +252,16 @@ def check_scenario(sc: dict) -> None:
     c.number("run.seed", run.get("seed", 0), "seed", integer=True)
 
     op = c.table("operating_point", sc["operating_point"], ("input_len", "output_len", "tpot_max_s", "engine",
-                                                             "kv_cache", "max_gpus_per_replica", "source"))
+                                                             "kv_cache", "max_gpus_per_replica", "disaggregated",
+                                                             "source"))
+    c.flag("operating_point.disaggregated", op.get("disaggregated", False))
     for k, term, whole in (("input_len", "input_len", True), ("output_len", "output_len", True),
                            ("tpot_max_s", "max_tpot", False)):
         if k not in op:
             raise c.fail(f"operating_point.{k}", "is missing")
         c.number(f"operating_point.{k}", op[k], term, integer=whole)
-    c.number("operating_point.max_gpus_per_replica", op.get("max_gpus_per_replica", 128), "max_gpus", integer=True)
+    c.number("operating_point.max_gpus_per_replica", op.get("max_gpus_per_replica", 128), "max_gpus", integer=True,
+             lo=1, hi=4096)
     if op.get("engine") is not None:
         try:
             get_engine(c.text("operating_point.engine", op["engine"]))
@@ -248,8 +275,15 @@ def check_scenario(sc: dict) -> None:
             raise c.fail("operating_point.kv_cache", f"must be \"match\" or a precision "
                          f"({', '.join(P.PRECISIONS)}), got {_got(kvr)}") from None
 
-    tr = c.table("trends", sc["trends"], ("flagships", "flagships_note", "residual_scatter", "source") + TREND_KEYS)
+    tr = c.table("trends", sc["trends"], ("flagships", "flagships_note", "residual_scatter", "catalog_cutoff_year",
+                                          "source") + TREND_KEYS)
     c.chips("trends.flagships", tr.get("flagships"), at_least=3)
+    if tr.get("catalog_cutoff_year") is not None:
+        cut = c.number("trends.catalog_cutoff_year", tr["catalog_cutoff_year"], "year", integer=True)
+        from infercast.specs.hardware import get_chip as _gc
+
+        if len([x for x in tr["flagships"] if _gc(x).year <= cut]) < 3:
+            raise c.fail("trends.catalog_cutoff_year", f"({cut}) leaves fewer than 3 flagships to fit a trend")
     c.flag("trends.residual_scatter", tr.get("residual_scatter", True))
     for q in TREND_KEYS:
         t = c.table(f"trends.{q}", tr.get(q, {}), ("growth", "anchor", "anchor_year", "fit_chips", "source"))
@@ -291,11 +325,34 @@ def check_scenario(sc: dict) -> None:
         if not sum(float(v) for v in shares.values()) > 0:
             raise c.fail(f"precision_mix.{k}", "needs a share above 0")
 
-    alg = c.table("algorithmic", sc["algorithmic"], ("base_year", "factor_by_2030", "source"))
-    c.number("algorithmic.base_year", alg.get("base_year", 2025), "year", lo=2015, hi=2029)
-    if "factor_by_2030" not in alg:
-        raise c.fail("algorithmic.factor_by_2030", "is missing")
-    c.dist("algorithmic.factor_by_2030", alg["factor_by_2030"])
+    alg = c.table("algorithmic", sc["algorithmic"], ("base_year", "per_year", "factor_by_2030", "source"))
+    c.number("algorithmic.base_year", alg.get("base_year", 2025), "year", lo=2015, hi=2039)
+    if ("per_year" in alg) == ("factor_by_2030" in alg):
+        raise c.fail("algorithmic.per_year", "or algorithmic.factor_by_2030: give exactly one (an annual factor, "
+                     "or the factor reached in 2030)")
+    for k in ("per_year", "factor_by_2030"):
+        if k in alg:
+            c.dist(f"algorithmic.{k}", alg[k])
+            if k == "factor_by_2030" and alg.get("base_year", 2025) >= 2030:
+                raise c.fail("algorithmic.base_year", "must be before 2030 with factor_by_2030")
+
+    rm = c.table("roadmap", sc["roadmap"], ("enabled", "line", "values", "links_from", "family", "source"))
+    if c.flag("roadmap.enabled", rm.get("enabled", False)) or "line" in rm:
+        from infercast.analyses import roadmap as R
+
+        ln = rm.get("line", [])
+        if not isinstance(ln, list) or not ln or len(ln) > 50 or not all(isinstance(x, str) for x in ln):
+            raise c.fail("roadmap.line", f"must be a list of 1 to 50 chips (catalog ids or roadmap names), got {_got(ln)}")
+        if rm.get("values", "central") not in R.VALUES:
+            raise c.fail("roadmap.values", f"must be one of {', '.join(R.VALUES)}, got {_got(rm.get('values'))}")
+        c.chips("roadmap.links_from", [rm.get("links_from", "b300")])
+        if "family" in rm and c.text("roadmap.family", rm["family"]) not in fams:
+            raise c.fail("roadmap.family", f"'{truncate(rm['family'], 40)}' is not an efficiency family; use one of "
+                         f"{', '.join(k for k in fams if k != 'default')}")
+        try:
+            R.line(rm)
+        except InfercastError as e:
+            raise c.fail("roadmap.line", f"is not usable: {e.message}") from None
 
     mc = c.table("models", sc["models"], None)
     for mid, cfg in mc.items():
@@ -311,7 +368,7 @@ def check_scenario(sc: dict) -> None:
         d = c.dist(f"fleet.{k}", fl[k])
         if k in ("inference_share", "utilisation") and d.kind in ("uniform", "triangle", "fixed") and d.quantile(1.0) > 1:
             raise c.fail(f"fleet.{k}", f"is a fraction and must stay at or below 1, but reaches {d.quantile(1.0):g}")
-    for sec in ("run", "operating_point", "future_chip", "algorithmic", "fleet"):
+    for sec in ("run", "operating_point", "future_chip", "roadmap", "algorithmic", "fleet"):
         if "source" in sc[sec]:
             c.text(f"{sec}.source", sc[sec]["source"])
     for k in ("flagships_note", "source"):

@@ -25,7 +25,8 @@ def register(app: typer.Typer) -> None:
     @app.command()
     @user_errors
     def forecast(scenario: Optional[str] = typer.Argument(None, metavar="SCENARIO",
-                                                          help="scenario TOML merged over the default"),
+                                                          help="scenario TOML merged over the default, or a shipped "
+                                                               "scenario: roadmap (vendors' announced chips)"),
                  json_: bool = typer.Option(False, "--json", help="per quantity and year: p10, p50, p90"),
                  plot: Optional[str] = opt("plot", None, help="write a fan chart (.png or .svg)"),
                  samples: Optional[int] = opt("samples", None, "--samples", lo=2, hi=MAX_FORECAST_SAMPLES,
@@ -37,7 +38,7 @@ def register(app: typer.Typer) -> None:
                                                           "(repeatable)"),
                  print_scenario: bool = typer.Option(False, "--print-scenario",
                                                      help="print the default scenario (every assumption and source)")):
-        """How much inference in 2027 and 2030: trend chips, serving model and Monte Carlo, P10/P50/P90."""
+        """How much inference in 2027 and 2030: trend (or roadmap) chips, the planner and Monte Carlo, P10/P50/P90."""
         from infercast.analyses import forecast as F
 
         if print_scenario:
@@ -59,25 +60,31 @@ def register(app: typer.Typer) -> None:
         for col in ("quantity", "growth/yr", "SE", "r²", "n", "used in the forecast"):
             t.add_column(col, justify="left" if col in ("quantity", "used in the forecast") else "right")
         for k, f in res["trends"].items():
-            t.add_row(F.TREND_LABELS[k], fmt.pct(f['growth_pct'] / 100, signed=True), f"{fmt.sig(f['growth_se_pct'], 2)} pp", fmt.sig(f['r2'], 2),
-                      str(f["n"]), f["used"]["growth"])
+            t.add_row(F.TREND_LABELS[k], fmt.pct(f['growth_pct'] / 100, signed=True), f"{fmt.sig(f['growth_se_pct'], 2)} pp",
+                      fmt.sig(f['r2'], 2), str(f["n"]), f["used"]["growth"])
         console.print(t)
         console.print(f"[dim]{res['flagships_note']}[/]")
         op = res["operating_point"]
+        if res["kind"] == "roadmap":
+            console.print("roadmap: " + "; ".join(f"{y}: {name}" for y, name in res["chips"]["name"].items()))
         for mid, qs in res["results"].items():
             t = Table(title=f"{mid}: P50 [P10-P90], {res['samples']} samples, seed {res['seed']} "
-                            f"(input {op['input_len']}, output {op['output_len']}, TPOT <= {op['tpot_max_s'] * 1e3:.0f} ms)")
-            for col in ("year", "output tok/s/GPU", "realistic/upper", "$/M output tok", "fleet tok/day",
-                        "fleet tok/day x algorithmic"):
+                            f"(input {op['input_len']}, output {op['output_len']}, TPOT <= {op['tpot_max_s'] * 1e3:g} ms)")
+            for col in ("year", "output tok/s/GPU", "realistic/upper", "$/M output tok", "$/M fixed capability",
+                        "fleet tok/day", "fleet tok/day x algorithmic"):
                 t.add_column(col, justify="right")
             for y in res["years"]:
                 k = str(y)
                 t.add_row(k, _rng(qs["output_tok_s_per_gpu"][k], _n),
                           _rng(qs["realistic_to_upper"][k], fmt.pct),
                           _rng(qs["usd_per_m_output_tokens"][k], fmt.money),
+                          _rng(qs["usd_per_m_fixed_capability"][k], fmt.money),
                           _rng(qs["fleet_output_tokens_per_day"][k], _n),
                           _rng(qs["fleet_effective_tokens_per_day"][k], _n))
             console.print(t)
+        for mid, rs in F.year_ratios(res).items():
+            console.print(f"{mid}: P50 output tok/s per GPU year over year: "
+                          + ", ".join(f"{k} x{fmt.sig(v, 2)}" for k, v in rs.items()))
         for line in F.headline(res):
             console.print(line)
         for n in res["notes"]:
@@ -90,12 +97,14 @@ def register(app: typer.Typer) -> None:
     @app.command()
     @user_errors
     def claims(claim: Optional[list[str]] = typer.Option(None, "--claim", "-c",
-                                                         help="throughput | fp8 | h200 (repeatable; default all)"),
+                                                         help="throughput | fp8 | h200 | b200 (repeatable; default all)"),
                json_: bool = typer.Option(False, "--json", help="machine-readable output")):
-        """The essay's hardware claims checked with the serving model: 20x vs 8x, FP8 doubling, H200 = 1.7x H100."""
+        """The essay's hardware claims checked with the planner: 20x vs 8x, FP8 doubling, H200 = 1.7x H100, B200 = 4-7x
+        H100 for GPT-4."""
         from infercast.analyses import claims as C
 
-        fns = {"throughput": C.throughput_vs_flops, "fp8": C.fp8_doubling, "h200": C.h200_vs_h100}
+        fns = {"throughput": C.throughput_vs_flops, "fp8": C.fp8_doubling, "h200": C.h200_vs_h100,
+               "b200": C.b200_vs_h100}
         names = claim or list(fns)
         bad = [w for w in names if w not in fns]
         if bad:
