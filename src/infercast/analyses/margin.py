@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import asdict, dataclass, field
 
+from infercast import format as F
 from infercast.analyses.cost import cost as run_cost, resolve_price, usd_per_mtok
 from infercast.analyses.world_data import ListPrice, deepseek_data, list_prices
 from infercast.engine.disagg import prefill_rate
@@ -140,7 +141,7 @@ def operating_point(model, chip, *, input_len: int, output_len: int, cached_frac
                    precisions=(weights,) if weights else None, engine=engine), frontiers=False)
     best = p.best
     if best is None:
-        raise InfercastError(f"{m.id} on {c.id}: no deployment of up to {max_gpus} GPUs reaches {min_tps_user:g} "
+        raise InfercastError(f"{m.id} on {c.id}: no deployment of up to {max_gpus} GPUs reaches {F.num(min_tps_user)} "
                              "tokens/s per user; lower the target or allow more GPUs (max_gpus)", field="min_tps_user")
     out = {"best": best, "prefill": p.best_prefill, "configs": p.n}
     if best.get("disaggregated"):
@@ -179,7 +180,7 @@ def margin(model, chip, *, provider: str | None = None, date: str | None = None,
                          disaggregated=disaggregated, eps=eps, max_gpus=max_gpus, weights=weights, engine=engine)
     best = op["best"]
     notes = [f"GPU ${usd:.2f}/hour ({gpu_src}); busy {u:.0%} of paid hours",
-             f"operating point: the planner's best of {op['configs']:,} configurations with >= {T:g} tokens/s per "
+             f"operating point: the planner's best of {op['configs']:,} configurations with >= {F.num(T)} tokens/s per "
              f"user ({I:,} prompt + {O:,} generated tokens, {f:.0%} of the prompt cached)",
              "a cached input token costs no compute here: it skips prefill; its KV is read by decode, which output "
              "tokens pay for"]
@@ -189,7 +190,7 @@ def margin(model, chip, *, provider: str | None = None, date: str | None = None,
         c_unc = float(usd_per_mtok(usd, max(I * (1 - f), 1.0) / pre_s, u))
         c_out = float(usd_per_mtok(usd, O / dec_s, u))
         gpu_s = pre_s + dec_s
-        notes.append(f"disaggregated: prefill {pre_s:.3g} and decode {dec_s:.3g} GPU-seconds per request; input "
+        notes.append(f"disaggregated: prefill {F.sig(pre_s)} and decode {F.sig(dec_s)} GPU-seconds per request; input "
                      "tokens pay the prefill pool, output tokens the decode pool")
     else:
         r = run_cost(m, c, tp=best["tp"], pp=best["pp"], ep=best["ep"], weights=best["precision"], kv=best["kv"],
@@ -329,7 +330,7 @@ def deepseek_day(chip: str = "h800", *, min_tps_user: float | None = None, eps: 
         f"workload from the published day: input/output = {inp / 1e9:.0f}B / {out / 1e9:.0f}B = {ratio:.2f}; mean "
         f"context while decoding I + O/2 = the published mean KV length {kv:,} -> O = {O:,}, I = {I:,}",
         f"{f:.1%} of input tokens hit the on-disk KV cache (published) and skip prefill compute",
-        f"speed per user >= {T:g} tokens/s (published average {speed['low']}-{speed['high']})",
+        f"speed per user >= {F.num(T)} tokens/s (published average {speed['low']}-{speed['high']})",
         f"deployment: DeepSeek's expert-parallel groups (EP {', '.join(str(e) for e in eps)}), prefill and decode "
         "disaggregated, FP8 weights; the planner picks the prefill and decode shapes among them",
         f"nodes in use = requests/s x GPU-seconds per request / {gpn} GPUs per node (busy all the time they are held, "

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from infercast import format as fmt
 from infercast.analyses.workers import ai_workers, conversion
 from infercast.engine.planner import Space, Targets, Workload, plan
 from infercast.errors import InfercastError
@@ -90,8 +91,8 @@ def overhang(train_flop: float, chip, gpus: int, days: float, model, min_tps_use
              frontiers=False)
     best = p.best
     if best is None:
-        raise InfercastError(f"{m.id} on {c.id}: no deployment of up to {min(N, max_gpus)} GPUs reaches {T:g} tokens/s "
-                             "per user; lower the target or give more GPUs", field="min_tps_user")
+        raise InfercastError(f"{m.id} on {c.id}: no deployment of up to {min(N, max_gpus)} GPUs reaches "
+                             f"{fmt.num(T)} tokens/s per user; lower the target or give more GPUs", field="min_tps_user")
     per = int(best["gpus"])
     replicas = N // per
     used = replicas * per
@@ -103,7 +104,7 @@ def overhang(train_flop: float, chip, gpus: int, days: float, model, min_tps_use
     if used < N:
         notes.append(f"{N - used:,} GPUs left over: {N:,} is not a multiple of the {per}-GPU replica")
     notes.append(f"serving shape: the planner's best of {p.n:,} configurations (TP, PP, EP, precision, batch) with "
-                 f">= {T:g} tokens/s per user, {I:,} prompt + {O:,} generated tokens per request")
+                 f">= {fmt.num(T)} tokens/s per user, {I:,} prompt + {O:,} generated tokens per request")
     day = out_s * SECONDS_PER_DAY
     return Overhang(model=m.id, chip=c.id, gpus=N, days=D, train_flop=F, peak_precision=q, peak_flops_per_gpu=peak,
                     implied_training_utilisation=u, min_tps_user=T, input_len=I, output_len=O, tokens_per_s=out_s,

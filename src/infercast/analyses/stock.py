@@ -23,6 +23,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 
+from infercast import format as F
 from infercast.analyses.world_data import STOCK, Shipment, stock_data
 from infercast.errors import DamagedInstallError, InfercastError, UnknownIdError
 from infercast.specs.hardware import get_chip
@@ -157,7 +158,7 @@ def _mapping(r: Shipment) -> tuple[str | None, str, float, float]:
         if r.nearest_chip_id:
             ref = _epoch_ratio(r.nearest_chip_id) or _catalog_ratio(r.nearest_chip_id)
             scale = r.h100e_per_unit / ref  # ratio of dense peaks (Epoch's per-unit H100e of both)
-            return (r.nearest_chip_id, f"nearest: {r.nearest_chip_id} x {scale:.3g} (ratio of dense peaks)", scale,
+            return (r.nearest_chip_id, f"nearest: {r.nearest_chip_id} x {F.sig(scale)} (ratio of dense peaks)", scale,
                     _catalog_ratio(r.nearest_chip_id) * scale)
     except UnknownIdError:
         raise DamagedInstallError(STOCK, f"{r.chip}: chip id not in data/chips.json") from None

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from infercast import format as F
 from infercast.analyses import uncertainty as U
 from infercast.analyses.essay import bounds as essay_bounds
 from infercast.analyses.stock import Stock, split_lognormal, stock
@@ -166,7 +167,7 @@ class Rate:
     served: bool
     output_tok_s_per_gpu: float
     input_tok_s_per_gpu: float
-    tokens_per_s_per_user: float | None
+    tokens_per_s_per_user: float  # 0 when the chip serves nothing
     precision: str | None
     shape: str | None
     flop_bound_tok_s_per_gpu: float  # essay upper bound at the chosen precision (forward passes per chip-second)
@@ -189,8 +190,8 @@ def _rate_from(m: ModelSpec, chip: str, I: int, O: int, tps: float, best: dict |
         up, low = b.upper_forward_passes_per_s, b.lower_forward_passes_per_s
     except InfercastError:
         up = low = 0.0
-    if best is None:
-        return Rate(chip, m.id, I, O, tps, False, 0.0, 0.0, None, None, None, up, low, why)
+    if best is None:  # serves nothing: its rates and speed are 0, `why_not` says why
+        return Rate(chip, m.id, I, O, tps, False, 0.0, 0.0, 0.0, None, None, up, low, why)
     shape = f"tp{best['tp']} pp{best['pp']}" + (f" ep{best['ep']}" if best["ep"] > 1 else "")
     return Rate(chip, m.id, I, O, tps, True, float(best["output_tok_s_per_gpu"]), float(best["input_tok_s_per_gpu"]),
                 float(best["tokens_per_s_per_user"]), prec, shape, up, low)
@@ -203,7 +204,7 @@ def _rate(m: ModelSpec, chip: str, I: int, O: int, tps: float, max_gpus: int, we
                  Space(max_gpus=max_gpus, points=points, precisions=(weights,) if weights else None, engine=engine),
                  frontiers=False)
         best = p.best
-        why = "" if best else f"no deployment up to {max_gpus} GPUs reaches {tps:g} tokens/s per user"
+        why = "" if best else f"no deployment up to {max_gpus} GPUs reaches {F.num(tps)} tokens/s per user"
     except InfercastError as e:
         best, why = None, str(e)
     return _rate_from(m, chip, I, O, tps, best, weights, why)
@@ -213,7 +214,7 @@ def rate_from_plan(p, tps: float, weights: str | None = None) -> Rate:
     """A Rate from a plan already made (e.g. the report's sweeps): its best point meeting `tps`."""
     m = get_model(p.model)
     best = p.best_meeting(Targets(min_tps_user=tps))
-    why = "" if best else f"no configuration of the given plan reaches {tps:g} tokens/s per user"
+    why = "" if best else f"no configuration of the given plan reaches {F.num(tps)} tokens/s per user"
     return _rate_from(m, p.chip, p.workload.input_len, p.workload.output_len, tps, best, weights, why)
 
 
@@ -277,11 +278,12 @@ def world(year: int = 2025, *, model=None, mix: Mix | None = None, input_len: in
           inference_share: Any = None, utilisation: Any = None, samples: int = DEFAULT_SAMPLES, seed: int = 0,
           max_gpus: int = DEFAULT_MAX_GPUS, weights: str | None = None, engine: str | None = None,
           tokens_per_workday: float | None = None, designers: tuple[str, ...] | None = None,
-          points: int = 24, plans: dict | None = None) -> World:
+          points: int = 24, plans: dict | None = None, check=None) -> World:
     """The stock at the end of `year` and the tokens/day it serves for `model` (or `mix`), P10/P50/P90.
 
     `plans`: {(model id, chip id): Plan} already made for the same workload (the report's sweeps); their best
-    point meeting the target stands in for a new plan of that chip."""
+    point meeting the target stands in for a new plan of that chip. `check()`, if given, is called before each
+    chip's plan (the web app stops there when its client has gone)."""
     st: Stock = stock(year)
     n = check_number("samples", samples, integer=True, allow_none=False)
     seed = check_number("seed", seed, integer=True, allow_none=False)
@@ -313,6 +315,8 @@ def world(year: int = 2025, *, model=None, mix: Mix | None = None, input_len: in
     rates: dict[tuple[str, str], Rate] = {}
     for m, e in entries:
         for c in chips:
+            if check is not None:
+                check()
             tps = e.min_tps_user or tps_default
             given = (plans or {}).get((m.id, c))
             if given is not None and (given.workload.input_len, given.workload.output_len) == (e.input_len,
