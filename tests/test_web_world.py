@@ -101,3 +101,15 @@ def test_page_has_no_inline_script_and_is_guarded(client):
         assert client.get(f"/static/{name}").status_code == 200
     assert client.get("/world", headers={"Host": "evil.example"}).status_code == 400
     assert client.get("/api/margin/deepseek", headers={"Origin": "https://evil.example"}).status_code == 403
+
+
+def test_world_serves_an_uploaded_config(client):
+    from pathlib import Path
+
+    cfg = Path(__file__).parent / "data" / "hf" / "Llama-3.1-8B" / "config.json"
+    r = client.post("/api/model", files={"file": ("config.json", cfg.read_bytes(), "application/json")})
+    assert r.status_code == 200, r.text
+    token = r.json()["token"]
+    r = client.get(f"/api/world?year=2023&model={token}&samples=100")
+    assert r.status_code == 200, r.text
+    assert r.json()["tokens_per_day"]["p50"] > 0

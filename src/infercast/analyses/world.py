@@ -292,11 +292,16 @@ def world(year: int = 2025, *, model=None, mix: Mix | None = None, input_len: in
     tps_default = check_number("min_tps_user", min_tps_user, allow_none=False)
     if mix is not None and model is not None:
         raise InfercastError("give a model or a mix, not both", field="mix")
-    if mix is None:
-        mix = Mix(models=[MixEntry(model=get_model(model or DEFAULT_MODEL).id, share=1.0,
-                                   input_len=check_number("input_len", input_len, integer=True, allow_none=False),
-                                   output_len=check_number("output_len", output_len, integer=True, allow_none=False),
-                                   min_tps_user=tps_default)])
+    if mix is None:  # one model, which may be a spec not in the catalog (a config.json, an upload)
+        m0 = get_model(model or DEFAULT_MODEL)
+        one = MixEntry.model_construct(model=m0.id, share=1.0, name="", min_tps_user=tps_default,
+                                       input_len=check_number("input_len", input_len, integer=True, allow_none=False),
+                                       output_len=check_number("output_len", output_len, integer=True,
+                                                               allow_none=False))
+        mix = Mix.model_construct(models=[one], description="")
+        entries = [(m0, one)]
+    else:
+        entries = [(get_model(e.model), e) for e in mix.models]
     conv: Conversion = conversion(tokens_per_workday)
     share_spec, share_src = (inference_share, "given") if inference_share is not None else \
         default_inference_share(st.year)
@@ -310,7 +315,6 @@ def world(year: int = 2025, *, model=None, mix: Mix | None = None, input_len: in
         raise InfercastError(f"no stock for designers {designers}")
 
     # per chip, per model: the planner's point (once each)
-    entries = [(get_model(e.model), e) for e in mix.models]
     chips = sorted({ln.served_as for ln in lines if ln.served_as})
     rates: dict[tuple[str, str], Rate] = {}
     for m, e in entries:

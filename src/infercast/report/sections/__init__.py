@@ -42,8 +42,8 @@ def _registry() -> tuple[Section, ...]:
         Section("precision", "4. 16-bit vs FP8 vs FP4", precision.build),
         Section("validation", "5. How accurate is infercast? Predicted vs measured", validation.build),
         Section("forecast", "6. Forecast to 2030", forecast.build),
-        Section("world", "7. World capacity, the overhang and margins", world.build),
-        Section("claims", "8. The essay's three claims, checked", claims.build),
+        Section("claims", "7. The essay's three claims, checked", claims.build),
+        Section("world", "8. World capacity, the overhang and margins", world.build),
         Section("methods", "9. Methods", methods.build),
     )
 

@@ -1,4 +1,4 @@
-"""Section 8: the essay's three claims (20x vs 8x, FP8 doubles, H200 = 1.7x H100), each with the model's verdict.
+"""Section 7: the essay's three claims (20x vs 8x, FP8 doubles, H200 = 1.7x H100), each with the model's verdict.
 
 Sources: `analyses.claims`. Each claim fails on its own: the others still show.
 """
