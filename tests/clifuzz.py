@@ -37,6 +37,9 @@ BASE: dict[str, list[str]] = {
     "measure": ["-m", "llama-3-8b", "--device", "cuda:99"],
     "report": ["--quick"], "demo": ["--quick"],  # --out is always hostile (a full report takes seconds)
     "serve": [],  # uvicorn.run is replaced by a no-op while fuzzing: nothing listens
+    "world": ["--year", "2023", "-m", "llama-3-8b", "--samples", "50"],
+    "overhang": ["--train-flop", "1e23", "-c", "h100-sxm", "--gpus", "64", "--days", "10", "-m", "llama-3-8b"],
+    "margin": ["-m", "deepseek-v3", "-c", "h800"],
 }
 # options the fuzz sets on every invocation of a command, and the pool they are drawn from
 ALWAYS = {"validate": ("--data", "csv"), "report": ("--out", "bad_folder"), "demo": ("--out", "bad_folder"),
@@ -112,6 +115,15 @@ SCENARIO_KEYS = [("run", "samples"), ("run", "last_year"), ("run", "first_year")
                  ("fleet", "utilisation"), ("algorithmic", "factor_by_2030"), ("trends", "flagships"),
                  ("future_chip", "family"), ("future_chip", "links_from"), ("precision_mix", "2027"),
                  ("models.gpt-4", "size_factor"), ("trends.hbm_tbps", "growth"), ("nosuch", "x")]
+MIX = """[[models]]
+model = "llama-3-8b"
+share = 0.5
+[[models]]
+model = "llama-3.1-8b"
+share = 0.5
+min_tps_user = 30
+"""
+MIX_KEYS = ["model", "share", "input_len", "output_len", "min_tps_user", "name", "colour"]
 PROFILE = {"device": "fuzz", "catalog_id": "h100-sxm", "copy_gbps": 3000.0,
            "gemm": [{"dtype": "bf16", "M": 1, "N": 8192, "K": 8192, "ms": 0.059, "tflops": 2.3},
                     {"dtype": "bf16", "M": 4096, "N": 8192, "K": 8192, "ms": 0.5, "tflops": 700.0}],
@@ -139,6 +151,7 @@ class Arena:
         self._csvs()
         self._fleets()
         self._scenarios()
+        self._mixes()
         self._profiles()
         self._chips()
         self._outputs()
@@ -224,6 +237,19 @@ class Arena:
         for raw in self._raw_variants():
             self._file("scenario", raw)
 
+    def _mixes(self):
+        self._file("mix", MIX, "ok.toml")
+        self._file("mix", json.dumps({"models": [{"model": "llama-3-8b", "share": 1}]}), "ok.json")
+        for key in MIX_KEYS:
+            for v in TOML_VALUES:
+                lines = [ln for ln in MIX.split("\n") if not ln.startswith(f"{key} =")]
+                lines.insert(1, f"{key} = {v}")
+                self._file("mix", "\n".join(lines), f"{self._n}.toml")
+        for text in ("models = 5", "[[models]]\n", "x = 1", MIX.replace("0.5", "0.25", 1)):
+            self._file("mix", text, f"{self._n}.toml")
+        for raw in self._raw_variants():
+            self._file("mix", raw, f"{self._n}.json")
+
     def _profiles(self):
         self._file("profile", json.dumps(PROFILE), "ok.json")
         for key in PROFILE_KEYS:
@@ -295,7 +321,8 @@ class Arena:
 
 # which pool an option draws hostile values from, by its parameter name
 POOL_OF = {"model": "model", "data": "csv", "profile": "profile", "plot": "out_file", "out": "out_file",
-           "fleet": "fleet", "scenario": "scenario", "set_": "set", "chip_file": "chip_file", "trace": "csv"}
+           "fleet": "fleet", "scenario": "scenario", "set_": "set", "chip_file": "chip_file", "trace": "csv",
+           "mix": "mix"}
 
 
 def in_range(name: str, integer: bool) -> list[str]:

@@ -13,7 +13,7 @@ from infercast.errors import UnknownIdError
 from infercast.specs.hardware import Chip, all_chips, get_chip
 
 REQUIRED_IDS = [
-    "a100-sxm-80gb", "h100-sxm", "h100-pcie", "h200-sxm", "h200-nvl", "gh200",
+    "a100-sxm-80gb", "h100-sxm", "h100-pcie", "h800", "h200-sxm", "h200-nvl", "gh200",
     "b200", "b300", "gb200", "gb300", "l40s", "rtx-4090", "rtx-5090", "rtx-pro-6000",
     "mi250x", "mi300x", "mi325x", "mi355x",
     "tpu-v4", "tpu-v5e", "tpu-v5p", "tpu-v6e", "tpu-v7",
@@ -75,6 +75,15 @@ def test_b200_beats_h100_on_every_shared_precision():
     assert {"bf16", "fp8"} <= shared
     for p in shared:
         assert b200.tflops[p] > h100.tflops[p], p
+
+
+def test_h800_is_an_h100_with_its_nvlink_cut():
+    # same GH100 silicon and HBM; NVLink 400 GB/s bidirectional (200 per direction) against the H100's 900
+    h800, h100 = get_chip("h800"), get_chip("h100-sxm")
+    assert h800.tflops == h100.tflops and h800.memory_bw_tbps == h100.memory_bw_tbps
+    assert h800.memory_gb == h100.memory_gb
+    assert h800.scaleup_gbps == pytest.approx(200) and h100.scaleup_gbps == pytest.approx(450)
+    assert h800.price.usd_per_hour == 2.0  # DeepSeek's assumed leasing cost, dated and sourced
 
 
 def test_h200_bandwidth():

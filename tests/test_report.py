@@ -416,3 +416,20 @@ def test_page_in_a_browser_at_two_widths(quick, browser, width, tmp_path):
         pg.screenshot(path=str(shot))
         assert shot.stat().st_size > 50_000
     pg.close()
+
+
+def test_world_section_answers_the_essays_three_questions(quick):
+    res, text, p = quick
+    out = res.path.parent
+    for name in ("world_capacity", "overhang", "margins"):
+        assert (out / f"{name}.png").stat().st_size > 10_000, name
+    w = json.loads((out / "report.json").read_text(encoding="utf-8"))["world"]
+    for y in ("2023", "2024", "2025"):
+        q = w["capacity"][y]["tokens_per_day"]
+        assert 0 < q["p10"] < q["p50"] < q["p90"]
+    assert w["capacity"]["2025"]["stock_h100e"] > w["capacity"]["2024"]["stock_h100e"]
+    gpt4 = w["overhang"]["GPT-4 @ 10"]
+    assert 0.32 <= gpt4["implied_training_utilisation"] <= 0.36
+    assert gpt4["copies"] == pytest.approx(gpt4["tokens_per_s"] / 10)
+    assert w["margins"]["deepseek_day"]["published_nodes"] == 226.75
+    assert "DeepSeek published one day" in text and "World capacity" in p.headings

@@ -81,6 +81,18 @@ TERMS: dict[str, Term] = {t.name: t for t in (
     Term("range_ratio", "request lengths drawn uniformly from [ratio x L, L] (SGLang bench_serving's "
          "--random-range-ratio); 1 = fixed lengths", "", 0, 1, lo_open=True),
     Term("trace", "CSV of requests with input_len and output_len columns: their length distribution"),
+    # world capacity, the compute overhang, AI-worker equivalents and margins (issue #14)
+    Term("inference_share", "share of the accelerator stock serving inference: a number, uniform:MIN,MAX or "
+         "triangle:MIN,MODE,MAX within 0..1", "", 0, 1, lo_open=True),
+    Term("mix", "model mix file (TOML or JSON): [[models]] with model, share (of tokens), input_len, output_len, "
+         "min_tps_user"),
+    Term("tokens_per_workday", "AI-worker equivalents: tokens per human workday (default: data/world/ai_worker.json, "
+         "an output-side workday of 95,760 tokens, range 21,280-242,592)", "tokens", 1, 1e12),
+    Term("train_flop", "training compute of the run", "FLOP", 0, 1e32, lo_open=True),
+    Term("days", "wall-clock length of the training run", "days", 0, 36_500, lo_open=True),
+    Term("peak_precision", "tensor precision whose dense peak the training FLOP is measured against (default bf16)"),
+    Term("provider", "list price from a provider whose name (or the price row's model name) contains this text"),
+    Term("date", "the list price in effect on this day (YYYY-MM-DD; default: the latest)"),
     # sweeps and files
     Term("max_gpus", "largest replica (GPUs) a sweep considers", "GPUs", 1, MAX_REPLICA_GPUS),
     Term("points", "concurrency grid points per shape in a sweep", "", 2, MAX_POINTS),

@@ -242,6 +242,7 @@ class FleetResult:
     j_per_token: float
     parts: list[Part]
     pools: list[dict]
+    ai_workers: dict = field(default_factory=dict)  # output tokens/day in human workdays (analyses.workers)
     assumptions: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
@@ -283,8 +284,12 @@ def _profile_for(profile, chip: str) -> bool:
     return _profile_applies(profile, chip)
 
 
-def evaluate(fleet: Fleet | str | Path, profile=None) -> FleetResult:
-    """Evaluate a fleet; `profile` (a calibration profile) applies to pools of the chip it measured."""
+def evaluate(fleet: Fleet | str | Path, profile=None, tokens_per_workday: float | None = None) -> FleetResult:
+    """Evaluate a fleet; `profile` (a calibration profile) applies to pools of the chip it measured;
+    `tokens_per_workday` converts output tokens/day to AI-worker equivalents (default: analyses.workers)."""
+    from infercast.analyses.workers import ai_workers, conversion
+
+    conv = conversion(tokens_per_workday)
     fl = fleet if isinstance(fleet, Fleet) else load_fleet(fleet)
     parts: list[Part] = []
     pools_out = []
@@ -366,7 +371,8 @@ def evaluate(fleet: Fleet | str | Path, profile=None) -> FleetResult:
         forward_passes_per_chip_s=(out_s + in_s) / n, usd_per_hour=usd_h,
         usd_per_m_input=1e6 * usd_in / 3600 / in_s, usd_per_m_output=1e6 * (usd_h - usd_in) / 3600 / out_s,
         usd_per_m_tokens=1e6 * usd_h / 3600 / (in_s + out_s), power_mw=power_w / 1e6,
-        j_per_token=power_w / (in_s + out_s), parts=parts, pools=pools_out, assumptions=assumptions)
+        j_per_token=power_w / (in_s + out_s), parts=parts, pools=pools_out,
+        ai_workers=ai_workers(out_s * 86400, conv), assumptions=assumptions)
 
 
 __all__ = ["Fleet", "Pool", "Workload", "Energy", "FleetResult", "Part", "load_fleet", "parse_fleet", "evaluate",

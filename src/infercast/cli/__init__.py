@@ -96,7 +96,7 @@ def bounds(model: str = opt("model", "gpt-4"),
 
 
 # Commands that live in their own modules register themselves here.
-for _mod in ("estimate", "size", "validate", "frontier", "forecast", "gpu", "report", "web"):
+for _mod in ("estimate", "size", "validate", "frontier", "forecast", "world", "gpu", "report", "web"):
     importlib.import_module(f"infercast.cli.{_mod}").register(app)
 
 

@@ -158,9 +158,10 @@ def register(app: typer.Typer) -> None:
                                      "else the catalog's)"),
         profile: Optional[str] = opt("profile", None, help="calibration profile (applies to pools of its chip)"),
         chip_file: Optional[list[str]] = chip_file_option(),
+        tokens_per_workday: Optional[float] = opt("tokens_per_workday", None),
         json_: bool = typer.Option(False, "--json", help="machine-readable output"),
     ):
-        """Tokens/s and /day, forward passes per chip-second, $/M tokens and MW of a mixed fleet."""
+        """Tokens/s and /day, forward passes per chip-second, $/M tokens, MW and AI-worker equivalents of a fleet."""
         from infercast.analyses.fleet import evaluate, load_fleet, shipped_fleets
 
         if fleet is None:
@@ -176,7 +177,7 @@ def register(app: typer.Typer) -> None:
         fl = load_fleet(fleet)
         if price is not None:
             fl = fl.model_copy(update={"pools": [p.model_copy(update={"price": price}) for p in fl.pools]})
-        r = evaluate(fl, profile=load_profile(profile))
+        r = evaluate(fl, profile=load_profile(profile), tokens_per_workday=tokens_per_workday)
         if json_:
             return print_json(r)
         t = Table(title=f"fleet '{r.name}': {fmt.num(r.gpus)} GPUs. {r.description}")
@@ -201,7 +202,11 @@ def register(app: typer.Typer) -> None:
                      ("$/hour", fmt.money(r.usd_per_hour)),
                      ("$ per M input / output / all tokens",
                       f"{fmt.money(r.usd_per_m_input)} / {fmt.money(r.usd_per_m_output)} / {fmt.money(r.usd_per_m_tokens)}"),
-                     ("power (MW); J per token", f"{fmt.sig(r.power_mw)}; {fmt.sig(r.j_per_token)}")):
+                     ("power (MW); J per token", f"{fmt.sig(r.power_mw)}; {fmt.sig(r.j_per_token)}"),
+                     ("AI-worker equivalents (range)",
+                      f"{fmt.num(r.ai_workers['workers'])} ({fmt.num(r.ai_workers['workers_low'])} - "
+                      f"{fmt.num(r.ai_workers['workers_high'])}) at {fmt.num(r.ai_workers['tokens_per_workday'])} "
+                      f"output tokens per workday ({r.ai_workers['basis']})")):
             s.add_row(k, v)
         console.print(s)
         for a in r.assumptions:

@@ -49,14 +49,20 @@ def kv_transfer_time(pools: Pools, input_len) -> np.ndarray:
     return nbytes / (per_gpu * p.gpus)
 
 
-def prefill_rate(dep: Deployment, input_len) -> tuple[np.ndarray, np.ndarray]:
-    """(requests/s one prefill replica sustains with full steps, seconds to prefill one prompt alone)."""
+def prefill_rate(dep: Deployment, input_len, cached_fraction=0.0) -> tuple[np.ndarray, np.ndarray]:
+    """(requests/s one prefill replica sustains with full steps, seconds to prefill one prompt alone).
+
+    `cached_fraction` of each prompt is a prefix-cache hit: only the rest is computed, attending to the
+    cached prefix (as `analyses.cost.phase_split` times it); 0 reproduces the uncached rate exactly."""
     I = np.asarray(input_len, dtype=float)
-    seqs = np.maximum(1.0, np.floor(MAX_NUM_TOKENS / I)) * dep.attn_dp
+    f = np.asarray(cached_fraction, dtype=float)
+    new = np.maximum(1.0, I * (1.0 - f))  # prompt tokens actually computed (at least the last)
+    ctx = I * f + (new + 1) / 2  # mean context a computed token attends to
+    seqs = np.maximum(1.0, np.floor(MAX_NUM_TOKENS / new)) * dep.attn_dp
     per = seqs / dep.attn_dp
-    full = step_time(dep, prefill_tokens=per * I, prefill_seqs=per, prefill_ctx=(I + 1) / 2)
-    chunks = np.maximum(1.0, np.ceil(I / MAX_NUM_TOKENS))
-    one = step_time(dep, prefill_tokens=I / chunks, prefill_seqs=1.0 / chunks, prefill_ctx=(I + 1) / 2)
+    full = step_time(dep, prefill_tokens=per * new, prefill_seqs=per, prefill_ctx=ctx)
+    chunks = np.maximum(1.0, np.ceil(new / MAX_NUM_TOKENS))
+    one = step_time(dep, prefill_tokens=new / chunks, prefill_seqs=1.0 / chunks, prefill_ctx=ctx)
     # a replica pipelines its micro-batches: one full batch leaves every cycle once the pipeline is full
     return seqs / (chunks * np.maximum(full["cycle"], full["latency"] / dep.pp)), chunks * one["latency"]
 

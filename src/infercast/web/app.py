@@ -15,7 +15,7 @@ from fastapi import FastAPI
 
 from infercast import __version__
 from infercast.web.errors import LastResort, SafeJSONResponse, install_handlers
-from infercast.web.routes import catalog, page, results, uploads
+from infercast.web.routes import catalog, page, results, uploads, world
 from infercast.web.routes.page import plotly_path
 from infercast.web.schemas import Inputs, ResultsOut
 from infercast.web.security import MAX_BODY_BYTES, BodyLimit, HostGuard, SecurityHeaders, allowed_host_names
@@ -44,7 +44,7 @@ def create_app(allowed_hosts: Iterable[str] = (), *, bound_host: str | None = No
     app.state.allowed_hosts = allowed_host_names(bound_host, allowed_hosts)
 
     install_handlers(app)
-    for r in (catalog.router, uploads.router, results.router, page.router):
+    for r in (catalog.router, uploads.router, results.router, world.router, page.router):
         app.include_router(r)
 
     # middleware: the last added is the outermost

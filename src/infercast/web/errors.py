@@ -25,6 +25,8 @@ from infercast.errors import InfercastError, UnknownIdError
 from infercast.web.schemas import CsvInputs
 
 log = logging.getLogger("infercast.web")
+# request path -> the query model whose fields an unknown-parameter message lists (default: CsvInputs)
+QUERY_MODELS: dict[str, Any] = {}
 
 
 class WebInputError(InfercastError):
@@ -129,14 +131,14 @@ def error_response(status: int, detail: str, field: str | None = None, headers: 
     return SafeJSONResponse({"detail": short(detail), "field": field, **extra}, status_code=status, headers=headers)
 
 
-def _validation_response(errs: list[dict]) -> SafeJSONResponse:
+def _validation_response(errs: list[dict], path: str = "") -> SafeJSONResponse:
     first = errs[0] if errs else {}
     loc = [str(x) for x in first.get("loc", ()) if x not in ("query", "body", "path", "header")]
     field = loc[0][:60] if loc else None
     kind = first.get("type", "")
     msg = str(first.get("msg", "invalid input")).removeprefix("Value error, ")
     if kind == "extra_forbidden" and field:
-        known = sorted(CsvInputs.model_fields)
+        known = sorted(QUERY_MODELS.get(path, CsvInputs).model_fields)
         close = difflib.get_close_matches(field, known, n=1, cutoff=0.6)
         msg = "unknown query parameter" + (f"; did you mean {close[0]}?" if close else f"; known: {', '.join(known)}")
     elif kind == "missing" and field:
@@ -157,7 +159,7 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _request_validation(request: Request, e: RequestValidationError):
-        return _validation_response(list(e.errors()))
+        return _validation_response(list(e.errors()), request.url.path)
 
     @app.exception_handler(ValidationError)
     async def _pydantic(request: Request, e: ValidationError):

@@ -32,7 +32,8 @@ class Section:
 
 
 def _registry() -> tuple[Section, ...]:
-    from infercast.report.sections import claims, cost, forecast, frontier, methods, precision, table, validation
+    from infercast.report.sections import (claims, cost, forecast, frontier, methods, precision, table, validation,
+                                           world)
 
     return (
         Section("table", "1. Per chip: the essay's estimates, today", table.build),
@@ -42,7 +43,8 @@ def _registry() -> tuple[Section, ...]:
         Section("validation", "5. How accurate is infercast? Predicted vs measured", validation.build),
         Section("forecast", "6. Forecast to 2030", forecast.build),
         Section("claims", "7. The essay's three claims, checked", claims.build),
-        Section("methods", "8. Methods", methods.build),
+        Section("world", "8. World capacity, the overhang and margins", world.build),
+        Section("methods", "9. Methods", methods.build),
     )
 
 

@@ -1,4 +1,4 @@
-"""Section 8: how the model works (prose in the template) and links to the docs, relative to the output folder."""
+"""Section 9: how the model works (prose in the template) and links to the docs, relative to the output folder."""
 from __future__ import annotations
 
 import os

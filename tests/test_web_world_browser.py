@@ -1,0 +1,106 @@
+"""The world page (/world) in a real browser (Debian's chromium via Playwright, a live uvicorn server): the
+DeepSeek comparison loads, each form computes and renders, an impossible input is shown beside its field, and
+the page breaks no Content-Security-Policy rule. Skips cleanly when chromium or Playwright is missing."""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+
+import pytest
+
+CHROMIUM = os.environ.get("INFERCAST_CHROMIUM", "/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run"]
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
+uvicorn = pytest.importorskip("uvicorn", reason="uvicorn is not installed")
+if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)) and not shutil.which(CHROMIUM):
+    pytest.skip(f"chromium not found at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def server():
+    from infercast.web.app import create_app
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    srv = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning"))
+    th = threading.Thread(target=srv.run, daemon=True)
+    th.start()
+    t0 = time.time()
+    while not srv.started:
+        if time.time() - t0 > 10 or not th.is_alive():
+            pytest.fail("uvicorn did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    th.join(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    with sync_api.sync_playwright() as pw:
+        try:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS, timeout=20_000)
+        except Exception as e:  # a chromium Playwright cannot drive here
+            pytest.skip(f"could not launch {CHROMIUM}: {str(e).splitlines()[0]}")
+        pg = browser.new_page(viewport={"width": 1280, "height": 1000})
+        errors: list[str] = []
+        pg.on("pageerror", lambda e: errors.append(str(e)))
+        pg.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
+        pg.errors = errors
+        pg.set_default_timeout(30_000)
+        yield pg
+        browser.close()
+
+
+def _renders(pg) -> int:
+    return int(pg.evaluate("Number(document.body.dataset.renders || 0)"))
+
+
+def _wait_until(pg, expr: str, timeout: float = 60.0) -> None:
+    t0 = time.time()  # evaluate(), not wait_for_function: the CSP refuses eval
+    while not pg.evaluate(expr):
+        if time.time() - t0 > timeout:
+            pytest.fail(f"timed out waiting for {expr}")
+        time.sleep(0.05)
+
+
+def test_world_page_computes_each_question(server, page):
+    pg = page
+    pg.goto(f"{server}/world")
+    _wait_until(pg, "Number(document.body.dataset.renders || 0) >= 1")  # DeepSeek's day, loaded at once
+    assert "published" in pg.inner_text("#deepseek-out") and "infercast" in pg.inner_text("#deepseek-out")
+
+    pg.select_option("#world-form select[name=model]", "llama-3-8b")
+    pg.fill("#world-form input[name=year]", "2023")
+    pg.fill("#world-form input[name=samples]", "200")
+    n = _renders(pg)
+    pg.click("#world-form button[type=submit]")
+    _wait_until(pg, f"Number(document.body.dataset.renders || 0) > {n}")
+    text = pg.inner_text("#world-out")
+    assert "tokens/day" in text and "Drivers" in text and "hopper" in text
+    assert pg.locator("#world-chart .main-svg").count() > 0  # Plotly drew (served locally)
+
+    pg.fill("#world-form input[name=inference_share]", "2")
+    pg.click("#world-form button[type=submit]")
+    pg.wait_for_selector("#world-form .field[data-field='inference_share'].bad")
+    assert "within 0..1" in pg.inner_text("#world-form .field-error")
+
+    n = _renders(pg)
+    pg.select_option("#overhang-form select[name=model]", "llama-3-8b")
+    pg.select_option("#overhang-form select[name=chip]", "h100-sxm")
+    pg.fill("#overhang-form input[name=gpus]", "64")
+    pg.click("#overhang-form button[type=submit]")
+    _wait_until(pg, f"Number(document.body.dataset.renders || 0) > {n}")
+    assert "copies" in pg.inner_text("#overhang-out")
+
+    n = _renders(pg)
+    pg.click("#margin-form button[type=submit]")  # defaults: deepseek-v3 on h800, half the prompt cached
+    _wait_until(pg, f"Number(document.body.dataset.renders || 0) > {n}")
+    assert "gross margin" in pg.inner_text("#margin-out")
+    assert not pg.errors, pg.errors
