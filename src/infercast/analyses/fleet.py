@@ -279,9 +279,9 @@ def _targets(w: Workload) -> str:
 def _profile_for(profile, chip: str) -> bool:
     if profile is None:
         return False
-    from infercast.analyses.validate import _profile_applies
+    from infercast.analyses.predict import profile_applies
 
-    return _profile_applies(profile, chip)
+    return profile_applies(profile, chip)
 
 
 def evaluate(fleet: Fleet | str | Path, profile=None, tokens_per_workday: float | None = None) -> FleetResult:

@@ -167,7 +167,7 @@ def _planned(ctx: Context, row: dict, st: Stated, n: int, a: list[str]) -> tuple
     return got
 
 
-def _profile_applies(profile, gpu: str) -> bool:
+def profile_applies(profile, gpu: str) -> bool:
     """A profile measured one card: apply it only to rows of that catalog chip."""
     if profile is None:
         return False
@@ -280,7 +280,7 @@ def _predict(row: dict, ctx: Context, res: RowResult) -> None:
     from infercast.specs.model import get_model
 
     moe = bool(get_model(row["model"]).moe)
-    prof = ctx.profile if _profile_applies(ctx.profile, row["gpu"]) else None
+    prof = ctx.profile if profile_applies(ctx.profile, row["gpu"]) else None
     if prof is not None:
         a.append("calibration profile applied")
     if st.prefix_hit:
