@@ -41,7 +41,7 @@ def main(argv=None) -> dict:
     from infercast.engine.estimate import estimate
     from infercast.analyses.frontier import sweep
 
-    kw = dict(input_len=a.input_len, output_len=a.output_len, n_concurrency=a.points, integer_concurrency=False)
+    kw = dict(input_len=a.input_len, output_len=a.output_len, n_concurrency=a.points)
     sweep(a.model, a.chip, **kw)  # warm the catalogs
     best = np.inf
     for _ in range(a.repeat):

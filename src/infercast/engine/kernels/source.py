@@ -55,7 +55,9 @@ def data_root() -> Path | None:
     return p
 
 
+@lru_cache(maxsize=1)
 def package_version() -> str | None:
+    """The installed aiconfigurator-core release (read once: the metadata lookup parses files each time)."""
     try:
         from importlib.metadata import version
 
