@@ -121,7 +121,7 @@ class Plan:
     frontier_interactivity: list[dict] = field(default_factory=list)
     frontier_ttft: list[dict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    best_prefill: dict | None = None  # the shape that prefills the most prompt tokens per GPU-second
+    prefill_search: tuple | None = field(default=None, repr=False)  # (aggregated shapes, I): best_prefill's input
 
     @property
     def n(self) -> int:
@@ -147,15 +147,26 @@ class Plan:
 
     def points(self, idx) -> list[dict]:
         idx = np.asarray(idx, dtype=np.int64)
-        out = []
-        for i in idx.tolist():
-            d = {k: (int(self.arrays[k][i]) if k in ("tp", "pp", "ep", "dp", "gpus") else float(self.arrays[k][i]))
-                 for k in FIELDS}
-            out.append(dict(chip=self.chip, model=self.model, **self.labels[int(self.label_index[i])], **d))
-        return out
+        # columns first (one numpy gather per field), then rows: the frontiers hold thousands of points
+        cols = [self.arrays[k][idx].astype(int if k in ("tp", "pp", "ep", "dp", "gpus") else float).tolist()
+                for k in FIELDS]
+        labs = self.label_index[idx].tolist()
+        return [dict(chip=self.chip, model=self.model, **self.labels[lab], **dict(zip(FIELDS, row)))
+                for lab, row in zip(labs, zip(*cols))]
 
     def point(self, i: int) -> dict:
         return self.points([i])[0]
+
+    @property
+    def best_prefill(self) -> dict | None:
+        """The shape that prefills the most prompt tokens per GPU-second (computed when first asked for)."""
+        if not hasattr(self, "_best_prefill"):
+            pre = _best_prefill(*self.prefill_search) if self.prefill_search else None
+            self._best_prefill = None if pre is None else {
+                "tp": pre[0].tp, "pp": 1, "ep": pre[0].ep, "dp": pre[0].attn_dp, "gpus": pre[0].gpus,
+                "precision": pre[0].weights, "input_tok_s_per_gpu": pre[1] * self.prefill_search[1],
+                "prefill_s": pre[2]}
+        return self._best_prefill
 
     def max_throughput(self) -> dict | None:
         return self.point(int(np.argmax(self.arrays["output_tok_s_per_gpu"]))) if self.n else None
@@ -349,20 +360,17 @@ def plan(model, chip, workload: Workload | None = None, targets: Targets | None 
                                     "concurrency": conc, "tpot_tail_s": tail["tpot_s"], "ttft_tail_s": tail["ttft_s"],
                                     **{k: r[k] for k in ("output_tok_s_per_gpu", "input_tok_s_per_gpu",
                                                          "tokens_per_s_per_user", "ttft_s", "tpot_s", "e2e_s")}})
-    pre = _best_prefill(agg, I)
-    if sp.disaggregated and pre is not None:
-        _disaggregated(agg, pre, I, O, sp, col, z)
+    if sp.disaggregated:
+        pre = _best_prefill(agg, I)
+        if pre is not None:
+            _disaggregated(agg, pre, I, O, sp, col, z)
     arrays = col.arrays()
     if not col.labels:
         raise InfercastError(f"{m.id} does not fit on {c.id} in any shape up to {sp.max_gpus} GPUs per replica at "
                              f"{int(I + O):,} tokens of context; use a shorter context or allow more GPUs (max_gpus)",
                              field="max_gpus")
     p = Plan(model=m.id, chip=c.id, workload=w, targets=t, engine=engine_name, arrays=arrays, labels=col.labels,
-             label_index=np.concatenate(col.index), notes=notes)
-    if pre is not None:
-        dep, rate, t_one = pre
-        p.best_prefill = {"tp": dep.tp, "pp": 1, "ep": dep.ep, "dp": dep.attn_dp, "gpus": dep.gpus,
-                          "precision": dep.weights, "input_tok_s_per_gpu": rate * I, "prefill_s": t_one}
+             label_index=np.concatenate(col.index), notes=notes, prefill_search=(agg, I))
     p.best = p.best_meeting() if t.any else p.max_throughput()
     if frontiers:
         p.frontier_interactivity = p.points(pareto(arrays["output_tok_s_per_gpu"], arrays["tokens_per_s_per_user"]))

@@ -9,6 +9,8 @@ cycle, a partial one leaves bubbles), where latency and cycle come from `step.st
 """
 from __future__ import annotations
 
+from dataclasses import fields, is_dataclass, replace
+
 import numpy as np
 
 from infercast.engine.memory import max_sequences
@@ -84,10 +86,7 @@ def continuous(dep: Deployment, input_len, output_len, concurrency, pp=None, spe
     q = 1.0 if spec is None else spec.tokens + 1.0
     tps = 1.0 if spec is None else spec.tokens_per_step
     steps = O / tps  # verify steps per request
-    full = step_time(dep, decode_seqs=b, decode_ctx=I + O / 2, prefill_tokens=b * I / steps,
-                     prefill_seqs=b / steps, prefill_ctx=(I + 1) / 2, pp=pp_, decode_query=q)
-    mine = step_time(dep, decode_seqs=b, decode_ctx=I + O / 2, prefill_tokens=b * I / steps * others,
-                     prefill_seqs=b / steps * others, prefill_ctx=(I + 1) / 2, pp=pp_, decode_query=q)
+    full, mine = _full_and_mine(dep, b, I, O, steps, others, pp_, q)
     drafted = draft_time(dep, spec, b, I + O / 2, pp_)
     t_full = token_time(_plus(full, drafted), m) / tps
     tpot = token_time(_plus(mine, drafted), m) / tps
@@ -102,6 +101,41 @@ def continuous(dep: Deployment, input_len, output_len, concurrency, pp=None, spe
         "tokens_per_s_per_user": 1.0 / tpot,
         "step": full, "concurrency_per_replica": C,
     }
+
+
+def _full_and_mine(dep: Deployment, b, I, O, steps, others, pp_, q) -> tuple[dict, dict]:
+    """The step with every arriving prompt and the step a request sees (the others' prompts only).
+
+    Both in one vectorised call along a new leading axis of 2 when that axis cannot meet another array's
+    axes (its rank is above every input's, efficiency arrays of a Monte Carlo included); else two calls."""
+    def one(share):
+        return step_time(dep, decode_seqs=b, decode_ctx=I + O / 2, prefill_tokens=b * I / steps * share,
+                         prefill_seqs=b / steps * share, prefill_ctx=(I + 1) / 2, pp=pp_, decode_query=q)
+
+    eff = dep.eff
+    hidden = [getattr(eff, f.name) for f in fields(eff)] if is_dataclass(eff) else []
+    rank = max(np.ndim(x) for x in (b, I, O, steps, others, pp_, q, *(h for h in hidden if isinstance(h, np.ndarray))))
+    share = np.stack([np.ones_like(others), others * np.ones_like(others)]).reshape((2,) + (1,) * (rank - np.ndim(others)) + np.shape(others))
+    try:
+        both = one(share)
+        if np.ndim(both["latency"]) == rank + 1:
+            return _pick(both, 0), _pick(both, 1)
+    except ValueError:  # an array of higher rank elsewhere in the deployment: evaluate the two steps apart
+        pass
+    return one(1.0), one(others)
+
+
+def _pick(st: dict, i: int) -> dict:
+    """One of the steps stacked along the leading axis by `continuous` (its operators sliced alike)."""
+    shape = np.shape(st["latency"])
+
+    def at(v):
+        return np.broadcast_to(v, shape)[i]
+
+    out = {k: at(v) for k, v in st.items() if k != "_timed"}
+    out["_timed"] = [replace(x, seconds=at(x.seconds), compute=at(x.compute), memory=at(x.memory))
+                     for x in st["_timed"]]
+    return out
 
 
 def _plus(st: dict, extra) -> dict:
