@@ -176,3 +176,20 @@ def test_p99_latency_targets_admit_no_more_load_than_mean_targets():
     # a looser target never lowers the load served
     ks = [best_under_p99(dep, 1024, 256, tpot_max=t) for t in (0.03, 0.06, 0.2)]
     assert ks == sorted(ks)
+
+
+def test_bound_breakdown_splits_by_the_deployments_exponent_not_a_cube():
+    """A GEMM with compute time 1 s and memory time 0.5 s: the p-norm shares are 1 / (1 + 0.5^p) for compute
+    (p = 3: 0.889; p = 64, the speed-of-light exponent: ~1.0). The estimate passes its efficiency's p."""
+    from infercast.engine.operators import Op
+    from infercast.engine.step import bound_breakdown
+    from infercast.engine.timing import Provenance, Timed
+
+    op = Op("mlp_up", "gemm", 1.0, {"m": 1.0, "n": 1.0, "k": 1.0}, np.array(1.0), np.array(1.0), "bf16", group="mlp")
+    t = Timed(op, np.array(1.0), Provenance("fallback", "test"), np.array(1.0), np.array(0.5))
+    parts = {"_timed": [t], "latency": np.array(1.0), "total": np.array(1.0), "pipeline_p2p": 0.0, "scheduler": 0.0}
+    assert float(bound_breakdown(parts, 3.0)["compute"]) == pytest.approx(1 / (1 + 0.5 ** 3))
+    assert float(bound_breakdown(parts, 64.0)["compute"]) == pytest.approx(1.0, abs=1e-12)
+    sol = estimate("llama-3.1-8b", "h100-sxm", input_len=4096, output_len=1, concurrency=64, speed_of_light=True)
+    real = estimate("llama-3.1-8b", "h100-sxm", input_len=4096, output_len=1, concurrency=64)
+    assert sol.bound_shares["compute"] >= real.bound_shares["compute"] - 1e-9
