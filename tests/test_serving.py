@@ -193,3 +193,30 @@ def test_bound_breakdown_splits_by_the_deployments_exponent_not_a_cube():
     sol = estimate("llama-3.1-8b", "h100-sxm", input_len=4096, output_len=1, concurrency=64, speed_of_light=True)
     real = estimate("llama-3.1-8b", "h100-sxm", input_len=4096, output_len=1, concurrency=64)
     assert sol.bound_shares["compute"] >= real.bound_shares["compute"] - 1e-9
+
+
+@pytest.mark.parametrize("model, chip, kw, I", [
+    ("llama-3.1-70b", "h100-sxm", dict(tp=4), 2048.0),
+    ("mixtral-8x7b", "h200-sxm", dict(tp=2, pp=2), 20000.0),  # a prompt of 3 chunks
+    ("deepseek-v3", "h200-sxm", dict(tp=1, ep=8), 1000.0),
+])
+def test_continuous_batching_equals_its_steps_evaluated_one_by_one(model, chip, kw, I):
+    """`continuous` evaluates its three steps (all prompts, the others' prompts, a lone prompt) in one stacked
+    call for speed; each must equal the step evaluated on its own."""
+    from infercast.engine.serving import _micro, _pp, prefill_time
+
+    dep = deployment(model, chip, **kw)
+    C, O = np.array([1.0, 7.0, 64.0, 300.0]), 256.0
+    r = continuous(dep, I, O, C)
+    pp_ = _pp(dep, None)
+    per = C / dep.attn_dp
+    b = per / _micro(per, pp_)
+    others = np.clip((C - 1) / C, 0, 1)
+    kw2 = dict(decode_seqs=b, decode_ctx=I + O / 2, prefill_ctx=(I + 1) / 2, pp=pp_)
+    full = step_time(dep, prefill_tokens=b * I / O, prefill_seqs=b / O, **kw2)
+    mine = step_time(dep, prefill_tokens=b * I / O * others, prefill_seqs=b / O * others, **kw2)
+    np.testing.assert_allclose(r["step"]["latency"], full["latency"], rtol=1e-12)
+    for a, z in zip(r["step"]["_timed"], full["_timed"]):
+        np.testing.assert_allclose(np.broadcast_to(a.seconds, C.shape), np.broadcast_to(z.seconds, C.shape), rtol=1e-12)
+    ttft = prefill_time(dep, I, 1, pp=pp_)[0] + np.where(C > 1, mine["cycle"], 0.0)
+    np.testing.assert_allclose(r["ttft_s"], ttft, rtol=1e-12)
