@@ -29,6 +29,7 @@ ACTIVE_CONVENTION = {
     "qwen3-235b-a22b": "all",  # Qwen counts embeddings: Qwen3-30B-A3B "3.3B activated" = 3.35B incl., 3.04B excl.
     "deepseek-v3": "no_input_embedding",
     "deepseek-r1": "no_input_embedding",
+    "kimi-k2": "no_input_embedding",  # DeepSeek-V3's architecture and convention: '32B' = 31.69B without the gather
     "gpt-oss-20b": "no_input_embedding",
     "gpt-oss-120b": "no_input_embedding",
 }
@@ -40,6 +41,11 @@ ACTIVE_NOT_WITHIN_1PCT = {
     "llama-4-maverick": "Meta: '17B active'; derived 17.19B incl. embeddings (+1.1%), 16.15B without (-5%)",
     "deepseek-v3": "DeepSeek: '37B activated'; derived 36.63B without input embedding (-1.01%), 37.55B with (+1.5%)",
     "deepseek-r1": "DeepSeek: '37B activated'; derived 36.63B without input embedding (-1.01%), 37.55B with (+1.5%)",
+}
+
+# Published totals given as a one-figure label ('1T'): checked at that precision, kept as strict xfails at 1 %.
+TOTAL_NOT_WITHIN_1PCT = {
+    "kimi-k2": "Moonshot: '1T total'; derived 1.026T from config.json (+2.6%); secondary sources quote 1.04T (-1.3%)",
 }
 
 MODELS = all_models()
@@ -93,7 +99,9 @@ def test_entry_has_sources_and_context(m: ModelSpec):
 
 # ---- derived vs published parameter counts (1 %) -------------------------------------------------
 
-@pytest.mark.parametrize("m", MODELS, ids=_ids(MODELS))
+@pytest.mark.parametrize("m", [
+    pytest.param(m, marks=pytest.mark.xfail(strict=True, reason=TOTAL_NOT_WITHIN_1PCT[m.id]))
+    if m.id in TOTAL_NOT_WITHIN_1PCT else m for m in MODELS], ids=_ids(MODELS))
 def test_total_params_match_published(m: ModelSpec):
     err = m.total_params / m.published_params - 1
     assert abs(err) <= 0.01, f"{m.id}: derived {m.total_params:.4g} vs {m.published_params:.4g} " \
@@ -110,6 +118,13 @@ def test_active_params_match_published(m: ModelSpec):
     err = _active(m) / m.published_active_params - 1
     assert abs(err) <= 0.01, f"{m.id}: derived active {_active(m):.4g} ({ACTIVE_CONVENTION[m.id]}) vs " \
                              f"{m.published_active_params:.4g} ({err:+.2%})"
+
+
+@pytest.mark.parametrize("mid", sorted(TOTAL_NOT_WITHIN_1PCT))
+def test_total_at_published_precision(mid: str):
+    """A one-figure label ('1T'): the derived total must round to it."""
+    m = get_model(mid)
+    assert float(f"{m.total_params:.1g}") == m.published_params
 
 
 @pytest.mark.parametrize("mid", sorted(ACTIVE_NOT_WITHIN_1PCT))

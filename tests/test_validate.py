@@ -17,7 +17,7 @@ NOT_COMPARABLE = {
     "VLLMB-002": "without its concurrency", "VLLMB-003": "not in the catalog", "VLLMB-004": "not in the catalog",
     "VLLMB-006": "without its batch", "SGLB-002": "without its batch", "SGLB-004": "without its batch",
     "SGLB-005": "shape is not stated", "SGLB-006": "shape is not stated", "SGLB-007": "shape is not stated",
-    "SGLB-008": "shape is not stated", "MCKB-001": "not in the catalog", "MCKB-002": "not in the catalog",
+    "SGLB-008": "shape is not stated", "MCKB-001": "shape is not stated", "MCKB-002": "shape is not stated",
     "DSK-001": "lengths not stated", "DSK-002": "lengths not stated",
     **{f"TRTDS-00{i}": "reserved source" for i in range(1, 7)},
     **{f"VLLMB-0{i:02d}": "lengths not stated" for i in range(7, 13)},
