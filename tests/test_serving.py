@@ -176,3 +176,47 @@ def test_p99_latency_targets_admit_no_more_load_than_mean_targets():
     # a looser target never lowers the load served
     ks = [best_under_p99(dep, 1024, 256, tpot_max=t) for t in (0.03, 0.06, 0.2)]
     assert ks == sorted(ks)
+
+
+def test_bound_breakdown_splits_by_the_deployments_exponent_not_a_cube():
+    """A GEMM with compute time 1 s and memory time 0.5 s: the p-norm shares are 1 / (1 + 0.5^p) for compute
+    (p = 3: 0.889; p = 64, the speed-of-light exponent: ~1.0). The estimate passes its efficiency's p."""
+    from infercast.engine.operators import Op
+    from infercast.engine.step import bound_breakdown
+    from infercast.engine.timing import Provenance, Timed
+
+    op = Op("mlp_up", "gemm", 1.0, {"m": 1.0, "n": 1.0, "k": 1.0}, np.array(1.0), np.array(1.0), "bf16", group="mlp")
+    t = Timed(op, np.array(1.0), Provenance("fallback", "test"), np.array(1.0), np.array(0.5))
+    parts = {"_timed": [t], "latency": np.array(1.0), "total": np.array(1.0), "pipeline_p2p": 0.0, "scheduler": 0.0}
+    assert float(bound_breakdown(parts, 3.0)["compute"]) == pytest.approx(1 / (1 + 0.5 ** 3))
+    assert float(bound_breakdown(parts, 64.0)["compute"]) == pytest.approx(1.0, abs=1e-12)
+    sol = estimate("llama-3.1-8b", "h100-sxm", input_len=4096, output_len=1, concurrency=64, speed_of_light=True)
+    real = estimate("llama-3.1-8b", "h100-sxm", input_len=4096, output_len=1, concurrency=64)
+    assert sol.bound_shares["compute"] >= real.bound_shares["compute"] - 1e-9
+
+
+@pytest.mark.parametrize("model, chip, kw, I", [
+    ("llama-3.1-70b", "h100-sxm", dict(tp=4), 2048.0),
+    ("mixtral-8x7b", "h200-sxm", dict(tp=2, pp=2), 20000.0),  # a prompt of 3 chunks
+    ("deepseek-v3", "h200-sxm", dict(tp=1, ep=8), 1000.0),
+])
+def test_continuous_batching_equals_its_steps_evaluated_one_by_one(model, chip, kw, I):
+    """`continuous` evaluates its three steps (all prompts, the others' prompts, a lone prompt) in one stacked
+    call for speed; each must equal the step evaluated on its own."""
+    from infercast.engine.serving import _micro, _pp, prefill_time
+
+    dep = deployment(model, chip, **kw)
+    C, O = np.array([1.0, 7.0, 64.0, 300.0]), 256.0
+    r = continuous(dep, I, O, C)
+    pp_ = _pp(dep, None)
+    per = C / dep.attn_dp
+    b = per / _micro(per, pp_)
+    others = np.clip((C - 1) / C, 0, 1)
+    kw2 = dict(decode_seqs=b, decode_ctx=I + O / 2, prefill_ctx=(I + 1) / 2, pp=pp_)
+    full = step_time(dep, prefill_tokens=b * I / O, prefill_seqs=b / O, **kw2)
+    mine = step_time(dep, prefill_tokens=b * I / O * others, prefill_seqs=b / O * others, **kw2)
+    np.testing.assert_allclose(r["step"]["latency"], full["latency"], rtol=1e-12)
+    for a, z in zip(r["step"]["_timed"], full["_timed"]):
+        np.testing.assert_allclose(np.broadcast_to(a.seconds, C.shape), np.broadcast_to(z.seconds, C.shape), rtol=1e-12)
+    ttft = prefill_time(dep, I, 1, pp=pp_)[0] + np.where(C > 1, mine["cycle"], 0.0)
+    np.testing.assert_allclose(r["ttft_s"], ttft, rtol=1e-12)

@@ -200,7 +200,7 @@ def estimate(model, chip, *, gpus: int | None = None, tp: int | None = None, pp:
     dec = {k: _f(v) * (1 if k in ("lm_head", "scheduler") else pp_) * 1e3 for k, v in parts.items()
            if not k.startswith("_") and k not in ("total", "stage", "cycle", "latency")}
     ops, measured = operators_of(parts, pp_)
-    shares = {k: _f(v) for k, v in bound_breakdown(parts).items()}
+    shares = {k: _f(v) for k, v in bound_breakdown(parts, dep.eff.overlap_p).items()}
     tot = sum(shares.values()) or 1.0
     shares = {k: v / tot for k, v in shares.items()}
     from infercast.analyses.essay import bounds

@@ -118,10 +118,9 @@ class Plan:
     labels: list[dict]  # per shape: precision, kv, speculative, disaggregated description
     label_index: np.ndarray  # per configuration: index into labels
     best: dict | None = None
-    frontier_interactivity: list[dict] = field(default_factory=list)
-    frontier_ttft: list[dict] = field(default_factory=list)
+    frontier_index: dict = field(default_factory=dict, repr=False)  # frontier name -> indices of its points
     notes: list[str] = field(default_factory=list)
-    best_prefill: dict | None = None  # the shape that prefills the most prompt tokens per GPU-second
+    prefill_search: tuple | None = field(default=None, repr=False)  # (aggregated shapes, I): best_prefill's input
 
     @property
     def n(self) -> int:
@@ -147,15 +146,43 @@ class Plan:
 
     def points(self, idx) -> list[dict]:
         idx = np.asarray(idx, dtype=np.int64)
-        out = []
-        for i in idx.tolist():
-            d = {k: (int(self.arrays[k][i]) if k in ("tp", "pp", "ep", "dp", "gpus") else float(self.arrays[k][i]))
-                 for k in FIELDS}
-            out.append(dict(chip=self.chip, model=self.model, **self.labels[int(self.label_index[i])], **d))
-        return out
+        # columns first (one numpy gather per field), then rows: the frontiers hold thousands of points
+        cols = [self.arrays[k][idx].astype(int if k in ("tp", "pp", "ep", "dp", "gpus") else float).tolist()
+                for k in FIELDS]
+        labs = self.label_index[idx].tolist()
+        return [dict(chip=self.chip, model=self.model, **self.labels[lab], **dict(zip(FIELDS, row)))
+                for lab, row in zip(labs, zip(*cols))]
 
     def point(self, i: int) -> dict:
         return self.points([i])[0]
+
+    def _frontier(self, name: str) -> list[dict]:
+        """A frontier's points as dicts, built when first asked for (the sweep keeps only their indices)."""
+        cache = self.__dict__.setdefault("_frontier_points", {})
+        if name not in cache:
+            cache[name] = self.points(self.frontier_index[name]) if name in self.frontier_index else []
+        return cache[name]
+
+    @property
+    def frontier_interactivity(self) -> list[dict]:
+        """Pareto points of output tokens/s per GPU against tokens/s per user, by throughput descending."""
+        return self._frontier("interactivity")
+
+    @property
+    def frontier_ttft(self) -> list[dict]:
+        """Pareto points of output tokens/s per GPU against time to first token."""
+        return self._frontier("ttft")
+
+    @property
+    def best_prefill(self) -> dict | None:
+        """The shape that prefills the most prompt tokens per GPU-second (computed when first asked for)."""
+        if not hasattr(self, "_prefill_best"):
+            pre = _best_prefill(*self.prefill_search) if self.prefill_search else None
+            self._prefill_best = None if pre is None else {
+                "tp": pre[0].tp, "pp": 1, "ep": pre[0].ep, "dp": pre[0].attn_dp, "gpus": pre[0].gpus,
+                "precision": pre[0].weights, "input_tok_s_per_gpu": pre[1] * self.prefill_search[1],
+                "prefill_s": pre[2]}
+        return self._prefill_best
 
     def max_throughput(self) -> dict | None:
         return self.point(int(np.argmax(self.arrays["output_tok_s_per_gpu"]))) if self.n else None
@@ -209,10 +236,23 @@ def pareto(x, y) -> np.ndarray:
     idx = np.flatnonzero(ok)
     if idx.size == 0:
         return idx
+    if idx.size > 4096:  # drop points strictly dominated by the frontier of a strided sample (exact: see below)
+        idx = idx[~_strictly_dominated(x[idx], y[idx], pareto(x[idx[::16]], y[idx[::16]]), x[idx[::16]], y[idx[::16]])]
     order = idx[np.lexsort((-y[idx], -x[idx]))]
     ys = y[order]
     prev_best = np.concatenate(([-np.inf], np.maximum.accumulate(ys)[:-1]))
     return order[ys > prev_best]
+
+
+def _strictly_dominated(x, y, front, xs, ys) -> np.ndarray:
+    """Whether each (x, y) has a sample point with both coordinates strictly larger. Removing such points
+    leaves the frontier unchanged: whatever they would have hidden, their dominator hides too."""
+    fx, fy = xs[front], ys[front]
+    o = np.argsort(fx)
+    fx, fy = fx[o], fy[o]
+    best_after = np.maximum.accumulate(fy[::-1])[::-1]  # max y among sample points at or beyond each x
+    j = np.searchsorted(fx, x, side="right")  # first sample point with x strictly larger
+    return (j < fx.size) & (np.concatenate((best_after, [-np.inf]))[j] > y)
 
 
 def native_precisions(chip: Chip, model: ModelSpec, wanted=None) -> list[str]:
@@ -349,24 +389,21 @@ def plan(model, chip, workload: Workload | None = None, targets: Targets | None 
                                     "concurrency": conc, "tpot_tail_s": tail["tpot_s"], "ttft_tail_s": tail["ttft_s"],
                                     **{k: r[k] for k in ("output_tok_s_per_gpu", "input_tok_s_per_gpu",
                                                          "tokens_per_s_per_user", "ttft_s", "tpot_s", "e2e_s")}})
-    pre = _best_prefill(agg, I)
-    if sp.disaggregated and pre is not None:
-        _disaggregated(agg, pre, I, O, sp, col, z)
+    if sp.disaggregated:
+        pre = _best_prefill(agg, I)
+        if pre is not None:
+            _disaggregated(agg, pre, I, O, sp, col, z)
     arrays = col.arrays()
     if not col.labels:
         raise InfercastError(f"{m.id} does not fit on {c.id} in any shape up to {sp.max_gpus} GPUs per replica at "
                              f"{int(I + O):,} tokens of context; use a shorter context or allow more GPUs (max_gpus)",
                              field="max_gpus")
     p = Plan(model=m.id, chip=c.id, workload=w, targets=t, engine=engine_name, arrays=arrays, labels=col.labels,
-             label_index=np.concatenate(col.index), notes=notes)
-    if pre is not None:
-        dep, rate, t_one = pre
-        p.best_prefill = {"tp": dep.tp, "pp": 1, "ep": dep.ep, "dp": dep.attn_dp, "gpus": dep.gpus,
-                          "precision": dep.weights, "input_tok_s_per_gpu": rate * I, "prefill_s": t_one}
+             label_index=np.concatenate(col.index), notes=notes, prefill_search=(agg, I))
     p.best = p.best_meeting() if t.any else p.max_throughput()
     if frontiers:
-        p.frontier_interactivity = p.points(pareto(arrays["output_tok_s_per_gpu"], arrays["tokens_per_s_per_user"]))
-        p.frontier_ttft = p.points(pareto(arrays["output_tok_s_per_gpu"], -arrays["ttft_s"]))
+        p.frontier_index = {"interactivity": pareto(arrays["output_tok_s_per_gpu"], arrays["tokens_per_s_per_user"]),
+                            "ttft": pareto(arrays["output_tok_s_per_gpu"], -arrays["ttft_s"])}
     if t.any and p.best is None:
         p.notes.append(f"no configuration meets {t.describe()}")
     return p

@@ -9,6 +9,8 @@ cycle, a partial one leaves bubbles), where latency and cycle come from `step.st
 """
 from __future__ import annotations
 
+from dataclasses import fields, is_dataclass, replace
+
 import numpy as np
 
 from infercast.engine.memory import max_sequences
@@ -84,14 +86,11 @@ def continuous(dep: Deployment, input_len, output_len, concurrency, pp=None, spe
     q = 1.0 if spec is None else spec.tokens + 1.0
     tps = 1.0 if spec is None else spec.tokens_per_step
     steps = O / tps  # verify steps per request
-    full = step_time(dep, decode_seqs=b, decode_ctx=I + O / 2, prefill_tokens=b * I / steps,
-                     prefill_seqs=b / steps, prefill_ctx=(I + 1) / 2, pp=pp_, decode_query=q)
-    mine = step_time(dep, decode_seqs=b, decode_ctx=I + O / 2, prefill_tokens=b * I / steps * others,
-                     prefill_seqs=b / steps * others, prefill_ctx=(I + 1) / 2, pp=pp_, decode_query=q)
+    full, mine, pre = _three_steps(dep, b, I, O, steps, others, pp_, q)
     drafted = draft_time(dep, spec, b, I + O / 2, pp_)
     t_full = token_time(_plus(full, drafted), m) / tps
     tpot = token_time(_plus(mine, drafted), m) / tps
-    t_pre, _ = prefill_time(dep, I, 1, pp=pp_)
+    t_pre = pre["latency"]  # own prompt, alone, in chunks (as prefill_time(dep, I, 1))
     ttft = t_pre + np.where(C > 1, mine["cycle"], 0.0)  # own prefill, plus the step in progress when it arrives
     out_per_replica = C / t_full
     gpus = dep.tp * pp_ * dp
@@ -102,6 +101,49 @@ def continuous(dep: Deployment, input_len, output_len, concurrency, pp=None, spe
         "tokens_per_s_per_user": 1.0 / tpot,
         "step": full, "concurrency_per_replica": C,
     }
+
+
+def _three_steps(dep: Deployment, b, I, O, steps, others, pp_, q) -> tuple[dict, dict, dict]:
+    """The step with every arriving prompt, the step a request sees (the others' prompts only) and one chunk
+    of a lone prompt's prefill (as `prefill_time`): one vectorised call along a new leading axis of 3 when
+    that axis cannot meet another array's axes (its rank is above every input's, efficiency arrays of a
+    Monte Carlo included), else three calls. Step-time cost is per call, so this is the sweep's hot path."""
+    chunks = np.maximum(1.0, np.ceil(I / MAX_NUM_TOKENS))
+    rows = [dict(decode_seqs=b, prefill_tokens=b * I / steps, prefill_seqs=b / steps),
+            dict(decode_seqs=b, prefill_tokens=b * I / steps * others, prefill_seqs=b / steps * others),
+            dict(decode_seqs=0.0, prefill_tokens=I / chunks, prefill_seqs=1.0 / chunks)]
+    common = dict(decode_ctx=I + O / 2, prefill_ctx=(I + 1) / 2, pp=pp_, decode_query=q)
+    eff = dep.eff
+    hidden = [getattr(eff, f.name) for f in fields(eff)] if is_dataclass(eff) else []
+    arrays = [v for r in rows for v in r.values()] + list(common.values())
+    rank = max(np.ndim(x) for x in (*arrays, *(h for h in hidden if isinstance(h, np.ndarray))))
+    shape = np.broadcast_shapes(*(np.shape(v) for r in rows for v in r.values()))
+    lead = (len(rows),) + (1,) * (rank - len(shape)) + shape
+    stacked = {k: np.stack([np.broadcast_to(np.asarray(r[k], dtype=float), shape) for r in rows]).reshape(lead)
+               for k in rows[0]}
+    try:
+        st = step_time(dep, **stacked, **common)
+        if np.ndim(st["latency"]) == rank + 1:
+            full, mine, pre = (_pick(st, i) for i in range(len(rows)))
+            return full, mine, {**pre, "latency": chunks * pre["latency"]}
+    except ValueError:  # an array of higher rank elsewhere in the deployment: evaluate the steps apart
+        pass
+    full, mine = (step_time(dep, **r, **common) for r in rows[:2])
+    return full, mine, {"latency": prefill_time(dep, I, 1, pp=pp_)[0]}
+
+
+def _pick(st: dict, i: int) -> dict:
+    """One of the steps stacked along the leading axis by `continuous` (its operators sliced alike)."""
+    shape = np.shape(st["latency"])
+
+    def at(v):  # an array without the stacked axis is the same for both steps
+        a = np.asarray(v)
+        return v if a.ndim < len(shape) else a[0 if a.shape[0] == 1 else i]
+
+    out = {k: at(v) for k, v in st.items() if k != "_timed"}
+    out["_timed"] = [replace(x, seconds=at(x.seconds), compute=at(x.compute), memory=at(x.memory))
+                     for x in st["_timed"]]
+    return out
 
 
 def _plus(st: dict, extra) -> dict:

@@ -160,7 +160,7 @@ def step_time(dep: Deployment, decode_seqs=0, decode_ctx=0, prefill_tokens=0, pr
     return out
 
 
-def bound_breakdown(parts: dict) -> dict[str, np.ndarray]:
+def bound_breakdown(parts: dict, p: float = 3.0) -> dict[str, np.ndarray]:
     """Attribute a token's step (latency) to the essay's terms. A GEMM's or attention's time splits between
     compute and bytes by the p-norm shares of its roofline compute and memory times (p = the overlap
     exponent of the efficiency data); fixed kernel costs of unmeasured operators and host work are overhead."""
@@ -170,10 +170,10 @@ def bound_breakdown(parts: dict) -> dict[str, np.ndarray]:
     for x in timed:
         op = x.op
         per = x.seconds * (1.0 if op.group == "lm_head" else dep_pp)
-        p = 3.0
         tc, tm = x.compute, x.memory
         hi = np.maximum(np.maximum(tc, tm), 1e-300)  # scaled: tiny times to a power would underflow
-        share_c = np.where(tc + tm > 0, (tc / hi) ** p / ((tc / hi) ** p + (tm / hi) ** p), 0.0)
+        num, den = (tc / hi) ** p, (tc / hi) ** p + (tm / hi) ** p
+        share_c = np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)
         if op.kind in ("gemm", "moe"):
             out["compute"] = out["compute"] + per * share_c
             out["weights"] = out["weights"] + per * (1 - share_c)

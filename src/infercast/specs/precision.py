@@ -40,6 +40,8 @@ ALIASES: dict[str, str] = {
 def check(p: str, field: str = "precision") -> str:
     """The canonical name of a precision (aliases such as nvfp4 or awq accepted); `field` names the input
     in the message ('weights', 'kv cache', a file's field)."""
+    if type(p) is str and p in BYTES:  # already canonical: the sweep's hot path
+        return p
     from infercast.errors import InfercastError
     from infercast.format import truncate
     from infercast.vocabulary import TERMS

@@ -1,0 +1,58 @@
+"""Regressions for the step-model bugs named in issue 12, each asserting the behaviour a user relies on."""
+import numpy as np
+import pytest
+
+from infercast import deployment
+from infercast.engine.efficiency import get_engine
+from infercast.engine.serving import continuous
+from infercast.engine.step import step_time
+
+
+@pytest.mark.parametrize("name, engine", [
+    ("vLLM (optimized build)", "vllm"),  # was taken for TensorRT-LLM: "optimized" matched first in dict order
+    ("SGLang 0.4.6 (TensorRT-LLM MoE kernels)", "sglang"),
+    ("TensorRT-LLM 0.17 (vLLM-compatible API)", "tensorrt-llm"),
+    ("vllm 0.11", "vllm"),
+])
+def test_an_engine_is_named_by_its_leading_name_not_the_first_substring(name, engine):
+    assert get_engine(name).name == engine
+
+
+def test_pipeline_stages_share_one_lm_head_and_one_scheduler_step():
+    """With PP the lm_head runs once (on the last stage) and the host schedules once per step:
+    latency = pp x stage + lm_head + scheduler, not pp x (stage + lm_head + scheduler)."""
+    kw = dict(decode_seqs=8, decode_ctx=1000)
+    one = step_time(deployment("llama-3.1-70b", "h100-sxm", tp=2, pp=1), **kw)
+    two = step_time(deployment("llama-3.1-70b", "h100-sxm", tp=2, pp=2), **kw)
+    lat = float(two["latency"])
+    assert lat == pytest.approx(2 * float(two["stage"]) + float(two["lm_head"]) + float(two["scheduler"]))
+    assert float(two["lm_head"]) == pytest.approx(float(one["lm_head"]))
+    assert float(two["scheduler"]) == pytest.approx(float(one["scheduler"]))
+
+
+def test_moe_and_mla_layers_count_their_own_kernels():
+    """Kernel launches per layer follow the layer's operators: a dense 70B has no expert kernels; an MoE
+    layer launches its grouped GEMM's kernels; an MLA model launches down/up projections of its own."""
+    kw = dict(decode_seqs=1, decode_ctx=100)
+
+    def names(model):
+        st = step_time(deployment(model, "h100-sxm", tp=8, weights="fp8"), **kw)
+        return {x.op.name: (float(x.op.count), x.op.kernels) for x in st["_timed"]}
+
+    dense, moe, mla = names("llama-3.1-70b"), names("mixtral-8x7b"), names("deepseek-v3")
+    assert "experts" not in dense and dense["mlp_up"][0] == 80
+    assert moe["experts"][0] == 32 and moe["experts"][1] > 1 and "mlp_up" not in moe
+    # DeepSeek-V3: 3 dense layers then 58 MoE layers, every layer MLA (q/kv down and up projections)
+    assert mla["mlp_up"][0] == 3 and mla["experts"][0] == 58 and mla["shared_up"][0] == 58
+    assert {"q_kv_down", "q_up", "kv_up"} <= set(mla) and "qkv_proj" not in mla
+
+
+def test_at_concurrency_one_the_prompt_is_ttft_only():
+    """One request in flight: its own prompt is its TTFT; no other prompt is chunked into its decode steps,
+    so TPOT is the plain decode step and nothing is counted twice."""
+    dep = deployment("llama-3.1-8b", "h100-sxm")
+    r = continuous(dep, 2000, 200, 1)
+    decode = step_time(dep, decode_seqs=1, decode_ctx=2000 + 200 / 2)
+    assert float(r["tpot_s"]) == pytest.approx(float(decode["latency"]), rel=1e-6)
+    busy = continuous(dep, 2000, 200, np.array([1.0, 8.0]))
+    assert busy["tpot_s"][1] > busy["tpot_s"][0]  # others' prompts do slow a busy server's decode
