@@ -2,13 +2,18 @@
 
     python benchmarks/web_abuse.py [--requests 10000] [--seed 0] [--live] [--json]
 
-Sends at least `--requests` API requests, in four parts:
+Sends at least `--requests` API requests, in five parts:
 1. schemathesis: requests generated from the OpenAPI document for every operation, valid and
    invalid (positive and negative generation), checked against the documented statuses and bodies;
 2. hostile uploads: every field of real Hugging Face configs (tests/data/hf) set to the wrong type,
    zero, negative, NaN-like, huge or nested; traversal and absolute paths as model_type,
    _name_or_path, file name and label; broken encodings, deep nesting, oversize files; each accepted
    upload is then used in /api/results, the CSV download and /api/model/{token};
+2b. hostile chip files (POST /api/chip, the CLI's --chip-file): every field of an A10G-like chip file set to
+   the wrong type, zero, negative, NaN, infinite or huge; TOML and JSON NaN/inf literals, catalog ids and
+   aliases, traversal and absolute paths as id and file name, broken encodings, deep nesting, oversize
+   files; each accepted chip is then used by its token in every endpoint that takes chips, and unknown
+   tokens are sent to each;
 3. hostile query strings: every parameter with NUL, CR/LF, long, non-Latin-1, NaN, infinities,
    huge, negative, repeated and path-like values;
 4. hostile requests: foreign Host and Origin, cross-site fetches, odd methods, paths and bodies.
@@ -282,6 +287,100 @@ def uploads_part(t, tally: Tally, rng: random.Random, budget: int) -> None:
                          follow=rng.random() < 0.5)
 
 
+# ------------------------------------------------------------------ part 2b: hostile chip files
+
+CHIP = {"id": "a10g-abuse", "name": "NVIDIA A10G", "vendor": "NVIDIA", "family": "ampere", "year": 2021,
+        "memory_gb": 24, "memory_type": "GDDR6", "memory_bw_tbps": 0.6, "tflops": {"bf16": 70, "int8": 140},
+        "scaleup_gbps": 32, "scaleup_domain": 4, "scaleout_gbps": 12.5, "tdp_w": 300, "price": 1.0}
+CHIP_TOML = """id = "a10g-abuse-toml"
+name = "NVIDIA A10G"
+vendor = "NVIDIA"
+family = "ampere"
+year = 2021
+memory_gb = 24
+memory_type = "GDDR6"
+memory_bw_tbps = 0.6
+tflops = { bf16 = 70, int8 = 140 }
+scaleup_gbps = 32
+scaleup_domain = 4
+scaleout_gbps = 12.5
+price = 1.0
+"""
+CHIP_USES = ["/api/results?model=llama-3.1-8b&chip={t},h100-sxm&points=4&max_gpus=8",
+             "/api/estimate?model=llama-3.1-8b&chip={t}&tp=1", "/api/bounds?model=llama-3.1-70b&chip={t}",
+             "/api/cost?model=llama-3.1-8b&chip={t}&tp=2", "/api/frontier?model=llama-3.1-8b&chip={t}&max_gpus=4",
+             "/api/results.csv?model=llama-3.1-8b&chip={t}&tp=1&table=frontier&points=4",
+             "/api/overhang?model=llama-3.1-8b&chip={t}&gpus=64&days=10&train_flop=1e21",
+             "/api/margin?chip={t}&input_len=1000&output_len=100"]
+
+
+def _chip_then_use(t, tally: Tally, data: bytes, what: str, filename: str = "chip.json", follow: bool = True) -> None:
+    status, ctype, text = t.send("POST", "/api/chip", files={"file": (filename, data, "application/octet-stream")})
+    tally.record("chips", what, status, ctype, text)
+    if status != 200 or not follow:
+        return
+    token = json.loads(text)["token"]
+    for path in CHIP_USES:
+        status, ctype, text = t.send("GET", path.format(t=token))
+        tally.record("chips", f"{what} -> {path.split('?')[0]}", status, ctype, text)
+
+
+def chips_part(t, tally: Tally, rng: random.Random, budget: int) -> None:
+    start = tally.n
+    base = json.dumps(CHIP).encode()
+    for data, what, name in [
+        (base, "valid JSON", "a10g.json"), (CHIP_TOML.encode(), "valid TOML", "a10g.toml"),
+        (b"", "empty", "c.toml"), (b"   ", "blank", "c.toml"), (b"id = [[[", "not TOML", "c.toml"),
+        (b"{not json", "not JSON", "c.json"), (b"[1, 2]", "array", "c.json"), (b"null", "null", "c.json"),
+        (json.dumps({"chips": [CHIP]}).encode(), "a catalog", "c.json"),
+        (b"\xff\xfe\x00\x01garbage", "binary", "c.toml"), (CHIP_TOML.encode("utf-16"), "utf-16", "c.toml"),
+        (b"\xef\xbb\xbf" + CHIP_TOML.encode(), "utf-8 BOM", "c.toml"),
+        (b"x = " + b"[" * 30_000 + b"]" * 30_000, "TOML nested 30k", "c.toml"),
+        (b"[" * 30_000 + b"]" * 30_000, "JSON nested 30k", "c.json"),
+        (b'{"a":' * 40 + b"1" + b"}" * 40, "JSON nested 40", "c.json"),
+        (base.replace(b"0.6", b"NaN"), "JSON NaN", "c.json"), (base.replace(b"0.6", b"Infinity"), "JSON inf", "c.json"),
+        (base.replace(b"0.6", b"1e999"), "JSON 1e999", "c.json"),
+        (CHIP_TOML.replace("0.6", "nan").encode(), "TOML nan", "c.toml"),
+        (CHIP_TOML.replace("0.6", "-inf").encode(), "TOML -inf", "c.toml"),
+        (CHIP_TOML.replace("= 24", "= " + "9" * 5000).encode(), "5000 digits", "c.toml"),
+        (CHIP_TOML.encode() + b"notes = '" + b"x" * 70_000 + b"'\n", "over 64 kB", "c.toml"),
+        (b"x" * 1_100_000, "1.1 MB", "c.toml"), (base + b"x" * 1_000_000, "1 MB JSON", "c.json"),
+    ]:
+        _chip_then_use(t, tally, data, f"chip structure: {what}", filename=name)
+    for cid in ("h100-sxm", "H100", "mi300x", "A100", "chip-0000000000000000", "upload-0000000000000000"):
+        _chip_then_use(t, tally, json.dumps({**CHIP, "id": cid}).encode(), f"chip id={cid}")
+    for text in HOSTILE_TEXT:
+        _chip_then_use(t, tally, json.dumps({**CHIP, "id": text}).encode(), f"chip id={text[:40]!r}", follow=False)
+        _chip_then_use(t, tally, json.dumps({**CHIP, "id": f"n{rng.getrandbits(32)}", "name": text, "notes": text,
+                                             "sources": {"all": text}}).encode(),
+                       f"chip name/notes={text[:40]!r}", follow=rng.random() < 0.3)
+        _chip_then_use(t, tally, json.dumps({**CHIP, "id": f"f{rng.getrandbits(32)}"}).encode(),
+                       f"chip filename={text[:40]!r}", filename=text.replace("\x00", "") or "c.json", follow=False)
+    for path in CHIP_USES:  # tokens this server never gave, and chip-file paths
+        for tok in ("chip-0000000000000000", "chip-", "chip-" + "f" * 40, f"/tmp/{MARKER}.toml", f"../../{MARKER}.json"):
+            status, ctype, text = t.send("GET", path.format(t=tok))
+            tally.record("chips", f"GET {path.split('?')[0]} chip={tok[:30]}", status, ctype, text)
+    cases = [(k, v) for k in list(CHIP) + ["tflops.bf16", "price.usd_per_hour", "aliases", "memory_binary"]
+             for v in BAD_VALUES]
+    rng.shuffle(cases)
+    for k, v in cases:
+        if tally.n - start >= budget:
+            break
+        c = json.loads(json.dumps(CHIP))
+        c["id"] = f"bad{rng.getrandbits(40)}"
+        if k == "price.usd_per_hour":
+            c["price"] = {"usd_per_hour": v, "date": "2025-01-01", "source": "abuse"}
+        elif "." in k:
+            c["tflops"] = {**c["tflops"], "bf16": v}
+        else:
+            c[k] = v
+        try:
+            data = json.dumps(c).encode()
+        except ValueError:
+            continue
+        _chip_then_use(t, tally, data, f"chip {k}={str(v)[:30]}", follow=rng.random() < 0.2)
+
+
 # ------------------------------------------------------------------ part 3: hostile query strings
 
 PARAMS = ["model", "chip", "weights", "kv", "engine", "input_len", "output_len", "gpus", "tp", "pp", "ep",
@@ -322,17 +421,22 @@ def requests_part(t, tally: Tally) -> None:
     for h in ("evil.example", "evil.example:80", "localhost.evil.example", f"{host}.evil", "127.0.0.1:1",
               "[::1]:99999", "a b", "", "x" * 2000, "127.0.0.1:8000@evil", "%00"):
         hdr_cases += [("GET", "/api/meta", {"host": h}), ("GET", "/", {"host": h}),
-                      ("POST", "/api/model", {"host": h})]
+                      ("POST", "/api/model", {"host": h}), ("POST", "/api/chip", {"host": h})]
     for o in ("http://evil.example", "null", f"http://{host}.evil", f"https://{host}", "file://", "http://",
               "x" * 500, f"http://{host}/path"):
-        hdr_cases += [("POST", "/api/model", {"origin": o}), ("GET", "/api/results?chip=h100-sxm", {"origin": o})]
+        hdr_cases += [("POST", "/api/model", {"origin": o}), ("GET", "/api/results?chip=h100-sxm", {"origin": o}),
+                      ("POST", "/api/chip", {"origin": o})]
     for site, mode in (("cross-site", "no-cors"), ("cross-site", "cors"), ("cross-site", "navigate"),
                        ("same-site", "cors"), ("none", "navigate")):
         hdr_cases += [("GET", "/api/results?chip=h100-sxm&points=4", {"sec-fetch-site": site, "sec-fetch-mode": mode}),
-                      ("POST", "/api/model", {"sec-fetch-site": site, "sec-fetch-mode": mode})]
+                      ("POST", "/api/model", {"sec-fetch-site": site, "sec-fetch-mode": mode}),
+                      ("POST", "/api/chip", {"sec-fetch-site": site, "sec-fetch-mode": mode})]
     for method, path, headers in hdr_cases:
         kw: dict = {"headers": headers}
-        if method == "POST":
+        if method == "POST" and path == "/api/chip":
+            kw["files"] = {"file": ("chip.toml", CHIP_TOML.replace("a10g-abuse-toml", f"{MARKER}-origin").encode(),
+                                    "application/toml")}
+        elif method == "POST":
             kw["files"] = {"file": ("config.json", body, "application/json")}
         try:
             status, ctype, text = t.send(method, path, **kw)
@@ -403,7 +507,8 @@ def main(argv=None) -> dict:
         requests_part(transport, tally)
         queries_part(transport, tally, rng)
         uploads_part(transport, tally, rng, budget=max(500, (a.requests - tally.n) // 2))
-        n_ops = 11 * 2
+        chips_part(transport, tally, rng, budget=max(300, (a.requests - tally.n) // 3))
+        n_ops = 13 * 2
         while tally.n < a.requests:  # schemathesis fills the rest, in rounds with fresh seeds
             per_op = max(10, (a.requests - tally.n) // n_ops + 1)
             schemathesis_part(transport, tally, per_op, a.seed + tally.n)

@@ -88,6 +88,7 @@ def test_invariants(gpus, days, tps):
 
 @pytest.mark.parametrize("kw, field", [
     (dict(gpus=0), "gpus"), (dict(train_flop=float("nan")), "train_flop"), (dict(days=-1), "days"),
+    (dict(days=5e-324), "days"),  # positive, but the run's FLOP/s overflow: an error, never a null utilisation
     (dict(peak_precision="fp7"), "peak_precision"), (dict(min_tps_user=1e5), "min_tps_user"),
     (dict(chip="h100-sxn"), "chip"), (dict(model="nope"), "model"), (dict(tokens_per_workday=0), "tokens_per_workday"),
 ])

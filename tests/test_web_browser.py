@@ -5,7 +5,7 @@ output length and the chip selection, waits for the numbers and the frontier cha
 URL follows, and shows a field error for impossible input. Estimates GPT-4 on H100 with the planner's
 shape and with PP/EP typed in, resets the shape when the model changes, turns on speculative decoding,
 disaggregation and a tail percentile; shows a failing chip's reason on its row beside working chips, and
-clears every number when all chips fail. At a narrow (800 px) and a wide (1440 px) window nothing
+clears every number when all chips fail; uploads a chip file and shows its row. At a narrow (800 px) and a wide (1440 px) window nothing
 scrolls sideways or is clipped (tables, charts, legends); the screenshots go to docs/img/web.png and
 docs/img/web-narrow.png when INFERCAST_SCREENSHOT=1, else to a temporary folder.
 Skips cleanly when chromium or Playwright is missing.
@@ -314,6 +314,47 @@ def test_a_failing_chip_beside_working_ones(server, page):
     assert pg.inner_text("#cost-table") == "" and pg.inner_text("#bounds-table") == ""
     assert pg.evaluate("!(document.getElementById('frontier-chart').data || []).length")
     pg.wait_for_selector(".field[data-field='tp'].invalid")
+
+
+A10G_TOML = b"""id = "a10g-page"
+name = "NVIDIA A10G"
+vendor = "NVIDIA"
+family = "ampere"
+year = 2021
+memory_gb = 24
+memory_type = "GDDR6"
+memory_bw_tbps = 0.6
+tflops = { bf16 = 70, int8 = 140 }
+scaleup_gbps = 32
+scaleup_domain = 4
+scaleout_gbps = 12.5
+price = 1.0
+"""
+
+
+def test_upload_a_chip_file_and_see_its_row(server, page):
+    pg = page
+    pg.goto(f"{server}/?model=llama-3.1-8b&chip=h100-sxm&tp=1")
+    _wait_until(pg, "Number(document.body.dataset.renders || 0) >= 1")
+    _settled(pg)
+    n = _renders(pg)
+    pg.set_input_files("#chip-upload", files=[{"name": "a10g.toml", "mimeType": "application/toml",
+                                                "buffer": A10G_TOML}])
+    _wait_render_after(pg, n)
+    _settled(pg)
+    assert pg.is_checked("#chip-list input[value^='chip-']") and "chip=chip-" in pg.url
+    assert "tok/s" in _row(pg, "a10g-page") and "tok/s" in _row(pg, "h100-sxm")
+    assert "$" in pg.inner_text("#cost-table")
+    # the link holds the chip's token: reloading it brings the uploaded chip back (the server still has it)
+    pg.reload()
+    _wait_until(pg, "Number(document.body.dataset.renders || 0) >= 1")
+    _settled(pg)
+    assert pg.is_checked("#chip-list input[value^='chip-']") and "tok/s" in _row(pg, "a10g-page")
+    # a broken chip file: the reason beside the chip list
+    pg.set_input_files("#chip-upload", files=[{"name": "bad.toml", "mimeType": "application/toml",
+                                                "buffer": A10G_TOML.replace(b"0.6", b"-1")}])
+    pg.wait_for_selector(".field[data-field='chip'].invalid")
+    assert "memory_bw_tbps: must be > 0" in pg.inner_text(".field[data-field='chip'] .field-error")
 
 
 @pytest.mark.parametrize("width,shot", [(800, README_SHOT_NARROW), (1440, README_SHOT)])

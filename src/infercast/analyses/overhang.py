@@ -13,6 +13,8 @@
 """
 from __future__ import annotations
 
+import math
+
 from dataclasses import asdict, dataclass, field
 
 from infercast import format as fmt
@@ -81,6 +83,9 @@ def overhang(train_flop: float, chip, gpus: int, days: float, model, min_tps_use
     conv = conversion(tokens_per_workday)
     m, c = get_model(model), get_chip(chip)
     u, q, peak = implied_utilisation(F, c, N, D, peak_precision or "bf16")
+    if not math.isfinite(u):  # e.g. days=5e-324: the run's FLOP/s overflow; never a null in the answer
+        raise InfercastError(f"train_flop / (gpus x peak x days) is not a finite number for {fmt.num(F)} FLOP in "
+                             f"{D:g} days; give a run of at least a few minutes", field="days")
     notes = [f"utilisation against the dense {q} peak of {c.id} ({peak / 1e12:,.1f} TFLOP/s per GPU)"
              + ("" if peak_precision else "; give peak_precision (e.g. fp8) for a run trained at another")]
     if u > 1:

@@ -177,8 +177,8 @@ def _problem(err: dict) -> str:
     return msg
 
 
-def _limits(data: dict) -> list[str]:
-    """Values past CHIP_LIMITS (the model itself checks > 0 and finiteness)."""
+def _limits(data: dict) -> list[tuple[str, str]]:
+    """(field, message) for values past CHIP_LIMITS (the model itself checks > 0 and finiteness)."""
     out = []
 
     def check(name: str, value: Any, key: str) -> None:
@@ -187,9 +187,9 @@ def _limits(data: dict) -> list[str]:
             return
         if isinstance(value, int) and value > hi:  # may be too large for a float: no float arithmetic on it
             shown = f"{value:,}" if value < 10 ** 30 else "a number too long to print"
-            out.append(f"{name}: must be <= {hi:,.0f} {unit} for one accelerator (got {shown})")
+            out.append((name, f"{name}: must be <= {hi:,.0f} {unit} for one accelerator (got {shown})"))
         elif isinstance(value, float) and math.isfinite(value) and value > hi:
-            out.append(f"{name}: must be <= {hi:,.0f} {unit} for one accelerator (got {value:g})")
+            out.append((name, f"{name}: must be <= {hi:,.0f} {unit} for one accelerator (got {value:g})"))
 
     for k in ("memory_gb", "memory_bw_tbps", "scaleup_gbps", "scaleout_gbps", "scaleup_domain", "tdp_w"):
         if k in data:
@@ -202,6 +202,17 @@ def _limits(data: dict) -> list[str]:
     return out
 
 
+class ChipFileError(InfercastError):
+    """A chip file that cannot be used: the message names the file and up to three problems. `problems` holds
+    every (field, message) pair, for interfaces that point at the field in the file ('' when the file as a
+    whole is wrong); each message names its field itself."""
+
+    def __init__(self, source: str, problems: list[tuple[str, str]]):
+        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+        super().__init__(f"{source}: " + "; ".join(m for _, m in problems[:3]) + more, field="chip_file")
+        self.problems = problems
+
+
 def parse_chip(data: Any, source: str = "chip file") -> Chip:
     """A custom chip from a chip file's fields, validated as the catalog's entries are, plus limits.
 
@@ -211,35 +222,35 @@ def parse_chip(data: Any, source: str = "chip file") -> Chip:
     Errors name the file and the field: "a10g.toml: memory_bw_tbps: must be > 0 (got -1)".
     """
     if not isinstance(data, dict):
-        raise InfercastError(f"{source}: a chip file holds one accelerator's fields (id, family, year, memory_gb, "
-                             "memory_bw_tbps, tflops, scaleup_gbps, scaleup_domain, scaleout_gbps ...) at the top "
-                             "level", field="chip_file")
+        raise ChipFileError(source, [("", "a chip file holds one accelerator's fields (id, family, year, memory_gb, "
+                                          "memory_bw_tbps, tflops, scaleup_gbps, scaleup_domain, scaleout_gbps ...) "
+                                          "at the top level")])
     if "chips" in data:
-        raise InfercastError(f"{source}: give one chip's fields at the top level, not a 'chips' list (one file per "
-                             "accelerator)", field="chip_file")
+        raise ChipFileError(source, [("chips", "give one chip's fields at the top level, not a 'chips' list (one "
+                                               "file per accelerator)")])
     d = dict(data)
     cid = d.get("id")
     if not isinstance(cid, str) or not cid.strip():
-        raise InfercastError(f"{source}: id is required: a short name for the chip (letters, digits, '-', '.')",
-                             field="chip_file")
+        raise ChipFileError(source, [("id", "id is required: a short name for the chip (letters, digits, '-', '.')")])
     key = normalise(cid)
     if len(key) > MAX_ID or not key[0].isalnum() or not all(ch.isalnum() or ch in "-._" for ch in key):
         from infercast.format import truncate
 
-        raise InfercastError(f"{source}: id must be 1 to {MAX_ID} letters, digits, '-', '.' or '_' starting with a "
-                             f"letter or digit (got {truncate(repr(cid), 40)})", field="chip_file")
+        raise ChipFileError(source, [("id", f"id must be 1 to {MAX_ID} letters, digits, '-', '.' or '_' starting "
+                                            f"with a letter or digit (got {truncate(repr(cid), 40)})")])
     chips, aliases = _catalog()
     if key in chips or key in aliases:
-        raise InfercastError(f"{source}: id '{key}' is a catalog chip; give your chip its own id (the catalog's "
-                             "numbers and measured kernel tables belong to the catalog entry)", field="chip_file")
+        raise ChipFileError(source, [("id", f"id '{key}' is a catalog chip; give your chip its own id (the "
+                                            "catalog's numbers and measured kernel tables belong to the catalog "
+                                            "entry)")])
     d["id"] = key
     fams = _efficiency_families()
     if "family" in d and d["family"] not in fams:
         from infercast.format import truncate
 
-        raise InfercastError(f"{source}: family must be one of {', '.join(fams)} (the efficiency family whose "
-                             f"measured fractions apply; 'default' when none fits), got "
-                             f"{truncate(repr(d['family']), 40)}", field="chip_file")
+        raise ChipFileError(source, [("family", f"family must be one of {', '.join(fams)} (the efficiency family "
+                                                f"whose measured fractions apply; 'default' when none fits), got "
+                                                f"{truncate(repr(d['family']), 40)}")])
     for k, default in (("name", key), ("vendor", "custom"), ("memory_type", "unspecified"),
                        ("scaleup_name", "scale-up link"), ("sources", {"all": f"user-supplied chip file {source}"})):
         d.setdefault(k, default)
@@ -251,12 +262,12 @@ def parse_chip(data: Any, source: str = "chip file") -> Chip:
     try:
         chip = Chip(**d)
     except ValidationError as e:
-        problems = [f"{_loc(err)}: {_problem(err)}" if _loc(err) else _problem(err) for err in e.errors()] + problems
+        problems = [(_loc(err), f"{_loc(err)}: {_problem(err)}" if _loc(err) else _problem(err))
+                    for err in e.errors()] + problems
     except (TypeError, ValueError, OverflowError, RecursionError) as e:
-        problems = [f"invalid chip fields ({type(e).__name__})"] + problems
+        problems = [("", f"invalid chip fields ({type(e).__name__})")] + problems
     if problems:
-        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
-        raise InfercastError(f"{source}: " + "; ".join(problems[:3]) + more, field="chip_file")
+        raise ChipFileError(source, problems)
     return chip
 
 

@@ -1,6 +1,6 @@
 """The local web app: a JSON API over the library and one static page that calls it.
 
-`create_app()` assembles the routers (`web.routes`: catalog, results, uploads, page), the error
+`create_app()` assembles the routers (`web.routes`: catalog, results, uploads, world, page), the error
 handlers (`web.errors`: every problem is a 4xx `{detail, field}`), the security layer
 (`web.security`: Host/Origin checks, body cap, headers) and the work pool (`web.work`).
 
@@ -14,6 +14,7 @@ from typing import Iterable
 from fastapi import FastAPI
 
 from infercast import __version__
+from infercast.web.chip_upload import TOKEN_PREFIX as CHIP_TOKEN_PREFIX
 from infercast.web.errors import LastResort, SafeJSONResponse, install_handlers
 from infercast.web.routes import catalog, page, results, uploads, world
 from infercast.web.routes.page import plotly_path
@@ -25,11 +26,12 @@ from infercast.web.work import DEFAULT_QUEUE, DEFAULT_WORKERS, WorkPool
 
 def create_app(allowed_hosts: Iterable[str] = (), *, bound_host: str | None = None, workers: int = DEFAULT_WORKERS,
                queue: int = DEFAULT_QUEUE, max_uploads: int = MAX_UPLOADS, max_body: int = MAX_BODY_BYTES) -> FastAPI:
-    """The FastAPI application; uploaded model specs live in this instance's memory.
+    """The FastAPI application; uploaded model specs and chip files live in this instance's memory.
 
     allowed_hosts: host names (besides the loopback names and `bound_host`) the server answers to,
     as they appear in the `Host` header without the port (`infercast serve --allow-host`).
     workers, queue: computations run at once, and waiting beyond them before 429.
+    max_uploads: model configs kept, and as many chip files (least recently used dropped first).
     """
     app = FastAPI(
         title="infercast", version=__version__, default_response_class=SafeJSONResponse,
@@ -39,6 +41,7 @@ def create_app(allowed_hosts: Iterable[str] = (), *, bound_host: str | None = No
                     "million tokens. Every error is a 4xx `{detail, field}`; `field` names the query parameter, "
                     "form field or header to change.")
     app.state.uploads = UploadStore(max_uploads)
+    app.state.chip_uploads = UploadStore(max_uploads, prefix=CHIP_TOKEN_PREFIX)
     app.state.pool = WorkPool(workers, queue)
     app.state.unexpected_errors = [0]  # counted by LastResort; the tests require 0
     app.state.allowed_hosts = allowed_host_names(bound_host, allowed_hosts)

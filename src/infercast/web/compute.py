@@ -5,7 +5,8 @@ through `web.operating_point.ChipRun`, one search per chip shared by the section
 `cost.cost` at the chip's operating point); an error on one chip becomes that chip's `error` while
 the others keep their results. The loops call `cancel.check()` between chips, so work whose client
 has gone stops early. Models and chips resolve from the catalogs (and this server's uploads) only:
-nothing the user types is ever read as a path.
+nothing the user types is ever read as a path. Uploaded chips travel in `Resolved.custom`: the work
+pool makes them known by id in the thread that computes (`web.work.with_chips`).
 """
 from __future__ import annotations
 
@@ -53,6 +54,36 @@ def _chips() -> tuple[dict[str, Chip], dict[str, str]]:
     return items, {a.lower(): c.id for c in items.values() for a in c.aliases}
 
 
+def resolve_chip(name: str, chip_uploads: UploadStore[Chip] | None) -> tuple[Chip, bool]:
+    """A chip by catalog id or alias, or by the token of an uploaded chip file; (chip, uploaded)."""
+    key = name.strip()
+    if chip_uploads is not None:
+        chip = chip_uploads.get(key)
+        if chip is not None:
+            return chip, True
+        if key.startswith(chip_uploads.prefix) and key not in _chips()[0]:
+            raise WebInputError(f"uploaded chip '{key[:40]}' is not in this server's memory (it keeps the "
+                                f"{chip_uploads.capacity} most recent chip files until it restarts); upload the "
+                                "chip file again", "chip", 404)
+    if key.lower().endswith((".toml", ".json")):
+        raise WebInputError("the web app does not read files on the server; upload the chip file "
+                            "(POST /api/chip) and use the token it returns", "chip", 422)
+    with blame("chip"):
+        return lookup("chip", key, *_chips()), False
+
+
+def uploaded_together(chips: list[Chip]) -> tuple[Chip, ...]:
+    """The uploaded chips of one request, refused (422, `chip`) when two different ones share an id: each
+    result row is named by its chip's id."""
+    seen: dict[str, Chip] = {}
+    for c in chips:
+        if c.id in seen and seen[c.id] != c:
+            raise WebInputError(f"two different uploaded chips share the id '{c.id}'; pick one of them, or give "
+                                "each chip file its own id", "chip", 422)
+        seen[c.id] = c
+    return tuple(seen.values())
+
+
 def resolve_model(name: str, uploads: UploadStore) -> tuple[ModelSpec, str | None]:
     key = name.strip()
     spec = uploads.get(key)
@@ -77,18 +108,22 @@ class Resolved:
     token: str | None
     chips: list[Chip]
     draft: str | None = None  # the draft model's catalog id (speculative decoding with a draft model)
+    custom: tuple[Chip, ...] = ()  # the uploaded chips among `chips`, to make known by id where the work runs
 
 
-def resolve(q: Inputs, uploads: UploadStore) -> Resolved:
+def resolve(q: Inputs, uploads: UploadStore, chip_uploads: UploadStore[Chip] | None = None) -> Resolved:
     """Check and resolve every input that names something (cheap: bad input is answered at once)."""
     check_inputs(q)
     m, token = resolve_model(q.model, uploads)
     chips: list[Chip] = []
+    uploaded: list[Chip] = []
     for name in q.chip:
-        with blame("chip"):
-            c = lookup("chip", name, *_chips())
+        c, is_upload = resolve_chip(name, chip_uploads)
         if c not in chips:
             chips.append(c)
+            if is_upload:
+                uploaded.append(c)
+    custom = uploaded_together(uploaded)
     for name in ("weights", "kv"):
         v = getattr(q, name)
         if v is not None:
@@ -106,7 +141,7 @@ def resolve(q: Inputs, uploads: UploadStore) -> Resolved:
             raise
     with blame("spec_method"):
         speculation_of(q, draft)
-    return Resolved(m, token, chips, draft)
+    return Resolved(m, token, chips, draft, custom)
 
 
 def model_out(m: ModelSpec, token: str | None = None) -> ModelOut:
@@ -142,12 +177,19 @@ def _per_chip(chips: list[Chip], fn: Callable[[Chip], Any], cancel: Cancelled):
     return out
 
 
+def _source(c: Chip, key: str) -> str:
+    """Where a chip's number comes from: its own source, else the chip file's, else the catalog."""
+    if key in c.sources:
+        return c.sources[key]
+    return c.sources.get("all") or ("catalog" if c.id in _chips()[0] else "a chip file that gives no source")
+
+
 def _bounds_sources(b: Bounds, c: Chip, m: ModelSpec) -> dict[str, str]:
     return {
         "upper": f"{c.id} dense {b.compute_precision} peak {c.tflops[b.compute_precision]:g} TFLOP/s "
-                 f"({c.sources.get('tflops', 'catalog')}) / (2 x {m.active_params / 1e9:.1f} B active parameters; "
+                 f"({_source(c, 'tflops')}) / (2 x {m.active_params / 1e9:.1f} B active parameters; "
                  f"{m.params_source})",
-        "lower": f"{c.id} HBM {c.memory_bw_tbps:g} TB/s ({c.sources.get('bandwidth', 'catalog')}) / "
+        "lower": f"{c.id} HBM {c.memory_bw_tbps:g} TB/s ({_source(c, 'bandwidth')}) / "
                  f"{b.bytes_per_forward / 1e9:.1f} GB of active weights at {b.precision}",
         "market": b.market_source or f"no market quote for {m.id} on {c.id} in the catalog (data/market.json)",
     }
@@ -163,7 +205,7 @@ def _estimate_sources(p: OperatingPoint, e: Estimate | None, c: Chip) -> dict[st
         out.update({
             "throughput": f"{how}; {step}; efficiencies: {e.efficiency_source}",
             "step": f"{step}; engine: {e.engine_source}",
-            "memory": f"capacity {c.memory_gb:g} GB {c.memory_type} ({c.sources.get('memory', 'catalog')}); "
+            "memory": f"capacity {c.memory_gb:g} GB {c.memory_type} ({_source(c, 'memory')}); "
                       f"weights and KV from the model's architecture; KV pool per the engine profile",
             "efficiency": e.efficiency_source, "engine": e.engine_source})
     return out

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from infercast.analyses.cost import CostReport
 from infercast.analyses.essay import Bounds
 from infercast.engine.estimate import Estimate
-from infercast.specs.hardware import Price
+from infercast.specs.hardware import Chip, Price
 from infercast.vocabulary import TERMS
 
 MAX_CHIPS = 12
@@ -53,7 +53,8 @@ class Inputs(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     model: str = term("model", DEFAULT_MODEL, "catalog id or alias, or an upload token from POST /api/model",
                       max_length=MAX_ID_CHARS)
-    chip: list[str] = Field(list(DEFAULT_CHIPS), description="chip ids (repeat the parameter, or comma-separate); "
+    chip: list[str] = Field(list(DEFAULT_CHIPS), description="chip ids or aliases, or chip-file tokens from POST "
+                                                             "/api/chip (repeat the parameter, or comma-separate); "
                                                              f"at most {MAX_CHIPS}")
     weights: Optional[str] = term("weights", None, "weight precision (default: the planner's choice among the "
                                   "chip's native precisions; with a fixed shape, the model's released dtype)",
@@ -302,4 +303,13 @@ class ResultsOut(BaseModel):
 class UploadOut(BaseModel):
     token: str
     model: ModelOut
+    reused: bool = Field(False, description="the same file was uploaded before: same token")
+
+
+class ChipUploadOut(BaseModel):
+    """An uploaded chip file: the token to pass as `chip=` and the chip's numbers as validated."""
+
+    token: str = Field(description="this server's id for the upload, to pass as `chip=` (results rows are named "
+                                   "by the chip's own id)")
+    chip: Chip
     reused: bool = Field(False, description="the same file was uploaded before: same token")

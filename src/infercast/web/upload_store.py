@@ -14,12 +14,14 @@ import math
 import re
 import threading
 from collections import OrderedDict
+from typing import Generic, TypeVar
 
 from infercast.errors import InfercastError
 from infercast.specs.hfconfig import from_hf_dict
 from infercast.specs.model import ModelSpec
 from infercast.web.errors import WebInputError
 
+T = TypeVar("T")
 MAX_UPLOAD_BYTES = 1_000_000
 MAX_JSON_DEPTH = 32  # released configs nest 3 deep (text_config.rope_scaling.*)
 MAX_UPLOADS = 32
@@ -49,10 +51,10 @@ def _fail(shown: str, what: str) -> WebInputError:
     return WebInputError(f"uploaded '{shown}': {what}", "file", 400)
 
 
-def display_name(filename: str | None) -> str:
+def display_name(filename: str | None, default: str = "config.json") -> str:
     """The uploaded file's base name for messages: printable ASCII, at most 60 characters."""
     base = re.split(r"[\\/]", filename or "")[-1]
-    base = re.sub(r"[^A-Za-z0-9._ -]+", "_", base).strip() or "config.json"
+    base = re.sub(r"[^A-Za-z0-9._ -]+", "_", base).strip() or default
     return base if len(base) <= 60 else base[:57] + "..."
 
 
@@ -150,33 +152,33 @@ def parse_upload(data: bytes, filename: str | None, label: str | None = None) ->
     return spec.model_copy(update={"id": model_id, "name": _printable(spec.name) or model_id, "aliases": []})
 
 
-class UploadStore:
-    """The most recent `capacity` uploaded specs, by token (thread-safe)."""
+class UploadStore(Generic[T]):
+    """The most recent `capacity` uploads (model specs, or chips), by a token derived from their bytes
+    (thread-safe). `prefix` starts every token: 'upload-' for models, 'chip-' for chips."""
 
-    def __init__(self, capacity: int = MAX_UPLOADS):
-        self.capacity = capacity
-        self._items: OrderedDict[str, ModelSpec] = OrderedDict()
+    def __init__(self, capacity: int = MAX_UPLOADS, prefix: str = "upload-"):
+        self.capacity, self.prefix = capacity, prefix
+        self._items: OrderedDict[str, T] = OrderedDict()
         self._lock = threading.Lock()
 
-    @staticmethod
-    def token_for(data: bytes, label: str | None) -> str:
-        return "upload-" + hashlib.sha256(data + b"\0" + (label or "").encode("utf-8", "replace")).hexdigest()[:16]
+    def token_for(self, data: bytes, label: str | None = None) -> str:
+        return self.prefix + hashlib.sha256(data + b"\0" + (label or "").encode("utf-8", "replace")).hexdigest()[:16]
 
-    def get(self, token: str) -> ModelSpec | None:
+    def get(self, token: str) -> T | None:
         with self._lock:
             spec = self._items.get(token)
             if spec is not None:
                 self._items.move_to_end(token)
             return spec
 
-    def put(self, token: str, spec: ModelSpec) -> None:
+    def put(self, token: str, spec: T) -> None:
         with self._lock:
             self._items[token] = spec
             self._items.move_to_end(token)
             while len(self._items) > self.capacity:
                 self._items.popitem(last=False)
 
-    def items(self) -> list[tuple[str, ModelSpec]]:
+    def items(self) -> list[tuple[str, T]]:
         with self._lock:
             return list(self._items.items())
 

@@ -13,14 +13,14 @@ import math
 import os
 import threading
 import time
-from typing import Callable, TypeVar
+from typing import Callable, Sequence, TypeVar
 
 import anyio
 from starlette.requests import Request
 
 from infercast.engine.planner import Space, native_precisions, shapes
 from infercast.specs import precision as P
-from infercast.specs.hardware import Chip
+from infercast.specs.hardware import Chip, custom_chips
 from infercast.specs.model import ModelSpec
 from infercast.web.errors import ClientGone, WebInputError
 
@@ -82,6 +82,18 @@ class Cancelled:
             raise ClientGone()
 
 
+def with_chips(fn: Callable[[Cancelled], T], chips: Sequence[Chip]) -> Callable[[Cancelled], T]:
+    """`fn` with a request's uploaded chips known by id (`specs.hardware.custom_chips`). The context variable is
+    set inside the call, so in the worker thread that computes: nothing else ever sees these chips."""
+    if not chips:
+        return fn
+
+    def run(cancel: Cancelled) -> T:
+        with custom_chips(*chips):
+            return fn(cancel)
+    return run
+
+
 class WorkPool:
     """At most `workers` computations at once and `queue` more waiting; the rest get 429 at once."""
 
@@ -97,8 +109,9 @@ class WorkPool:
     def retry_after(self) -> int:
         return max(1, math.ceil(self.mean_s * (self.admitted / self.workers)))
 
-    async def run(self, request: Request, fn: Callable[[Cancelled], T]) -> T:
-        """Run `fn(cancel)` in a worker thread; raise ClientGone if the client leaves first."""
+    async def run(self, request: Request, fn: Callable[[Cancelled], T], chips: Sequence[Chip] = ()) -> T:
+        """Run `fn(cancel)` in a worker thread, with the uploaded `chips` known by id there; raise ClientGone
+        if the client leaves first."""
         if self.admitted >= self.workers + self.queue:
             self.stats["refused"] += 1
             wait = self.retry_after()
@@ -123,7 +136,7 @@ class WorkPool:
                 async with self.limiter:
                     cancel.check()
                     t0 = time.perf_counter()
-                    result.append(await anyio.to_thread.run_sync(fn, cancel))
+                    result.append(await anyio.to_thread.run_sync(with_chips(fn, chips), cancel))
                     self.mean_s = 0.8 * self.mean_s + 0.2 * (time.perf_counter() - t0)
         except ClientGone:
             self.stats["stopped"] += 1

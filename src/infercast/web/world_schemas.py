@@ -46,7 +46,8 @@ class OverhangInputs(BaseModel):
 
     model_config = _IN
     train_flop: float = term("train_flop", 2.15e25)
-    chip: str = term("chip", "a100-sxm-80gb", max_length=MAX_ID_CHARS)
+    chip: str = term("chip", "a100-sxm-80gb", "chip id or alias, or a chip-file token from POST /api/chip",
+                     max_length=MAX_ID_CHARS)
     gpus: int = term("gpus", 25_000)
     days: float = term("days", 95.0)
     model: str = term("model", "gpt-4", "catalog id or alias, or an upload token", max_length=MAX_ID_CHARS)
@@ -64,7 +65,8 @@ class MarginInputs(BaseModel):
 
     model_config = _IN
     model: str = term("model", "deepseek-v3", "catalog id or alias", max_length=MAX_ID_CHARS)
-    chip: str = term("chip", "h800", max_length=MAX_ID_CHARS)
+    chip: str = term("chip", "h800", "chip id or alias, or a chip-file token from POST /api/chip",
+                     max_length=MAX_ID_CHARS)
     provider: Optional[str] = term("provider", None, max_length=100)
     date: Optional[str] = term("date", None, max_length=40)
     input_len: int = term("input_len", 2000, le=MAX_WEB_TOKENS)

@@ -13,9 +13,9 @@ from infercast.specs.hardware import Chip, all_chips
 from infercast.specs.model import all_models
 from infercast.specs.store import read_json
 from infercast.web.compute import model_out, resolve_model
-from infercast.web.routes.deps import json_bytes, json_response, uploads
-from infercast.web.schemas import (ERROR_RESPONSES, MAX_CHIPS, MAX_ID_CHARS, PERCENTILES, Inputs, MetaOut, ModelOut,
-                                   SpecMethodOut)
+from infercast.web.routes.deps import chip_uploads, json_bytes, json_response, uploads
+from infercast.web.schemas import (ERROR_RESPONSES, MAX_CHIPS, MAX_ID_CHARS, PERCENTILES, ChipUploadOut, Inputs, MetaOut,
+                                   ModelOut, SpecMethodOut)
 from infercast.web.upload_store import UploadStore
 from infercast.web.work import MAX_CONFIGS
 
@@ -52,6 +52,13 @@ async def meta():
 async def chips():
     """The accelerator catalog: dense peaks per precision, memory, links, TDP, dated price, sources."""
     return json_response(_chips())
+
+
+@router.get("/chips/uploaded", response_model=list[ChipUploadOut])
+async def uploaded_chips(store: UploadStore[Chip] = Depends(chip_uploads)):
+    """The chip files uploaded to this server (POST /api/chip), least recently used first, with their tokens."""
+    items = [ChipUploadOut(token=t, chip=c) for t, c in store.items()]
+    return json_response(json_bytes(items, list[ChipUploadOut]))
 
 
 @router.get("/models", response_model=list[ModelOut])

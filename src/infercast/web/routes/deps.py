@@ -1,4 +1,4 @@
-"""What handlers share: this app's upload store and work pool (on `app.state`), and JSON rendering."""
+"""What handlers share: this app's upload stores and work pool (on `app.state`), and JSON rendering."""
 from __future__ import annotations
 
 from typing import Any
@@ -7,12 +7,17 @@ from fastapi import Request
 from fastapi.responses import Response
 from pydantic import TypeAdapter
 
+from infercast.specs.hardware import Chip
 from infercast.web.upload_store import UploadStore
 from infercast.web.work import WorkPool
 
 
 def uploads(request: Request) -> UploadStore:
     return request.app.state.uploads
+
+
+def chip_uploads(request: Request) -> UploadStore[Chip]:
+    return request.app.state.chip_uploads
 
 
 def pool(request: Request) -> WorkPool:

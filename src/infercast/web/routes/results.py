@@ -24,10 +24,10 @@ async def _run(request: Request, q: Inputs, job: Job, search: bool = True) -> An
     """Resolve on the event loop, bound the work (search: the request makes the full shape search),
     then run the job in the work pool."""
     state = request.app.state
-    r = C.resolve(q, state.uploads)
+    r = C.resolve(q, state.uploads, state.chip_uploads)
     if search:
         C.check_search(q, r)
-    return await state.pool.run(request, lambda cancel: job(r, cancel))
+    return await state.pool.run(request, lambda cancel: job(r, cancel), chips=r.custom)
 
 
 def _job(q: Inputs, do: Callable, kind: Any, priced_only: bool = False) -> Job:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from infercast.specs import precision as P
-from infercast.specs.store import lookup
+from infercast.specs.hardware import Chip
 from infercast.web import compute as C
 from infercast.web.errors import QUERY_MODELS
 from infercast.web.routes.deps import json_bytes, json_response
@@ -23,13 +23,14 @@ router = APIRouter(tags=["world"], responses=ERROR_RESPONSES)
 QUERY_MODELS.update({"/api/world": WorldInputs, "/api/overhang": OverhangInputs, "/api/margin": MarginInputs})
 
 
-def _chip(name: str) -> str:
-    with C.blame("chip"):
-        return lookup("chip", name, *C._chips()).id
+def _chip(request: Request, name: str) -> tuple[Chip, tuple[Chip, ...]]:
+    """The chip (catalog id or alias, or an uploaded chip file's token), and the uploaded chips to make known."""
+    c, uploaded = C.resolve_chip(name, request.app.state.chip_uploads)
+    return c, (c,) if uploaded else ()
 
 
-async def _run(request: Request, fn: Callable[[Cancelled], Any]) -> Response:
-    return json_response(await request.app.state.pool.run(request, fn))
+async def _run(request: Request, fn: Callable[[Cancelled], Any], chips: tuple[Chip, ...] = ()) -> Response:
+    return json_response(await request.app.state.pool.run(request, fn, chips=chips))
 
 
 @router.get("/api/world", response_model=WorldOut)
@@ -62,7 +63,7 @@ async def overhang(request: Request, q: Annotated[OverhangInputs, Query()]):
     from infercast.analyses.overhang import overhang as run
 
     m, _ = C.resolve_model(q.model, request.app.state.uploads)
-    chip = _chip(q.chip)
+    chip, custom = _chip(request, q.chip)
     if q.peak_precision is not None:
         P.check(q.peak_precision, "peak_precision")
 
@@ -71,7 +72,7 @@ async def overhang(request: Request, q: Annotated[OverhangInputs, Query()]):
                 input_len=q.input_len, output_len=q.output_len, tokens_per_workday=q.tokens_per_workday)
         return json_bytes(OverhangOut.model_validate(o.as_dict()), OverhangOut)
 
-    return await _run(request, job)
+    return await _run(request, job, custom)
 
 
 @router.get("/api/margin", response_model=MarginOut)
@@ -81,7 +82,7 @@ async def margin(request: Request, q: Annotated[MarginInputs, Query()]):
     from infercast.analyses.margin import check_date, margin as run, select_price
 
     m, _ = C.resolve_model(q.model, request.app.state.uploads)
-    chip = _chip(q.chip)
+    chip, custom = _chip(request, q.chip)
     check_date(q.date)
     price_row = select_price(m.id, q.provider, q.date)  # no price for the model: 422 at once, naming the field
 
@@ -91,7 +92,7 @@ async def margin(request: Request, q: Annotated[MarginInputs, Query()]):
                 utilisation=q.utilisation, disaggregated=q.disaggregated)
         return json_bytes(MarginOut.model_validate(r.as_dict()), MarginOut)
 
-    return await _run(request, job)
+    return await _run(request, job, custom)
 
 
 @router.get("/api/margin/deepseek", response_model=DeepSeekOut)

@@ -13,7 +13,7 @@ const RENAMED = { min_tps: "min_tps_user" };
 const SHOWN_BESIDE = { file: "model" };
 const REQUIRED = { input_len: "enter the prompt length in tokens", output_len: "enter the output length in tokens" };
 
-const state = { chips: [], chipById: {}, models: [], meta: null, defaults: {}, timer: null, ctrl: null,
+const state = { chips: [], chipById: {}, uploadedChips: [], models: [], meta: null, defaults: {}, timer: null, ctrl: null,
   renders: 0, failures: 0, last: null };
 const $ = (id) => document.getElementById(id);
 
@@ -72,6 +72,7 @@ function applyQuery(params) {
   if (!chips.length && !params.has("chip")) chips = d.chip;
   const byAlias = {};
   for (const c of state.chips) { byAlias[c.id] = c.id; for (const a of c.aliases || []) byAlias[a.toLowerCase()] = c.id; }
+  for (const u of state.uploadedChips) byAlias[u.token] = u.token;
   const unknown = [];
   for (const box of document.querySelectorAll("#chip-list input")) box.checked = false;
   for (const name of chips) {
@@ -252,6 +253,7 @@ function buildForm() {
     }
   }
   list.innerHTML = html;
+  for (const u of state.uploadedChips) addUploadedChip(u.token, u.chip);
   const fams = {};
   for (const m of state.models) (fams[m.uploaded ? "uploaded" : m.family] = fams[m.uploaded ? "uploaded" : m.family] || []).push(m);
   for (const [f, ms] of Object.entries(fams)) {
@@ -310,15 +312,63 @@ async function upload(file) {
   }
 }
 
+// An uploaded chip file: a checkbox whose value is the server's token (results rows are named by the chip's id).
+function addUploadedChip(token, chip) {
+  state.chipById[chip.id] = chip;
+  const list = $("chip-list");
+  const found = list.querySelector(`input[value="${CSS.escape(token)}"]`);
+  if (found) return found;
+  if (!list.querySelector('.vendor[data-vendor="uploaded"]')) {
+    const v = document.createElement("div");
+    v.className = "vendor"; v.dataset.vendor = "uploaded"; v.textContent = "uploaded";
+    list.prepend(v);
+  }
+  let after = list.querySelector('.vendor[data-vendor="uploaded"]');
+  while (after.nextElementSibling && after.nextElementSibling.tagName === "LABEL") after = after.nextElementSibling;
+  const hint = `${chip.name} (${chip.year}, from a chip file): ${chip.memory_gb} GB ${chip.memory_type}, ` +
+    `${chip.memory_bw_tbps} TB/s; token ${token}`;
+  const price = chip.price ? `$${chip.price.usd_per_hour.toFixed(2)}/h` : '<span class="noprice">no price</span>';
+  after.insertAdjacentHTML("afterend",
+    `<label data-search="${esc((chip.id + " " + chip.name + " uploaded " + chip.year).toLowerCase())}" title="${esc(hint)}">` +
+    `<input type="checkbox" value="${esc(token)}"> ${esc(chip.id)} <span class="meta">${chip.memory_gb} GB · ${price}</span></label>`);
+  return list.querySelector(`input[value="${CSS.escape(token)}"]`);
+}
+
+async function uploadChip(file) {
+  const st = $("chip-upload-status");
+  clearErrors();
+  st.textContent = `uploading ${file.name}…`;
+  const fd = new FormData();
+  fd.append("file", file);
+  try {
+    const r = await fetch("/api/chip", { method: "POST", body: fd });
+    const body = await r.json();
+    if (!r.ok) { st.textContent = ""; showError("chip", body.detail || `upload failed (${r.status})`); return; }
+    const c = body.chip;
+    if (!state.uploadedChips.some((u) => u.token === body.token)) state.uploadedChips.push(body);
+    addUploadedChip(body.token, c).checked = true;
+    updateChipCount();
+    st.textContent = `${c.id}: ${c.memory_gb} GB, ${c.memory_bw_tbps} TB/s (token ${body.token}; kept until the server restarts)`;
+    schedule(0);
+  } catch (e) {
+    st.textContent = "";
+    showError("chip", `upload failed: ${e}`);
+  } finally {
+    $("chip-upload").value = "";
+  }
+}
+
 async function init() {
   setStatus("loading…", "busy");
-  const [meta, chips, models] = await Promise.all(["/api/meta", "/api/chips", "/api/models"].map((u) => fetch(u).then((r) => r.json())));
+  const [meta, chips, models, uploadedChips] = await Promise.all(["/api/meta", "/api/chips", "/api/models", "/api/chips/uploaded"]
+    .map((u) => fetch(u).then((r) => r.json())));
   state.meta = meta; state.defaults = meta.defaults; state.chips = chips; state.models = models;
+  state.uploadedChips = uploadedChips;
   for (const c of chips) state.chipById[c.id] = c;
   buildForm();
   const unknown = applyQuery(new URLSearchParams(location.search));
   $("inputs").addEventListener("input", (ev) => {
-    if (ev.target.id === "chip-filter" || ev.target.id === "upload" || ev.target.tagName === "SELECT") return;
+    if (ev.target.id === "chip-filter" || ev.target.id === "upload" || ev.target.id === "chip-upload" || ev.target.tagName === "SELECT") return;
     if (ev.target.closest("#chip-list")) updateChipCount();
     schedule();
   });
@@ -331,13 +381,15 @@ async function init() {
   $("inputs").addEventListener("submit", (ev) => ev.preventDefault());
   $("chip-filter").addEventListener("input", filterChips);
   $("upload").addEventListener("change", (ev) => { if (ev.target.files[0]) upload(ev.target.files[0]); });
+  $("chip-upload").addEventListener("change", (ev) => { if (ev.target.files[0]) uploadChip(ev.target.files[0]); });
   $("logscale").addEventListener("change", () => { syncURL(readInputs()); if (state.last) renderFrontier(state.last); });
   $("share").addEventListener("click", async () => {
     try { await navigator.clipboard.writeText(location.href); setStatus("link copied", "ok"); }
     catch (e) { prompt("Copy this link:", location.href); }
   });
   await update();
-  if (unknown.length) showError("chip", `not in the catalog: ${unknown.join(", ")} (ignored)`);
+  if (unknown.length) showError("chip", `not in the catalog or this server's uploads: ${unknown.join(", ")} (ignored; ` +
+    "upload a chip file again after the server restarts)");
 }
 
 init().catch((e) => { setStatus("failed to start", "bad"); showError(null, `The page could not start: ${e}`); });

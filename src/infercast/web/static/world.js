@@ -173,13 +173,16 @@ function renderDeepSeek(d, out) {
 }
 
 async function fillSelects() {
-  const [models, chips] = await Promise.all([fetch("/api/models").then((r) => r.json()), fetch("/api/chips").then((r) => r.json())]);
-  const fill = (sel, ids) => {
-    ids.forEach((id) => sel.appendChild(new Option(id, id)));
+  const [models, chips, uploaded] = await Promise.all(["/api/models", "/api/chips", "/api/chips/uploaded"]
+    .map((u) => fetch(u).then((r) => r.json())));
+  const fill = (sel, items) => {
+    items.forEach(([value, text]) => sel.appendChild(new Option(text, value)));
     sel.value = sel.dataset.default;
   };
-  document.querySelectorAll("select.models").forEach((s) => fill(s, models.map((m) => m.token || m.id)));
-  document.querySelectorAll("select.chips").forEach((s) => fill(s, chips.map((c) => c.id)));
+  document.querySelectorAll("select.models").forEach((s) => fill(s, models.map((m) => [m.token || m.id, m.token || m.id])));
+  // chip files uploaded on the per-chip page are offered by their token, named by their id
+  const chipItems = uploaded.map((u) => [u.token, `${u.chip.id} (uploaded)`]).concat(chips.map((c) => [c.id, c.id]));
+  document.querySelectorAll("select.chips").forEach((s) => fill(s, chipItems));
 }
 
 function wire(formId, outId, render) {
