@@ -101,6 +101,11 @@ def test_the_chip_is_known_inside_its_block_only():
     (dict(id=""), "id is required"),
     (dict(warp_drive=1), "warp_drive: is not a chip field"),
     (dict(price={"usd_per_hour": -1}), "price.usd_per_hour: must be > 0"),
+    # tiny values would overflow the derived rates (tokens per kWh, $/M tokens): refused by a floor
+    (dict(tdp_w=1e-300), "tdp_w: must be >= 1 W"),
+    (dict(memory_bw_tbps=1e-200), "memory_bw_tbps: must be >= 0.001 TB/s"),
+    (dict(tflops={"bf16": 1e-320}), "tflops.bf16: must be >= 0.001 TFLOP/s"),
+    (dict(price={"usd_per_hour": 1e-300}), "price.usd_per_hour: must be >= 1e-06"),
 ])
 def test_each_bad_field_is_named(over, needle):
     with pytest.raises(InfercastError) as e:

@@ -131,12 +131,13 @@ def get_chip(name: str | Chip) -> Chip:
 
 _CUSTOM: ContextVar[dict[str, Chip]] = ContextVar("infercast_custom_chips", default={})
 
-# Limits for a chip file: far beyond any accelerator (the largest catalog entries are ~20x below), so a
-# value past them is a typo or a hostile file, and every derived rate stays a finite number.
-CHIP_LIMITS: dict[str, tuple[float, str]] = {
-    "memory_gb": (1e5, "GB"), "memory_bw_tbps": (1e4, "TB/s"), "tflops": (1e7, "TFLOP/s"),
-    "scaleup_gbps": (1e6, "GB/s"), "scaleout_gbps": (1e6, "GB/s"), "scaleup_domain": (65_536, "GPUs"),
-    "tdp_w": (1e5, "W"), "usd_per_hour": (1e6, "$/GPU-hour"),
+# Limits for a chip file: far beyond any accelerator either way (the largest catalog entries are ~20x below
+# the upper ones, the smallest ~1000x above the lower ones), so a value past them is a typo or a hostile
+# file, and every derived rate (tokens per kWh, $/M tokens) stays a finite number.
+CHIP_LIMITS: dict[str, tuple[float, float, str]] = {
+    "memory_gb": (0.1, 1e5, "GB"), "memory_bw_tbps": (1e-3, 1e4, "TB/s"), "tflops": (1e-3, 1e7, "TFLOP/s"),
+    "scaleup_gbps": (1e-3, 1e6, "GB/s"), "scaleout_gbps": (1e-3, 1e6, "GB/s"), "scaleup_domain": (1, 65_536, "GPUs"),
+    "tdp_w": (1.0, 1e5, "W"), "usd_per_hour": (1e-6, 1e6, "$/GPU-hour"),
 }
 MAX_ID = 64
 CHIP_FILE_SUFFIXES = (".toml", ".json")
@@ -182,7 +183,7 @@ def _limits(data: dict) -> list[tuple[str, str]]:
     out = []
 
     def check(name: str, value: Any, key: str) -> None:
-        hi, unit = CHIP_LIMITS[key]
+        lo, hi, unit = CHIP_LIMITS[key]
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return
         if isinstance(value, int) and value > hi:  # may be too large for a float: no float arithmetic on it
@@ -190,6 +191,8 @@ def _limits(data: dict) -> list[tuple[str, str]]:
             out.append((name, f"{name}: must be <= {hi:,.0f} {unit} for one accelerator (got {shown})"))
         elif isinstance(value, float) and math.isfinite(value) and value > hi:
             out.append((name, f"{name}: must be <= {hi:,.0f} {unit} for one accelerator (got {value:g})"))
+        elif 0 < value < lo:  # zero and negatives are the model's own '> 0' message
+            out.append((name, f"{name}: must be >= {lo:g} {unit} for an accelerator (got {value:g})"))
 
     for k in ("memory_gb", "memory_bw_tbps", "scaleup_gbps", "scaleout_gbps", "scaleup_domain", "tdp_w"):
         if k in data:
