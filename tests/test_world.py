@@ -64,10 +64,12 @@ def test_h100e_is_this_projects_bf16_definition_with_epochs_beside_it():
 
 def test_lines_outside_the_catalog_are_counted_and_said_to_serve_nothing():
     s = stock(2025)
-    h20 = next(ln for ln in s.lines if ln.chip == "H20")
-    assert h20.served_as is None and h20.scale == 0
+    trn1 = next(ln for ln in s.lines if ln.chip == "Trainium1")
+    assert trn1.served_as is None and trn1.scale == 0
     assert s.unserved_h100e == pytest.approx(sum(ln.h100e for ln in s.lines if ln.served_as is None))
-    assert any("H20" in n for n in s.notes)
+    assert any("Trainium1" in n for n in s.notes)
+    h20 = next(ln for ln in s.lines if ln.chip == "H20")  # in the catalog: it serves at its own rates
+    assert h20.served_as == "h20" and h20.scale == 1.0
 
 
 def test_nearest_chip_lines_scale_by_the_ratio_of_dense_peaks():

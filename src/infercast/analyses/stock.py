@@ -11,7 +11,7 @@
   A chip outside the catalog keeps Epoch's ratio (its 8-bit rate is twice its bf16 rate), flagged.
 * Which catalog chip serves each line: its `chip_id`, else its `nearest_chip_id` with the per-unit
   throughput scaled by the ratio of dense peaks (Epoch's per-unit H100e of the two), else none: the
-  line counts in the stock but serves nothing (H20, Trainium1, MI308X), and the share left out is said.
+  line counts in the stock but serves nothing (Trainium1, MI308X), and the share left out is said.
 * Interval: within a designer the errors are comonotonic (Epoch draws one chip price per Monte Carlo
   sample and reuses it across quarters); the designer's relative 90 % CI is Epoch's own cumulative
   interval for that date where Epoch publishes one, else the ratio of the summed row percentiles.
