@@ -125,22 +125,32 @@ def validation_block() -> str:
 
 
 def calibration_block() -> str:
-    d = _validate()[0]["by_family"]["OWN"]
-    p = _validate("h100-sxm")[0]["by_family"]["OWN"]
+    ds, _ = _validate()
+    ps, _ = _validate("h100-sxm")
+    d, p = ds["by_family"]["OWN"], ps["by_family"]["OWN"]
+    do, po = ds["out_of_sample"]["by_family"]["OWN"], ps["out_of_sample"]["by_family"]["OWN"]
     sol = _validate(None, True)[0]["by_family"]["OWN"]
+
+    def q(x):
+        return F.pct(x, 1)
+
     return "\n".join([
-        f"| OWN rows ({d['compared']} H100 steps) | command | median \\|error\\| | p90 \\|error\\| | median signed |",
-        "|---|---|---|---|---|",
-        f"| datasheet peaks, no overheads | `infercast validate --speed-of-light` | {_p(sol['median_abs_error'])} | "
-        f"{_p(sol['p90_abs_error'])} | {_p(sol['median_signed_error'], True)} |",
-        f"| generic path (kernel tables, fallbacks) | `infercast validate` | {_p(d['median_abs_error'])} | "
-        f"{_p(d['p90_abs_error'])} | {_p(d['median_signed_error'], True)} |",
-        f"| the card's own profile | `infercast validate --profile h100-sxm` | {_p(p['median_abs_error'])} | "
-        f"{_p(p['p90_abs_error'])} | {_p(p['median_signed_error'], True)} |",
+        f"| OWN rows ({d['compared']} H100 steps) | command | median \\|error\\| in sample | p90 in sample | "
+        "median signed | median \\|error\\| out of sample |",
+        "|---|---|---|---|---|---|",
+        f"| datasheet peaks, no overheads | `infercast validate --speed-of-light` | {q(sol['median_abs_error'])} | "
+        f"{q(sol['p90_abs_error'])} | {_p(sol['median_signed_error'], True)} | - |",
+        f"| generic path (kernel tables, fallbacks) | `infercast validate` | {q(d['median_abs_error'])} | "
+        f"{q(d['p90_abs_error'])} | {_p(d['median_signed_error'], True)} | {q(do['median_abs_error'])} |",
+        f"| the card's own profile | `infercast validate --profile h100-sxm` | {q(p['median_abs_error'])} | "
+        f"{q(p['p90_abs_error'])} | {_p(p['median_signed_error'], True)} | {q(po['median_abs_error'])} |",
         "",
-        f"Targets (issue 12, in sample): generic path median <= {_p(TARGET_OWN_GENERIC)}: "
-        f"{_met(d['median_abs_error'] <= TARGET_OWN_GENERIC)}; with the H100 profile <= {_p(TARGET_OWN_PROFILE)}: "
-        f"{_met(p['median_abs_error'] <= TARGET_OWN_PROFILE)}.",
+        f"Targets (issue 12): generic path median <= {_p(TARGET_OWN_GENERIC)}: in sample "
+        f"{_met(d['median_abs_error'] <= TARGET_OWN_GENERIC)}, out of sample "
+        f"{_met(do['median_abs_error'] <= TARGET_OWN_GENERIC)}; with the H100 profile <= {_p(TARGET_OWN_PROFILE)}: "
+        f"in sample {_met(p['median_abs_error'] <= TARGET_OWN_PROFILE)}, out of sample "
+        f"{_met(po['median_abs_error'] <= TARGET_OWN_PROFILE)}. Out of sample, the OWN rows are predicted without "
+        "the PyTorch-specific elementwise and attention choices made after looking at them.",
     ])
 
 
