@@ -161,3 +161,13 @@ def test_rows_from_other_stacks_and_format_names_are_still_compared():
     r = predict_row(row)
     assert r.status == "compared", r.status
     assert any("generic 'other' engine" in a for a in r.assumptions)
+
+
+def test_a_degenerate_silicon_row_is_not_comparable_and_its_json_has_no_nan():
+    # AIC-01539 (DeepSeek-V3 disaggregated on GB200) gives 0/0 in the decode pool: `validate --aic --json` once
+    # died on the NaN left in tokens_per_s_per_user.
+    aic = [p for p in default_paths(include_aic=True) if p not in default_paths()]
+    row = next(r for p in aic for r in read_rows(p) if r["id"] == "AIC-01539")
+    res = predict_row(row)
+    assert res.status.startswith("not comparable")
+    json.dumps(res.as_dict(), allow_nan=False)

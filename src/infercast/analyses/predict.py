@@ -249,6 +249,8 @@ def predict_row(row: dict, ctx: Context | None = None) -> RowResult:
         res.status, res.predicted = f"not comparable: {e}", None
     except InfercastError as e:
         res.status, res.predicted = f"not comparable: {e}", None
+    if res.tokens_per_s_per_user is not None and not np.isfinite(res.tokens_per_s_per_user):
+        res.tokens_per_s_per_user = None  # a degenerate point (e.g. an idle disaggregated pool): no NaN in --json
     return res
 
 
