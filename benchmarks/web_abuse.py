@@ -37,6 +37,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from chipfiles import a10g_fields, a10g_toml  # noqa: E402  (the example chip file, shared with the tests)
+
 HF = Path(__file__).resolve().parents[1] / "tests" / "data" / "hf"
 MARKER = f"infercast-abuse-{uuid.uuid4().hex[:8]}"
 
@@ -289,23 +292,8 @@ def uploads_part(t, tally: Tally, rng: random.Random, budget: int) -> None:
 
 # ------------------------------------------------------------------ part 2b: hostile chip files
 
-CHIP = {"id": "a10g-abuse", "name": "NVIDIA A10G", "vendor": "NVIDIA", "family": "ampere", "year": 2021,
-        "memory_gb": 24, "memory_type": "GDDR6", "memory_bw_tbps": 0.6, "tflops": {"bf16": 70, "int8": 140},
-        "scaleup_gbps": 32, "scaleup_domain": 4, "scaleout_gbps": 12.5, "tdp_w": 300, "price": 1.0}
-CHIP_TOML = """id = "a10g-abuse-toml"
-name = "NVIDIA A10G"
-vendor = "NVIDIA"
-family = "ampere"
-year = 2021
-memory_gb = 24
-memory_type = "GDDR6"
-memory_bw_tbps = 0.6
-tflops = { bf16 = 70, int8 = 140 }
-scaleup_gbps = 32
-scaleup_domain = 4
-scaleout_gbps = 12.5
-price = 1.0
-"""
+CHIP = a10g_fields("a10g-abuse", tdp_w=300, price=1.0)  # examples/a10g.toml (tests/chipfiles.py)
+CHIP_TOML = a10g_toml("a10g-abuse-toml", price=1.0)
 CHIP_USES = ["/api/results?model=llama-3.1-8b&chip={t},h100-sxm&points=4&max_gpus=8",
              "/api/estimate?model=llama-3.1-8b&chip={t}&tp=1", "/api/bounds?model=llama-3.1-70b&chip={t}",
              "/api/cost?model=llama-3.1-8b&chip={t}&tp=2", "/api/frontier?model=llama-3.1-8b&chip={t}&max_gpus=4",

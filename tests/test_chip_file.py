@@ -13,23 +13,11 @@ from infercast.errors import InfercastError, UnknownIdError
 from infercast.specs.hardware import custom_chips, get_chip, load_chip_file, parse_chip
 from infercast.specs.store import read_json
 
+from chipfiles import a10g_toml
+
 runner = CliRunner()
 
-A10G = """id = "a10g-test"
-name = "NVIDIA A10G"
-vendor = "NVIDIA"
-family = "ampere"
-year = 2021
-memory_gb = 24
-memory_type = "GDDR6"
-memory_bw_tbps = 0.6
-tflops = { bf16 = 70, int8 = 140 }
-scaleup_gbps = 32
-scaleup_domain = 4
-scaleout_gbps = 12.5
-tdp_w = 300
-price = 1.0
-"""
+A10G = a10g_toml("a10g-test", tdp_w=300, price=1.0)  # examples/a10g.toml; tdp and price: test inputs
 
 
 def run(*args):

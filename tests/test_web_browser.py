@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from chipfiles import a10g_toml
+
 CHROMIUM = os.environ.get("INFERCAST_CHROMIUM", "/usr/bin/chromium")
 # the README's picture is refreshed only on request (INFERCAST_SCREENSHOT=1); otherwise tests leave the tree alone
 README_SHOT = Path(__file__).resolve().parents[1] / "docs" / "img" / "web.png"
@@ -316,20 +318,7 @@ def test_a_failing_chip_beside_working_ones(server, page):
     pg.wait_for_selector(".field[data-field='tp'].invalid")
 
 
-A10G_TOML = b"""id = "a10g-page"
-name = "NVIDIA A10G"
-vendor = "NVIDIA"
-family = "ampere"
-year = 2021
-memory_gb = 24
-memory_type = "GDDR6"
-memory_bw_tbps = 0.6
-tflops = { bf16 = 70, int8 = 140 }
-scaleup_gbps = 32
-scaleup_domain = 4
-scaleout_gbps = 12.5
-price = 1.0
-"""
+A10G_TOML = a10g_toml("a10g-page", price=1.0).encode()  # examples/a10g.toml
 
 
 def test_upload_a_chip_file_and_see_its_row(server, page):

@@ -22,26 +22,12 @@ from typer.testing import CliRunner  # noqa: E402
 from infercast.cli import app as cli  # noqa: E402
 from infercast.web.app import create_app  # noqa: E402
 
+from chipfiles import a10g_fields, a10g_toml  # noqa: E402
+
 # An A10G-like card (NVIDIA A10 datasheet class: 24 GB GDDR6 at 600 GB/s; the figures tests/test_chip_file.py
 # uses for AWS's A10G, whose own datasheet is not public: 70 dense bf16 TFLOP/s, PCIe 4.0 x16 32 GB/s).
-A10G = """id = "a10g-web"
-name = "NVIDIA A10G"
-vendor = "NVIDIA"
-family = "ampere"
-year = 2021
-memory_gb = 24
-memory_type = "GDDR6"
-memory_bw_tbps = 0.6
-tflops = { bf16 = 70, int8 = 140 }
-scaleup_gbps = 32
-scaleup_domain = 4
-scaleout_gbps = 12.5
-tdp_w = 300
-price = 1.0
-"""
-A10G_JSON = {"id": "a10g-web-json", "name": "NVIDIA A10G", "vendor": "NVIDIA", "family": "ampere", "year": 2021,
-             "memory_gb": 24, "memory_type": "GDDR6", "memory_bw_tbps": 0.6, "tflops": {"bf16": 70, "int8": 140},
-             "scaleup_gbps": 32, "scaleup_domain": 4, "scaleout_gbps": 12.5}
+A10G = a10g_toml("a10g-web", tdp_w=300, price=1.0)  # examples/a10g.toml; tdp and price: test inputs
+A10G_JSON = a10g_fields("a10g-web-json")
 
 
 @pytest.fixture(scope="module")
