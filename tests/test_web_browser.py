@@ -13,52 +13,25 @@ Skips cleanly when chromium or Playwright is missing.
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
+from browserkit import ARGS, CHROMIUM, live_server, sync_api
+
 from chipfiles import a10g_toml
 
-CHROMIUM = os.environ.get("INFERCAST_CHROMIUM", "/usr/bin/chromium")
 # the README's picture is refreshed only on request (INFERCAST_SCREENSHOT=1); otherwise tests leave the tree alone
 README_SHOT = Path(__file__).resolve().parents[1] / "docs" / "img" / "web.png"
 README_SHOT_NARROW = README_SHOT.with_name("web-narrow.png")
 LLAMA_CFG = Path(__file__).parent / "data" / "hf" / "Llama-3.1-8B" / "config.json"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run"]
-
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
-uvicorn = pytest.importorskip("uvicorn", reason="uvicorn is not installed")
-if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)) and not shutil.which(CHROMIUM):
-    pytest.skip(f"chromium not found at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def server():
-    from infercast.web.app import create_app
-
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning"))
-    th = threading.Thread(target=srv.run, daemon=True)
-    th.start()
-    t0 = time.time()
-    while not srv.started:
-        if time.time() - t0 > 10 or not th.is_alive():
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    th.join(timeout=5)
+    with live_server() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

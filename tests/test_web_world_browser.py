@@ -3,42 +3,17 @@ DeepSeek comparison loads, each form computes and renders, an impossible input i
 the page breaks no Content-Security-Policy rule. Skips cleanly when chromium or Playwright is missing."""
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import threading
 import time
 
 import pytest
 
-CHROMIUM = os.environ.get("INFERCAST_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run"]
-
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
-uvicorn = pytest.importorskip("uvicorn", reason="uvicorn is not installed")
-if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)) and not shutil.which(CHROMIUM):
-    pytest.skip(f"chromium not found at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
+from browserkit import ARGS, CHROMIUM, live_server, sync_api
 
 
 @pytest.fixture(scope="module")
 def server():
-    from infercast.web.app import create_app
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning"))
-    th = threading.Thread(target=srv.run, daemon=True)
-    th.start()
-    t0 = time.time()
-    while not srv.started:
-        if time.time() - t0 > 10 or not th.is_alive():
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    th.join(timeout=5)
+    with live_server() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
