@@ -133,10 +133,10 @@ def _three_steps(dep: Deployment, b, I, O, steps, others, pp_, q) -> tuple[dict,
 
 
 def _pick(st: dict, i: int) -> dict:
-    """One of the steps stacked along the leading axis by `continuous` (its operators sliced alike)."""
+    """One of the steps stacked along the leading axis by `_three_steps` (its operators sliced alike)."""
     shape = np.shape(st["latency"])
 
-    def at(v):  # an array without the stacked axis is the same for both steps
+    def at(v):  # an array without the stacked axis is the same for every step
         a = np.asarray(v)
         return v if a.ndim < len(shape) else a[0 if a.shape[0] == 1 else i]
 
