@@ -201,8 +201,9 @@ def test_bound_breakdown_splits_by_the_deployments_exponent_not_a_cube():
     ("deepseek-v3", "h200-sxm", dict(tp=1, ep=8), 1000.0),
 ])
 def test_continuous_batching_equals_its_steps_evaluated_one_by_one(model, chip, kw, I):
-    """`continuous` evaluates its three steps (all prompts, the others' prompts, a lone prompt) in one stacked
-    call for speed; each must equal the step evaluated on its own."""
+    """`continuous` evaluates its three steps (all prompts, the others' prompts, the steps carrying a request's
+    own prompt beside the others' decodes) in one stacked call for speed; each must equal the step evaluated
+    on its own."""
     from infercast.engine.serving import _micro, _pp, prefill_time
 
     dep = deployment(model, chip, **kw)
@@ -218,5 +219,10 @@ def test_continuous_batching_equals_its_steps_evaluated_one_by_one(model, chip, 
     np.testing.assert_allclose(r["step"]["latency"], full["latency"], rtol=1e-12)
     for a, z in zip(r["step"]["_timed"], full["_timed"]):
         np.testing.assert_allclose(np.broadcast_to(a.seconds, C.shape), np.broadcast_to(z.seconds, C.shape), rtol=1e-12)
-    ttft = prefill_time(dep, I, 1, pp=pp_)[0] + np.where(C > 1, mine["cycle"], 0.0)
+    chunks = np.ceil(I / 8192)
+    own = step_time(dep, prefill_tokens=b * I / O * others + I / chunks, prefill_seqs=b / O * others + 1 / chunks,
+                    **{**kw2, "decode_seqs": b * others})
+    ttft = chunks * own["latency"] + np.where(C > 1, mine["cycle"], 0.0)
     np.testing.assert_allclose(r["ttft_s"], ttft, rtol=1e-12)
+    # one request alone: its TTFT is its prompt's prefill and nothing else
+    np.testing.assert_allclose(r["ttft_s"][0], prefill_time(dep, I, 1, pp=pp_)[0], rtol=1e-12)

@@ -90,8 +90,9 @@ def continuous(dep: Deployment, input_len, output_len, concurrency, pp=None, spe
     drafted = draft_time(dep, spec, b, I + O / 2, pp_)
     t_full = token_time(_plus(full, drafted), m) / tps
     tpot = token_time(_plus(mine, drafted), m) / tps
-    t_pre = pre["latency"]  # own prompt, alone, in chunks (as prefill_time(dep, I, 1))
-    ttft = t_pre + np.where(C > 1, mine["cycle"], 0.0)  # own prefill, plus the step in progress when it arrives
+    # the step in progress when it arrives, then its own prompt in chunks, each chunk in a step that also
+    # decodes the others and prefills their arriving prompts (Sarathi-Serve's hybrid batches); alone at C = 1
+    ttft = pre["latency"] + np.where(C > 1, mine["cycle"], 0.0)
     out_per_replica = C / t_full
     gpus = dep.tp * pp_ * dp
     return {
@@ -104,14 +105,17 @@ def continuous(dep: Deployment, input_len, output_len, concurrency, pp=None, spe
 
 
 def _three_steps(dep: Deployment, b, I, O, steps, others, pp_, q) -> tuple[dict, dict, dict]:
-    """The step with every arriving prompt, the step a request sees (the others' prompts only) and one chunk
-    of a lone prompt's prefill (as `prefill_time`): one vectorised call along a new leading axis of 3 when
-    that axis cannot meet another array's axes (its rank is above every input's, efficiency arrays of a
-    Monte Carlo included), else three calls. Step-time cost is per call, so this is the sweep's hot path."""
+    """Three steps: the one with every arriving prompt; the one a request sees (the others' prompts only);
+    and the one that carries a chunk of its own prompt beside the others' decodes and prompts, returned with
+    its latency times the chunks (alone, at C = 1, exactly `prefill_time(dep, I, 1)`). One vectorised call
+    along a new leading axis of 3 when that axis cannot meet another array's axes (its rank is above every
+    input's, efficiency arrays of a Monte Carlo included), else three calls. Step-time cost is per call, so
+    this is the sweep's hot path."""
     chunks = np.maximum(1.0, np.ceil(I / MAX_NUM_TOKENS))
     rows = [dict(decode_seqs=b, prefill_tokens=b * I / steps, prefill_seqs=b / steps),
             dict(decode_seqs=b, prefill_tokens=b * I / steps * others, prefill_seqs=b / steps * others),
-            dict(decode_seqs=0.0, prefill_tokens=I / chunks, prefill_seqs=1.0 / chunks)]
+            dict(decode_seqs=b * others, prefill_tokens=b * I / steps * others + I / chunks,
+                 prefill_seqs=b / steps * others + 1.0 / chunks)]
     common = dict(decode_ctx=I + O / 2, prefill_ctx=(I + 1) / 2, pp=pp_, decode_query=q)
     eff = dep.eff
     hidden = [getattr(eff, f.name) for f in fields(eff)] if is_dataclass(eff) else []
@@ -128,8 +132,8 @@ def _three_steps(dep: Deployment, b, I, O, steps, others, pp_, q) -> tuple[dict,
             return full, mine, {**pre, "latency": chunks * pre["latency"]}
     except ValueError:  # an array of higher rank elsewhere in the deployment: evaluate the steps apart
         pass
-    full, mine = (step_time(dep, **r, **common) for r in rows[:2])
-    return full, mine, {"latency": prefill_time(dep, I, 1, pp=pp_)[0]}
+    full, mine, pre = (step_time(dep, **r, **common) for r in rows)
+    return full, mine, {**pre, "latency": chunks * pre["latency"]}
 
 
 def _pick(st: dict, i: int) -> dict:
