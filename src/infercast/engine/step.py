@@ -135,7 +135,8 @@ def step_time(dep: Deployment, decode_seqs=0, decode_ctx=0, prefill_tokens=0, pr
     B = np.asarray(decode_seqs, dtype=float)
     T = B * np.asarray(decode_query, dtype=float) + np.asarray(prefill_tokens, dtype=float)
     zero = np.zeros(np.broadcast(T, pp_).shape)
-    out: dict[str, np.ndarray] = {g: zero.copy() for g in GROUPS}
+    zero.flags.writeable = False  # shared by every group below (each sum makes a new array): never edited in place
+    out: dict[str, np.ndarray] = dict.fromkeys(GROUPS, zero)
     for x in timed:
         out[x.op.group] = out[x.op.group] + x.seconds
     # pipeline: activations cross one stage boundary per stage [SB-gpu §PP]

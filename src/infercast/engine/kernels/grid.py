@@ -30,7 +30,8 @@ def interp1(grid: np.ndarray, values: np.ndarray, x) -> np.ndarray:
 
 def interp2(g0: np.ndarray, g1: np.ndarray, values: np.ndarray, x0, x1) -> np.ndarray:
     """values[i, j] at (g0[i], g1[j]); bilinear in (log x0, log x1), clamped; broadcasts x0, x1."""
-    x0, x1 = np.broadcast_arrays(np.asarray(x0, dtype=float), np.asarray(x1, dtype=float))
+    # each axis's weights on its own array (a context shared by a whole sweep is one number): they broadcast below
+    x0, x1 = np.asarray(x0, dtype=float), np.asarray(x1, dtype=float)
     a0, b0, w0 = axis_weights(g0, x0)
     a1, b1, w1 = axis_weights(g1, x1)
     return ((1 - w0) * (1 - w1) * values[a0, a1] + (1 - w0) * w1 * values[a0, b1]
