@@ -12,15 +12,15 @@ import numpy as np
 
 def axis_weights(grid: np.ndarray, x) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Lower index, upper index and upper weight for linear interpolation of log(x) on log(grid),
-    clamped to the grid's ends (vectorised over x)."""
-    lg = np.log(grid)
-    lx = np.log(np.clip(np.asarray(x, dtype=float), grid[0], grid[-1]))
-    hi = np.clip(np.searchsorted(lg, lx, side="left"), 1, len(grid) - 1) if len(grid) > 1 else np.zeros_like(lx, int)
-    if len(grid) == 1:
-        return hi, hi, np.zeros_like(lx)
-    lo = hi - 1
-    w = (lx - lg[lo]) / (lg[hi] - lg[lo])
-    return lo, hi, np.clip(w, 0.0, 1.0)
+    clamped to the grid's ends (vectorised over x): the fractional grid position of log(x), by np.interp."""
+    n = len(grid)
+    lx = np.log(np.maximum(np.asarray(x, dtype=float), grid[0]))
+    if n == 1:
+        z = np.zeros(np.shape(lx), dtype=np.intp)
+        return z, z, np.zeros(np.shape(lx))
+    pos = np.interp(lx, np.log(grid), np.arange(n, dtype=float))  # in [0, n - 1]: clamped at both ends
+    lo = np.minimum(np.where(pos >= 0, pos, 0.0).astype(np.intp), n - 2)  # a NaN keeps index 0 and a NaN weight
+    return lo, lo + 1, pos - lo
 
 
 def interp1(grid: np.ndarray, values: np.ndarray, x) -> np.ndarray:
