@@ -433,3 +433,24 @@ def test_world_section_answers_the_essays_three_questions(quick):
     assert gpt4["copies"] == pytest.approx(gpt4["tokens_per_s"] / 10)
     assert w["margins"]["deepseek_day"]["published_nodes"] == 226.75
     assert "DeepSeek published one day" in text and "World capacity" in p.headings
+
+
+def test_demo_table_states_interactivity_and_fits_80_columns():
+    """issue 15: every headline realistic figure states its tokens/s per user beside it; nothing is cut at 80
+    columns. The demo's terminal table, rendered from a table of rows (no computation needed)."""
+    from rich.console import Console
+
+    from infercast.analyses.table import Row, Table
+    from infercast.cli.report import essay_table_rich
+
+    row = Row(chip="a100-sxm-80gb", year=2020, precision="bf16", compute_precision="bf16", tp=8, pp=4, ep=1, dp=1,
+              gpus=32, weights_gb_per_gpu=70.0, concurrency=300.0, operating_point="max throughput", upper=559.99,
+              essay_upper=557.0, lower=3.63, realistic_prefill=207.5, realistic_decode=94.4, realistic_mixed=1503.2,
+              market=56.7, market_source="x", tokens_per_s_per_user=8.39)
+    t = Table(model="gpt-4", precision="bf16", input_len=7680, output_len=512,
+              operating_point="7,680 prompt + 512 generated tokens; best throughput (max throughput)", rows=[row])
+    con = Console(width=80, record=True)
+    con.print(essay_table_rich(t))
+    out = con.export_text()
+    assert "tps/user" in out and "8.39" in out and "max throughput" in out
+    assert "…" not in out and "1,503" in out

@@ -33,14 +33,16 @@ def _num(x) -> str:
 
 def essay_table_rich(t) -> Table:
     """The essay's table with the realistic estimate, as a rich table (fits 80 columns)."""
-    rt = Table(title=f"{t.model}, {t.precision}, {t.input_len:,} in + {t.output_len:,} out: forward passes (tokens) "
-                     "per chip per second", box=box.SIMPLE_HEAD)
+    at = t.operating_point.split("; ")[-1]  # "best throughput (max throughput)" or "... with >= T tokens/s per user"
+    rt = Table(title=f"{t.model}, {t.precision}, {t.input_len:,} in + {t.output_len:,} out, {at}: forward passes "
+                     "(tokens) per chip per second", box=box.SIMPLE_HEAD)
     rt.add_column("chip", no_wrap=True)
-    for col in ("upper", "lower", "prefill", "decode", "mixed", "market"):
+    for col in ("upper", "lower", "prefill", "decode", "mixed", "tps/user", "market"):
         rt.add_column(col, justify="right", no_wrap=True)
     for r in t.rows:
         rt.add_row(r.chip, _num(r.upper), _num(r.lower), _num(r.realistic_prefill), _num(r.realistic_decode),
-                   f"[bold]{_num(r.realistic_mixed)}[/]", _num(r.market) if r.market else "-")
+                   f"[bold]{_num(r.realistic_mixed)}[/]", _num(r.tokens_per_s_per_user),
+                   _num(r.market) if r.market else "-")
     return rt
 
 
@@ -50,12 +52,15 @@ def print_summary(res, with_table: bool) -> None:
         console.print(essay_table_rich(res.essay_table))
         console.print("[dim]upper = peak FLOP/s / (2 x active params); lower = HBM bandwidth / weight bytes (batch 1); "
                       "prefill / decode / mixed = infercast's realistic estimate (prefill only, decode only, "
-                      "continuous batching of both); "
+                      "continuous batching of both); tps/user = tokens/s per user at that realistic point; "
                       "market = implied by a dated $/M-token quote[/]")
     me = res.model_error
     if me.get("median_abs_error") is not None:
-        console.print(f"model error vs measurements: median {me['median_abs_error']:.0%}, "
-                      f"P90 {me['p90_abs_error']:.0%} ({me['source']})")
+        oos = "out of sample" in me["source"]
+        console.print(f"model error vs measured benchmarks{', out of sample' if oos else ''}: median "
+                      f"{me['median_abs_error']:.0%}, P90 {me['p90_abs_error']:.0%} "
+                      f"({'every packaged measured set; ' if oos else ''}`infercast validate` prints in-sample and "
+                      "per-family figures)")
     for line in res.headline:
         console.print(line)
     for sid, why in res.unavailable.items():

@@ -43,16 +43,12 @@ def compute_validation(inp: Inputs) -> None:
 
 
 def compute_model_error(inp: Inputs) -> None:
-    """The model's own error band: from the live validation when it ran, else the packaged summary."""
+    """The model's own error band: the out-of-sample error over every packaged measured set (the summary
+    `benchmarks/validation_snapshot.py` keeps current, checked by a test), not the in-sample error of one file."""
     try:
         from infercast.analyses.uncertainty import load_model_error
 
-        if isinstance(inp.validation, tuple):
-            summary, _, path = inp.validation
-            inp.model_error = dict(load_model_error({k: summary[k] for k in ("median_abs_error", "p90_abs_error")}),
-                                   source=f"infercast validate on {Path(path).name}")
-        else:
-            inp.model_error = load_model_error()
+        inp.model_error = load_model_error()
     except Exception as e:  # noqa: BLE001 - the report still builds, without the band
         inp.model_error = {"source": f"unavailable ({e})", "multiplier_p10": None, "multiplier_p90": None,
                            "median_abs_error": None, "p90_abs_error": None}
