@@ -454,3 +454,26 @@ def test_demo_table_states_interactivity_and_fits_80_columns():
     out = con.export_text()
     assert "tps/user" in out and "8.39" in out and "max throughput" in out
     assert "…" not in out and "1,503" in out
+
+
+def test_demo_prints_the_essay_table_at_a_usable_speed_too():
+    """issue 15: the demo shows the essay's figures at a usable speed as well as at max throughput; a chip with
+    no shape at that speed (a reason string in the report's numbers) is left out of the terminal table."""
+    from types import SimpleNamespace
+
+    from infercast.analyses.table import Row, Table
+    from infercast.cli.report import usable_table
+
+    base = dict(chip="a100-sxm-80gb", year=2020, precision="bf16", compute_precision="bf16", tp=8, pp=1, ep=1, dp=1,
+                gpus=8, weights_gb_per_gpu=70.0, concurrency=64.0, operating_point=">= 10 tokens/s per user",
+                upper=560.0, essay_upper=557.0, lower=3.63, realistic_prefill=207.0, realistic_decode=84.0,
+                realistic_mixed=190.0, market=56.7, market_source="x", tokens_per_s_per_user=10.2, notes=["n"])
+    t = Table(model="gpt-4", precision="bf16", input_len=7680, output_len=512, operating_point="max throughput",
+              rows=[Row(**{**base, "notes": ()})])
+    res = SimpleNamespace(essay_table=t, data={"essay_table_usable": {
+        "20": {"a100-sxm-80gb": "no shape reaches 20 tokens/s per user"},
+        "10": {"a100-sxm-80gb": base, "h100-sxm": "no shape"}}})
+    u = usable_table(res)
+    assert u.operating_point == "at >= 10 tokens/s per user"
+    assert [r.chip for r in u.rows] == ["a100-sxm-80gb"] and u.rows[0].tokens_per_s_per_user == 10.2
+    assert usable_table(SimpleNamespace(essay_table=t, data={})) is None

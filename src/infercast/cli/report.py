@@ -46,10 +46,28 @@ def essay_table_rich(t) -> Table:
     return rt
 
 
+def usable_table(res):
+    """The essay's table at the report's lowest usable speed (>= 10 tokens/s per user), from the report's numbers;
+    None when the report has no such rows. Chips with no shape at that speed are left out (the report says why)."""
+    from infercast.analyses.table import Row, Table
+
+    usable = (res.data or {}).get("essay_table_usable") or {}
+    if not usable or res.essay_table is None:
+        return None
+    tps = min(usable, key=float)
+    rows = [Row(**{**r, "notes": tuple(r.get("notes", ()))}) for r in usable[tps].values() if isinstance(r, dict)]
+    t = res.essay_table
+    return Table(model=t.model, precision=t.precision, input_len=t.input_len, output_len=t.output_len,
+                 operating_point=f"at >= {tps} tokens/s per user", rows=rows) if rows else None
+
+
 def print_summary(res, with_table: bool) -> None:
     """A few lines for the terminal: headline numbers, what is missing, where the report is."""
     if with_table and res.essay_table is not None:
         console.print(essay_table_rich(res.essay_table))
+        usable = usable_table(res)
+        if usable is not None:
+            console.print(essay_table_rich(usable))
         console.print("[dim]upper = peak FLOP/s / (2 x active params); lower = HBM bandwidth / weight bytes (batch 1); "
                       "prefill / decode / mixed = infercast's realistic estimate (prefill only, decode only, "
                       "continuous batching of both); tps/user = tokens/s per user at that realistic point; "
