@@ -16,12 +16,14 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # Tests use the CPU build of PyTorch, asked for explicitly so that no multi-GB CUDA build is fetched:
-# a local wheel when the machine has one (pip's find-links), else PyTorch's CPU index. Debian's
-# chromium serves the browser test (installed when missing and apt is available).
+# a local wheel when the machine has one (pip's find-links; its dependencies offline, else from the
+# configured indexes), else PyTorch's CPU index. Debian's chromium serves the browser test (installed
+# when missing and apt is available).
 TORCH := torch==2.13.0+cpu
 $(TSTAMP): $(STAMP)
 	$(PY) -m pip install -q -e '.[report,web,kernels,test]'
 	$(PY) -m pip install -q --no-index '$(TORCH)' 2>/dev/null || \
+	  $(PY) -m pip install -q '$(TORCH)' 2>/dev/null || \
 	  $(PY) -m pip install -q '$(TORCH)' --index-url https://download.pytorch.org/whl/cpu
 	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
 	  { command -v apt-get >/dev/null 2>&1 && (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || \
