@@ -14,24 +14,34 @@ import sys
 from pathlib import Path
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def rewrite(argv, doc: Path, produce, script: str, description: str) -> int:
+    """Write `produce(old text)` into `doc`, or with --check write nothing and exit 1 when it differs (the writer
+    shared by this script and benchmarks/docs_world.py)."""
+    ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--check", action="store_true")
-    ap.add_argument("--doc", default=str(Path(__file__).resolve().parents[1] / "docs" / "forecast.md"))
+    ap.add_argument("--doc", default=str(doc))
     a = ap.parse_args(argv)
-    from infercast.analyses.forecast_docs import blocks, replace
-
     p = Path(a.doc)
     old = p.read_text(encoding="utf-8")
-    new = replace(old, blocks())
+    new = produce(old)
     if a.check:
         if new != old:
-            print(f"{p} is not current: run python benchmarks/docs_forecast.py", file=sys.stderr)
+            print(f"{p} is not current: run python benchmarks/{script}", file=sys.stderr)
             return 1
         return 0
     p.write_text(new, encoding="utf-8")
     print(f"wrote {p}")
     return 0
+
+
+def main(argv=None) -> int:
+    def produce(text: str) -> str:
+        from infercast.analyses.forecast_docs import blocks, replace
+
+        return replace(text, blocks())
+
+    return rewrite(argv, Path(__file__).resolve().parents[1] / "docs" / "forecast.md", produce, "docs_forecast.py",
+                   __doc__.splitlines()[0])
 
 
 if __name__ == "__main__":

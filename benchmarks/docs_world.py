@@ -6,29 +6,21 @@
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from docs_forecast import rewrite  # noqa: E402  (the shared writer)
+
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--check", action="store_true")
-    ap.add_argument("--doc", default=str(Path(__file__).resolve().parents[1] / "docs" / "world.md"))
-    a = ap.parse_args(argv)
-    from infercast.analyses.world_docs import numbers, replace
+    def produce(text: str) -> str:
+        from infercast.analyses.world_docs import numbers, replace
 
-    p = Path(a.doc)
-    old = p.read_text(encoding="utf-8")
-    new = replace(old, numbers())
-    if a.check:
-        if new != old:
-            print(f"{p} is not current: run python benchmarks/docs_world.py", file=sys.stderr)
-            return 1
-        return 0
-    p.write_text(new, encoding="utf-8")
-    print(f"wrote {p}")
-    return 0
+        return replace(text, numbers())
+
+    return rewrite(argv, Path(__file__).resolve().parents[1] / "docs" / "world.md", produce, "docs_world.py",
+                   __doc__.splitlines()[0])
 
 
 if __name__ == "__main__":

@@ -48,3 +48,29 @@ def live_server():
     finally:
         srv.should_exit = True
         th.join(timeout=5)
+
+
+@contextlib.contextmanager
+def chromium():
+    """Debian's chromium under Playwright, closed afterwards; the test skips when it cannot be launched here."""
+    with sync_api.sync_playwright() as pw:
+        try:
+            b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS, timeout=20_000)
+        except Exception as e:  # a chromium Playwright cannot drive here
+            pytest.skip(f"could not launch {CHROMIUM}: {str(e).splitlines()[0]}")
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def new_page(browser, width: int = 1440, height: int = 1000, timeout_ms: int = 15_000):
+    """A page whose `errors` collects script errors and Content-Security-Policy violations (the page must cause
+    none; a violation is reported on the console)."""
+    pg = browser.new_page(viewport={"width": width, "height": height})
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
+    pg.errors = errors
+    pg.set_default_timeout(timeout_ms)
+    return pg

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from browserkit import ARGS, CHROMIUM, live_server, sync_api
+from browserkit import chromium, live_server, new_page
 
 from chipfiles import a10g_toml
 
@@ -36,24 +36,12 @@ def server():
 
 @pytest.fixture(scope="module")
 def browser(server):
-    with sync_api.sync_playwright() as pw:
-        try:
-            b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS, timeout=20_000)
-        except Exception as e:  # a chromium Playwright cannot drive here
-            pytest.skip(f"could not launch {CHROMIUM}: {str(e).splitlines()[0]}")
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def _new_page(browser, width: int = 1440, height: int = 1000):
-    pg = browser.new_page(viewport={"width": width, "height": height})
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    # a Content-Security-Policy violation is reported on the console: the page must cause none
-    pg.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
-    pg.errors = errors
-    pg.set_default_timeout(15_000)
-    return pg
+    return new_page(browser, width, height)
 
 
 @pytest.fixture

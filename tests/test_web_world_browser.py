@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from browserkit import ARGS, CHROMIUM, live_server, sync_api
+from browserkit import chromium, live_server, new_page
 
 
 @pytest.fixture(scope="module")
@@ -18,19 +18,8 @@ def server():
 
 @pytest.fixture(scope="module")
 def page(server):
-    with sync_api.sync_playwright() as pw:
-        try:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS, timeout=20_000)
-        except Exception as e:  # a chromium Playwright cannot drive here
-            pytest.skip(f"could not launch {CHROMIUM}: {str(e).splitlines()[0]}")
-        pg = browser.new_page(viewport={"width": 1280, "height": 1000})
-        errors: list[str] = []
-        pg.on("pageerror", lambda e: errors.append(str(e)))
-        pg.on("console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None)
-        pg.errors = errors
-        pg.set_default_timeout(30_000)
-        yield pg
-        browser.close()
+    with chromium() as b:
+        yield new_page(b, 1280, 1000, timeout_ms=30_000)
 
 
 def _renders(pg) -> int:
