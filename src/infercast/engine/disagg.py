@@ -19,6 +19,7 @@ from infercast.engine.memory import max_sequences
 from infercast.engine.serving import MAX_NUM_TOKENS, draft_time, token_time, _plus
 from infercast.engine.speculative import Speculation
 from infercast.engine.step import Deployment, step_time
+from infercast.errors import DoesNotFitError
 
 
 @dataclass(frozen=True)
@@ -89,10 +90,16 @@ def disaggregated(pools: Pools, input_len, output_len, clients=None, rate=None, 
     ctx = I + O / 2
     d = pools.decode
     bmax = np.minimum(max_sequences(d, I + O) * d.attn_dp, d.engine.max_batch * d.pp * d.attn_dp)
+    if np.any(bmax < 1):
+        raise DoesNotFitError(f"the decode pool ({d.gpus} GPU(s) per worker) holds no sequence of "
+                              f"{float(np.max(I + O)):.0f} tokens beside the weights; give the decode workers more "
+                              "GPUs or shorten the requests", field="decode")
     xfer = kv_transfer_time(pools, I)
 
-    def cap_d(b):
-        return b * pools.decode_workers / (O * decode_tpot(d, b, ctx, spec))
+    def cap_d(b):  # requests/s the decode pool completes at batch b (none where no sequence fits)
+        b = np.asarray(b, dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(b > 0, b * pools.decode_workers / (O * decode_tpot(d, np.maximum(b, 1.0), ctx, spec)), 0.0)
 
     lam = np.minimum(cap_p, cap_d(bmax))  # both pools saturated
     C = None if clients is None else np.asarray(clients, dtype=float)
