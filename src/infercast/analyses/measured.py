@@ -284,12 +284,28 @@ def stated(row: dict, assumptions: list[str]) -> tuple[Stated | None, str | None
         assumptions.append(spec.describe())
     return Stated(input_len=I, output_len=O, gpus=int(num(row.get("num_gpus")) or 1),
                   weights=weights_default(row, assumptions), kv=(row.get("kv_cache") or "").strip().lower() or None,
-                  engine=(row.get("engine") or "").strip() or None,
+                  engine=dated_engine(row, assumptions),
                   tp=int(num(row.get("tp"))) if num(row.get("tp")) else None, pp=int(num(row.get("pp")) or 1),
                   ep=int(num(row.get("ep"))) if num(row.get("ep")) else None,
                   dp=int(dp) if dp is not None else None, concurrency=num(row.get("concurrency")), spec=spec,
                   disagg=parse_disagg(row.get("disagg") or ""), prefix_hit=num(row.get("prefix_hit")) or 0.0,
                   assumptions=assumptions), None
+
+
+def dated_engine(row: dict, assumptions: list[str]) -> str | None:
+    """The row's engine; one named without its release (and with a known release history) is taken as the
+    release current at the row's date, so that release's defaults apply (efficiency.json `releases`)."""
+    from infercast.engine.efficiency import get_engine
+
+    text = (row.get("engine") or "").strip()
+    date = (row.get("date") or "").strip()
+    if not text or not re.match(r"\d{4}-\d{2}", date):
+        return text or None
+    eng = get_engine(text, strict=False)
+    if eng.version or not eng.releases or not (rel := eng.release_at(date[:10])):
+        return text or None
+    assumptions.append(f"{text}: no release named; {eng.name} {rel}, the release current on {date[:10]}")
+    return f"{eng.name} {rel} ({text})"
 
 
 def source_facts(rows: list[dict]) -> dict[str, set[str]]:

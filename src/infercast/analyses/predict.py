@@ -40,6 +40,9 @@ ROW_INFORMED: dict[str, tuple[str, ...]] = {
     "nim-is-trtllm": ("NIM",),  # NVIDIA NIM's optimised profiles modelled as TensorRT-LLM
     "wide-ep-deepep-tables": ("SGL",),  # attention-DP + EP MoE timed from SGLang's DeepEP tables
     "batch-overlap": ("SGL",),  # two-batch overlap hides the all-to-all behind compute
+    # a closed loop's mean TTFT from the request-level simulation (clients' requests arrive together and queue
+    # for the token budget): looked for on aiconfigurator's silicon rows (AIC, reported apart) and NIM's TTFT
+    "closed-loop-simulated-ttft": ("AIC", "NIM"),
 }
 
 
@@ -105,15 +108,21 @@ def _ablated(dep, ctx: Context):
     return replace(dep, engine=eng, eff=eff) if (eng is not dep.engine or eff is not dep.eff) else dep
 
 
+STATED_BATCH = re.compile(r"\bbatch (\d+) per attention-DP rank")  # the run's configured max batch (AIC rows)
+
+
 def _dep(ctx: Context, row: dict, st: Stated, tp: int, pp: int, ep: int, prof):
+    batch = int(m.group(1)) if (m := STATED_BATCH.search(row.get("notes") or "")) else None
     key = ("dep", row["model"], row["gpu"], tp, pp, ep, st.weights, st.kv, st.engine, ctx.speed_of_light,
-           prof is not None, ctx.ablate)
+           prof is not None, ctx.ablate, batch)
     if key not in ctx.cache:
         engine = st.engine
         if engine and "nim-is-trtllm" in ctx.ablate and "nim" in engine.lower():
             engine = "unprofiled stack"  # the generic profile
         d = deployment(row["model"], row["gpu"], tp=tp, pp=pp, ep=ep, weights=st.weights, kv=st.kv,
                        engine=engine, profile=prof, speed_of_light=ctx.speed_of_light, strict_engine=False)
+        if batch:  # the engine's max batch as the run configured it (max_num_seqs / max_batch_size)
+            d = replace(d, engine=replace(d.engine, max_batch=batch))
         ctx.cache[key] = _ablated(d, ctx)
     return ctx.cache[key]
 
@@ -225,7 +234,7 @@ def _simulate(ctx: Context, dep, st: Stated, arrivals, spec, a: list[str]):
         if spec is not None:
             sd = W.SpecDecode(spec.tokens, min(0.999, (spec.tokens_per_step - 1) / spec.tokens))
         ctx.cache[key] = simulate_deployment(dep, lengths, arrivals, requests=1500, spec=sd, seed=0)
-        a.append("percentile from the request-level simulation (1,500 requests, fixed lengths at the row's means)")
+        a.append("from the request-level simulation (1,500 requests, fixed lengths at the row's means)")
     return ctx.cache[key]
 
 
@@ -332,11 +341,15 @@ def _predict(row: dict, ctx: Context, res: RowResult) -> None:
             a.append(f"{conc / replicas:.0f} clients per replica but only {cmax:.0f} fit in memory: the rest queue, "
                      f"TTFT from Little's law on the closed loop")
         res.tokens_per_s_per_user = _f(r, "tokens_per_s_per_user")
-        if pct:
+        sim_mean = (metric == "ttft_ms_mean" and conc / replicas <= cmax
+                    and "closed-loop-simulated-ttft" not in ctx.ablate)
+        if pct or sim_mean:
             from infercast.engine import workload as W
 
+            # the clients' requests arrive together and queue for the token budget behind each other: the
+            # mean TTFT of a closed loop comes from the request-level simulation, not the smooth-arrival model
             sim = _simulate(ctx, dep, st, W.closed_loop(max(1, int(round(c)))), spec, a)
-            res.predicted = _sim_metric(sim, metric)
+            res.predicted = _sim_metric(sim, metric) if pct else sim.ttft.mean * 1e3
         else:
             res.predicted = _metric(r, metric, O, gpus)
         return

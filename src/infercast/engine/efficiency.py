@@ -75,6 +75,24 @@ class Engine:
     batch_overlap: str = ""  # attention-DP + EP: the batch split in two so one half's all-to-all hides behind the
     # other half's compute (SGLang two-batch overlap, vLLM dual batch overlap); the source, or "" when not done
     wide_ep_tables: bool = True  # time attention-DP + EP MoE layers from the DeepEP wide-EP tables where measured
+    large_memory_batch: dict | None = None  # a larger default max batch on GPUs with much memory, with its source
+    releases: dict | None = None  # release -> date (ISO), with its source: the version current at a date
+
+    def release_at(self, date: str) -> str | None:
+        """The newest release out by `date` (ISO 'YYYY-MM[-DD]'), or None before the first one listed."""
+        rel = {k: v for k, v in (self.releases or {}).items() if k != "source"}
+        out = [k for k, d in rel.items() if d[:len(date)] <= date]
+        return max(out, key=lambda v: tuple(int(x) for x in v.split("."))) if out else None
+
+    def for_chip(self, chip) -> "Engine":
+        """The engine's defaults on `chip`: vLLM V1 raises max_num_seqs on GPUs with >= 70 GiB (not A100)."""
+        rule = self.large_memory_batch
+        if not rule:
+            return self
+        gib = chip.memory_gb if chip.memory_binary else chip.memory_gb * 1e9 / 2**30
+        if gib < rule["min_gib"] or any(x in chip.id.lower() for x in rule["except"]):
+            return self
+        return replace(self, max_batch=int(rule["max_batch"]), source=f"{self.source}; {rule['source']}")
 
     def tables_for(self, family: str) -> str | None:
         """The engine name whose tables time an operator family, or None when they may not."""
@@ -226,7 +244,8 @@ def _engines() -> dict[str, Engine]:
                       versions=tuple(v.get("versions", ())),
                       table_backend=v.get("kernel_tables", {}).get("backend"),
                       table_ops=tuple(v["kernel_tables"]["ops"]) if "kernel_tables" in v else None,
-                      batch_overlap=v.get("batch_overlap", ""))
+                      batch_overlap=v.get("batch_overlap", ""),
+                      large_memory_batch=v.get("large_memory_batch"), releases=v.get("releases"))
             for k, v in raw.items()}
 
 

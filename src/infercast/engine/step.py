@@ -84,7 +84,7 @@ def deployment(model: str | ModelSpec, chip: str | Chip, *, tp: int = 1, pp: int
     if w in ("fp32", "tf32"):
         raise InfercastError(f"weights {w}: inference engines serve 16-bit or narrower weights; use bf16, fp8, "
                              "int8, fp4 or int4", field="weights")
-    eng = get_engine(engine, strict=strict_engine)
+    eng = get_engine(engine, strict=strict_engine).for_chip(c)
     if speed_of_light:  # no launch, scheduler or extra activation traffic: the physics bound
         eng = replace(eng, kernel_us=0.0, step_overhead_us=0.0, elementwise_passes=0.0)
     notes = []

@@ -1,0 +1,97 @@
+"""Engine defaults that depend on the release and the GPU, and what a closed-loop benchmark client measures.
+
+Sources: vLLM's engine arguments (vllm/engine/arg_utils.py default batch sizes; PRs #16158 and #17885) and
+its release dates (github.com/vllm-project/vllm/releases); aiperf's closed loop (`--concurrency C`).
+"""
+import numpy as np
+import pytest
+
+from infercast.analyses.measured import dated_engine
+from infercast.analyses.predict import Context, predict_row
+from infercast.engine import serving as S
+from infercast.engine import workload as W
+from infercast.engine.disagg import Pools, disaggregated
+from infercast.engine.efficiency import get_engine
+from infercast.engine.simulate import simulate_deployment
+from infercast.engine.step import deployment
+from infercast.errors import DoesNotFitError
+
+
+@pytest.mark.parametrize("chip, engine, want", [
+    ("h100-sxm", "vLLM 0.19.0", 1024),  # 80 GiB, not an A100: V1's larger default
+    ("mi300x", "vLLM 0.10.1", 1024),  # 192 GB: the rule is memory, not vendor
+    ("a100-sxm-80gb", "vLLM 0.19.0", 256),  # excluded by name (PR #17885: a larger budget slowed A100)
+    ("l40s", "vLLM 0.19.0", 256),  # 48 GB
+    ("h100-sxm", "vLLM 0.6.3", 256),  # the V0 engine
+    ("h100-sxm", "TensorRT-LLM 1.0", 2048),  # the rule is vLLM's alone
+])
+def test_vllm_default_max_batch_follows_release_and_gpu_memory(chip, engine, want):
+    dep = deployment("llama-3.1-8b", chip, engine=engine)
+    assert dep.engine.max_batch == want
+    if want == 1024:
+        assert "PR #17885" in dep.engine.source
+
+
+def test_an_unversioned_engine_is_the_release_current_at_the_rows_date():
+    a = []
+    assert dated_engine({"engine": "vLLM", "date": "2024-08-28"}, a) == "vllm 0.5.0 (vLLM)"
+    assert "0.5.0" in a[0] and "2024-08-28" in a[0]
+    assert dated_engine({"engine": "vLLM", "date": "2025-06-01"}, []) == "vllm 0.9.0 (vLLM)"
+    assert dated_engine({"engine": "vLLM 0.19.0", "date": "2024-01-01"}, []) == "vLLM 0.19.0"  # stated wins
+    assert dated_engine({"engine": "vLLM", "date": ""}, []) == "vLLM"  # no date: the current profile
+    assert dated_engine({"engine": "TensorRT-LLM", "date": "2024-04"}, []) == "TensorRT-LLM"  # no history listed
+    assert get_engine("vllm 0.5.0 (vLLM)").large_memory_batch is None
+    assert get_engine("vllm 0.9.0 (vLLM)").large_memory_batch["max_batch"] == 1024
+
+
+def test_closed_loop_clients_that_arrive_together_share_one_prefill_step():
+    """Four clients start together with 1,024-token prompts (4,096 tokens, inside one 8,192-token budget):
+    all four prompts are prefilled in the same step, and the equal lengths keep them in step, so every
+    request's TTFT is that step, not one prompt's prefill (what the smooth-arrival model gives)."""
+    dep = deployment("llama-3.1-70b", "h200-sxm", weights="fp8", engine="TensorRT-LLM 1.0")
+    sim = simulate_deployment(dep, W.fixed(1024, 1024), W.closed_loop(4), requests=400, seed=0)
+    four, _ = S.prefill_time(dep, 1024, 4)
+    one, _ = S.prefill_time(dep, 1024, 1)
+    assert float(four) > 3 * float(one)
+    assert sim.ttft.mean == pytest.approx(float(four), rel=0.05)
+    smooth = float(np.asarray(S.continuous(dep, 1024, 1024, 4)["ttft_s"]).reshape(-1)[0])
+    assert sim.ttft.mean > 2.5 * smooth
+
+
+def _row(**kw):
+    row = {"id": "T-001", "source": "test", "date": "", "engine": "TensorRT-LLM 1.0", "model": "llama-3.1-70b",
+           "weights": "fp8", "kv_cache": "", "gpu": "h200-sxm", "num_gpus": "1", "tp": "1", "pp": "", "ep": "",
+           "scenario": "online-fixed-concurrency", "input_len": "1024", "output_len": "1024", "concurrency": "4",
+           "metric": "ttft_ms_mean", "value": "500", "unit": "ms", "notes": ""}
+    row.update(kw)
+    return row
+
+
+def test_validation_predicts_a_closed_loops_mean_ttft_by_simulation_and_can_switch_it_off():
+    on = predict_row(_row(), Context())
+    off = predict_row(_row(), Context(ablate=frozenset({"closed-loop-simulated-ttft"})))
+    assert on.status == off.status == "compared"
+    assert any("request-level simulation" in x for x in on.assumptions)
+    assert on.predicted > 2.5 * off.predicted  # the lone-prefill TTFT of the smooth model
+
+
+def test_a_rows_stated_batch_is_the_engines_max_batch():
+    # 512 clients on one B300 worker whose vLLM was configured with max_num_seqs 512: no client waits for a slot
+    row = _row(engine="vLLM 0.7.3", model="llama-3.1-8b", gpu="b300", weights="fp8", concurrency="512",
+               output_len="128", notes="agg, 1 worker, batch 512 per attention-DP rank")
+    stated = predict_row(row, Context())
+    unstated = predict_row(dict(row, notes=""), Context())  # vLLM 0.7 (V0 default 256): half the clients queue
+    assert stated.status == unstated.status == "compared"
+    assert not any("only" in x and "fit" in x for x in stated.assumptions)
+    assert any("only 256 fit" in x for x in unstated.assumptions)
+    assert unstated.predicted > 2 * stated.predicted
+
+
+def test_a_decode_pool_that_holds_no_sequence_is_an_error_naming_it():
+    pre = deployment("llama-3.1-70b", "h100-sxm", tp=4, weights="fp8")
+    # two L40S (96 GB) hold the 70 GB of fp8 weights but not one 128k-token bf16 KV cache beside them
+    dec = deployment("llama-3.1-70b", "l40s", tp=2, weights="fp8", engine="vLLM 0.19.0")
+    pools = Pools(prefill=pre, decode=dec, prefill_workers=1, decode_workers=1)
+    with pytest.raises(DoesNotFitError) as e:
+        disaggregated(pools, 120_000, 8_000, clients=8)
+    assert e.value.field == "decode" and "decode pool" in e.value.message
