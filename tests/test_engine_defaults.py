@@ -3,6 +3,8 @@
 Sources: vLLM's engine arguments (vllm/engine/arg_utils.py default batch sizes; PRs #16158 and #17885) and
 its release dates (github.com/vllm-project/vllm/releases); aiperf's closed loop (`--concurrency C`).
 """
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -12,7 +14,7 @@ from infercast.engine import serving as S
 from infercast.engine import workload as W
 from infercast.engine.disagg import Pools, disaggregated
 from infercast.engine.efficiency import get_engine
-from infercast.engine.simulate import simulate_deployment
+from infercast.engine.simulate import first_token_after_next_step, simulate_deployment
 from infercast.engine.step import deployment
 from infercast.errors import DoesNotFitError
 
@@ -39,7 +41,9 @@ def test_an_unversioned_engine_is_the_release_current_at_the_rows_date():
     assert dated_engine({"engine": "vLLM", "date": "2025-06-01"}, []) == "vllm 0.9.0 (vLLM)"
     assert dated_engine({"engine": "vLLM 0.19.0", "date": "2024-01-01"}, []) == "vLLM 0.19.0"  # stated wins
     assert dated_engine({"engine": "vLLM", "date": ""}, []) == "vLLM"  # no date: the current profile
-    assert dated_engine({"engine": "TensorRT-LLM", "date": "2024-04"}, []) == "TensorRT-LLM"  # no history listed
+    # MLPerf v4.1 (2024-08-28) ran a TensorRT-LLM between 0.7 (GQA-aware decode) and 1.0 (overlap scheduler)
+    assert dated_engine({"engine": "TensorRT-LLM", "date": "2024-08-28"}, []) == "tensorrt-llm 0.11.0 (TensorRT-LLM)"
+    assert dated_engine({"engine": "SGLang", "date": "2025-01-01"}, []) == "SGLang"  # no release history listed
     assert get_engine("vllm 0.5.0 (vLLM)").large_memory_batch is None
     assert get_engine("vllm 0.9.0 (vLLM)").large_memory_batch["max_batch"] == 1024
 
@@ -48,7 +52,8 @@ def test_closed_loop_clients_that_arrive_together_share_one_prefill_step():
     """Four clients start together with 1,024-token prompts (4,096 tokens, inside one 8,192-token budget):
     all four prompts are prefilled in the same step, and the equal lengths keep them in step, so every
     request's TTFT is that step, not one prompt's prefill (what the smooth-arrival model gives)."""
-    dep = deployment("llama-3.1-70b", "h200-sxm", weights="fp8", engine="TensorRT-LLM 1.0")
+    dep = deployment("llama-3.1-70b", "h200-sxm", weights="fp8", engine="TensorRT-LLM 0.17")
+    assert not dep.engine.overlap_scheduler
     sim = simulate_deployment(dep, W.fixed(1024, 1024), W.closed_loop(4), requests=400, seed=0)
     four, _ = S.prefill_time(dep, 1024, 4)
     one, _ = S.prefill_time(dep, 1024, 1)
@@ -56,6 +61,41 @@ def test_closed_loop_clients_that_arrive_together_share_one_prefill_step():
     assert sim.ttft.mean == pytest.approx(float(four), rel=0.05)
     smooth = float(np.asarray(S.continuous(dep, 1024, 1024, 4)["ttft_s"]).reshape(-1)[0])
     assert sim.ttft.mean > 2.5 * smooth
+
+
+@pytest.mark.parametrize("engine, overlap", [("TensorRT-LLM 1.0", True), ("TensorRT-LLM 0.17", False),
+                                             ("SGLang 0.5.9", True), ("SGLang 0.3.6", False), ("vLLM 0.19.0", False)])
+def test_overlap_schedulers_send_the_first_token_one_step_later(engine, overlap):
+    """TensorRT-LLM's overlap scheduler (default from 1.0, PyTorch backend) and SGLang's zero-overhead scheduler
+    (default from 0.4) process a step's outputs during the next step: TTFT is one step longer."""
+    dep = deployment("llama-3.1-8b", "h100-sxm", engine=engine)
+    assert bool(dep.engine.overlap_scheduler) == overlap
+    plain = replace(dep, engine=replace(dep.engine, overlap_scheduler=""))
+    r, r0 = S.continuous(dep, 1024, 256, 16), S.continuous(plain, 1024, 256, 16)
+    assert float(r["tpot_s"]) == pytest.approx(float(r0["tpot_s"]))
+    extra = float(r["ttft_s"]) - float(r0["ttft_s"])
+    if overlap:  # one step of the 16 requests' decodes and arriving prompts
+        assert 0.999 * float(r0["tpot_s"]) <= extra <= 2 * float(r0["tpot_s"])
+    else:
+        assert extra == 0.0
+    sim = simulate_deployment(dep, W.fixed(1024, 256), W.closed_loop(16), requests=300, seed=0)
+    sim0 = simulate_deployment(plain, W.fixed(1024, 256), W.closed_loop(16), requests=300, seed=0)
+    # the first token waits for the step after its prefill (often another prompt's), the last for a decode step
+    assert sim.tpot.mean == pytest.approx(sim0.tpot.mean, rel=0.1)
+    assert (sim.ttft.mean > sim0.ttft.mean + 0.5 * sim0.itl.mean) == overlap
+
+
+def test_first_token_after_next_step_worked_events():
+    # events: (end, steps, decode batch, sequences, prompt tokens, output tokens, first step, last step)
+    ev = [(1.0, 1, 0, 1, 1000, 1, 1.0, 1.0),  # a prefill step ending at 1.0 ...
+          (1.5, 10, 1, 1, 0, 10, 0.05, 0.05),  # ... then decode steps of 0.05 s: first token at 1.05
+          (3.0, 1, 0, 1, 500, 1, 0.5, 0.5),  # a prefill ending at 3.0 after an idle gap (started at 2.5) ...
+          (9.0, 1, 0, 1, 800, 1, 0.8, 0.8)]  # ... and the next step starts at 8.2, after another idle gap
+    got = first_token_after_next_step(np.array([1.0, 3.0, 9.0, np.nan]), ev)
+    assert got[0] == pytest.approx(1.05)  # the next step ran at once
+    assert got[1] == 3.0  # the engine went idle: the outputs were processed at once
+    assert got[2] == 9.0  # no step after it
+    assert np.isnan(got[3])
 
 
 def _row(**kw):

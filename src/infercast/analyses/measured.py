@@ -304,7 +304,8 @@ def dated_engine(row: dict, assumptions: list[str]) -> str | None:
     eng = get_engine(text, strict=False)
     if eng.version or not eng.releases or not (rel := eng.release_at(date[:10])):
         return text or None
-    assumptions.append(f"{text}: no release named; {eng.name} {rel}, the release current on {date[:10]}")
+    assumptions.append(f"{text}: no release named; taken as {eng.name} {rel}, the newest release listed in "
+                       f"efficiency.json that was out by {date[:10]}")
     return f"{eng.name} {rel} ({text})"
 
 

@@ -43,6 +43,8 @@ ROW_INFORMED: dict[str, tuple[str, ...]] = {
     # a closed loop's mean TTFT from the request-level simulation (clients' requests arrive together and queue
     # for the token budget): looked for on aiconfigurator's silicon rows (AIC, reported apart) and NIM's TTFT
     "closed-loop-simulated-ttft": ("AIC", "NIM"),
+    # an overlap scheduler sends a first token when the step after its prefill ends: looked for on the same rows
+    "overlap-first-token": ("AIC", "NIM"),
 }
 
 
@@ -101,6 +103,8 @@ def _ablated(dep, ctx: Context):
         eng = replace(eng, wide_ep_tables=False)
     if "batch-overlap" in ctx.ablate:
         eng = replace(eng, batch_overlap="")
+    if "overlap-first-token" in ctx.ablate and eng.overlap_scheduler:
+        eng = replace(eng, overlap_scheduler="")
     if "cdna-stream-scaling" in ctx.ablate and dep.chip.family.startswith("cdna"):
         eff = replace(eff, weight_stream={k: eff.kv_stream for k in eff.weight_stream})
     if "pcie-comm-model" in ctx.ablate:

@@ -75,6 +75,7 @@ class Engine:
     batch_overlap: str = ""  # attention-DP + EP: the batch split in two so one half's all-to-all hides behind the
     # other half's compute (SGLang two-batch overlap, vLLM dual batch overlap); the source, or "" when not done
     wide_ep_tables: bool = True  # time attention-DP + EP MoE layers from the DeepEP wide-EP tables where measured
+    overlap_scheduler: str = ""  # a step's outputs processed during the next step (first token one step later); source
     large_memory_batch: dict | None = None  # a larger default max batch on GPUs with much memory, with its source
     releases: dict | None = None  # release -> date (ISO), with its source: the version current at a date
 
@@ -245,7 +246,8 @@ def _engines() -> dict[str, Engine]:
                       table_backend=v.get("kernel_tables", {}).get("backend"),
                       table_ops=tuple(v["kernel_tables"]["ops"]) if "kernel_tables" in v else None,
                       batch_overlap=v.get("batch_overlap", ""),
-                      large_memory_batch=v.get("large_memory_batch"), releases=v.get("releases"))
+                      large_memory_batch=v.get("large_memory_batch"), releases=v.get("releases"),
+                      overlap_scheduler=v.get("overlap_scheduler", ""))
             for k, v in raw.items()}
 
 

@@ -93,6 +93,8 @@ def continuous(dep: Deployment, input_len, output_len, concurrency, pp=None, spe
     # the step in progress when it arrives, then its own prompt in chunks, each chunk in a step that also
     # decodes the others and prefills their arriving prompts (Sarathi-Serve's hybrid batches); alone at C = 1
     ttft = pre["latency"] + np.where(C > 1, mine["cycle"], 0.0)
+    if dep.engine.overlap_scheduler:  # its first token is processed, and sent, while the next step runs
+        ttft = ttft + mine["cycle"]
     out_per_replica = C / t_full
     gpus = dep.tp * pp_ * dp
     return {

@@ -24,7 +24,8 @@ from infercast.engine.workload import Arrivals, Lengths, SpecDecode
 from infercast.errors import DoesNotFitError, InfercastError
 from infercast.vocabulary import check_number
 
-__all__ = ["DEFAULT_TOKEN_BUDGET", "DeploymentStep", "Dist", "SimResult", "StepModel", "StepTable", "simulate",
+__all__ = ["DEFAULT_TOKEN_BUDGET", "DeploymentStep", "Dist", "SimResult", "StepModel", "StepTable",
+           "first_token_after_next_step", "simulate",
            "simulate_deployment", "simulate_disaggregated", "step_model"]
 
 DEFAULT_TOKEN_BUDGET = 8192  # vLLM V1 offline / TensorRT-LLM default max_num_tokens
@@ -274,7 +275,8 @@ def _measured(arrivals: Arrivals, lengths: Lengths, requests: int, warmup) -> tu
 def simulate(step: StepModel | StepTable, lengths: Lengths, arrivals: Arrivals, *, requests: int = 2000,
              warmup: int | None = None, token_budget: int = DEFAULT_TOKEN_BUDGET, max_batch: int | None = None,
              chunked_prefill: bool = True, spec: SpecDecode | None = None, max_ttft: float | None = None,
-             max_tpot: float | None = None, seed: int = 0, method: str = "events") -> SimResult:
+             max_tpot: float | None = None, seed: int = 0, method: str = "events",
+             first_token_next_step: bool = False) -> SimResult:
     """Simulate one replica serving `requests` measured requests (after `warmup` discarded ones).
 
     warmup default: none offline or for a trace; 10 % of `requests` for Poisson arrivals; for a closed
@@ -284,6 +286,9 @@ def simulate(step: StepModel | StepTable, lengths: Lengths, arrivals: Arrivals, 
     A trace replay measures its rows after `warmup`; `requests` is then ignored. Passing a
     `StepTable` (built once with `StepTable.build`) instead of a `StepModel` reuses its grid
     across runs; it is rebuilt only when the run needs a larger batch, context or token range.
+    `first_token_next_step`: an overlap scheduler's tokens reach the client when the step after the one
+    that made them ends (`first_token_after_next_step`): TTFT and end-to-end latency are one step longer
+    (the clients' next requests are still sent at the unshifted completions).
     """
     requests, budget, seed, max_ttft, max_tpot, run = _common(requests, token_budget, seed, max_ttft, max_tpot, method)
     table, cfg = _replica(step, budget=budget, max_batch=max_batch, chunked=chunked_prefill, spec=spec,
@@ -293,7 +298,33 @@ def simulate(step: StepModel | StepTable, lengths: Lengths, arrivals: Arrivals, 
     src = RequestStream(lengths, arrivals, spec, seed, chunk=min(hi, 65536) if kind != "offline" else hi)
     ev, seen = run(table.scalar(), table, src, cfg, lo, hi)
     req = {k: _floats(getattr(src, k), 0, seen) for k in ("arr", "t_sched", "t_first", "t_fin", "out", "dsteps")}
+    if first_token_next_step:  # every token, the first and the last included, is sent when the next step ends
+        req["t_first"] = first_token_after_next_step(req["t_first"], ev)
+        req["t_fin"] = first_token_after_next_step(req["t_fin"], ev)
     return _summarise(req, [ev], [ev], kind, lo, hi, warmup, max_ttft, max_tpot)
+
+
+def first_token_after_next_step(t_first: np.ndarray, ev: list[tuple]) -> np.ndarray:
+    """First-token times under an overlap scheduler [TensorRT-LLM overlap scheduler; SGLang zero-overhead
+    batch scheduler]: the CPU processes a step's outputs while the GPU runs the next step, so a first token
+    produced by the step ending at t reaches the client when the next step ends: t plus that step's
+    (first) duration. When the engine goes idle after t instead (the next step starts later, on an arrival),
+    the outputs are processed at once and t stands. Events are (end, steps, ..., first step's duration, ...)."""
+    tf = np.asarray(t_first, dtype=float).copy()
+    if not ev:
+        return tf
+    E = np.asarray([(e[0], e[1], e[2], e[6]) for e in ev], dtype=float)  # end, steps, decode batch, first step
+    ends = E[:, 0]
+    ok = np.isfinite(tf)
+    j = np.searchsorted(ends, tf[ok], side="left")
+    nxt = np.minimum(j + 1, len(ev) - 1)
+    has_next = (j + 1 < len(ev)) & (ends[np.minimum(j, len(ev) - 1)] == tf[ok])
+    # a decode run follows its step at once; a single prompt step may follow an idle gap (it started later)
+    single = E[nxt, 1] == 1
+    start = np.where(single, ends[nxt] - E[nxt, 3], tf[ok])
+    back_to_back = (E[nxt, 2] > 0) | (start <= tf[ok] * (1 + 1e-12) + 1e-12)
+    tf[ok] = np.where(has_next & back_to_back, tf[ok] + E[nxt, 3], tf[ok])
+    return tf
 
 
 def simulate_disaggregated(prefill: StepModel | StepTable, decode: StepModel | StepTable, lengths: Lengths,
@@ -367,4 +398,5 @@ def simulate_disaggregated(prefill: StepModel | StepTable, decode: StepModel | S
 def simulate_deployment(dep, lengths: Lengths, arrivals: Arrivals, **kw) -> SimResult:
     """`simulate` with the deployment's own step model (prompt length and KV context from the workload)."""
     step = step_model(dep, prompt_len=lengths.mean_input, context=lengths.mean_input + lengths.mean_output)
+    kw.setdefault("first_token_next_step", bool(dep.engine.overlap_scheduler))
     return simulate(step, lengths, arrivals, **kw)
