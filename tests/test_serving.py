@@ -201,9 +201,9 @@ def test_bound_breakdown_splits_by_the_deployments_exponent_not_a_cube():
     ("deepseek-v3", "h200-sxm", dict(tp=1, ep=8), 1000.0),
 ])
 def test_continuous_batching_equals_its_steps_evaluated_one_by_one(model, chip, kw, I):
-    """`continuous` evaluates its three steps (all prompts, the others' prompts, the steps carrying a request's
-    own prompt beside the others' decodes) in one stacked call for speed; each must equal the step evaluated
-    on its own."""
+    """`continuous` evaluates its three steps (decode-only, a step carrying one prompt chunk beside the decodes,
+    the steps carrying a request's own prompt) in one stacked call for speed, and takes the mean step as the
+    mixture of decode-only and chunk steps in their shares; each must equal the step evaluated on its own."""
     from infercast.engine.serving import _micro, _pp, prefill_time
 
     dep = deployment(model, chip, **kw)
@@ -213,15 +213,20 @@ def test_continuous_batching_equals_its_steps_evaluated_one_by_one(model, chip, 
     per = C / dep.attn_dp
     b = per / _micro(per, pp_)
     others = np.clip((C - 1) / C, 0, 1)
-    kw2 = dict(decode_seqs=b, decode_ctx=I + O / 2, prefill_ctx=(I + 1) / 2, pp=pp_)
-    full = step_time(dep, prefill_tokens=b * I / O, prefill_seqs=b / O, **kw2)
-    mine = step_time(dep, prefill_tokens=b * I / O * others, prefill_seqs=b / O * others, **kw2)
-    np.testing.assert_allclose(r["step"]["latency"], full["latency"], rtol=1e-12)
-    for a, z in zip(r["step"]["_timed"], full["_timed"]):
-        np.testing.assert_allclose(np.broadcast_to(a.seconds, C.shape), np.broadcast_to(z.seconds, C.shape), rtol=1e-12)
     chunks = np.ceil(I / 8192)
+    w = np.minimum(1.0, b * chunks / O)  # share of steps that carry a prompt chunk
+    kw2 = dict(decode_seqs=b, decode_ctx=I + O / 2, prefill_ctx=(I + 1) / 2, pp=pp_)
+    dec = step_time(dep, **kw2)
+    chunk = step_time(dep, prefill_tokens=b * I / O / w, prefill_seqs=b / O / w, **kw2)
+    full = (1 - w) * dec["latency"] + w * chunk["latency"]
+    mine_cycle = (1 - w * others) * dec["cycle"] + w * others * chunk["cycle"]
+    np.testing.assert_allclose(r["step"]["latency"], full, rtol=1e-12)
+    for a, y, z in zip(r["step"]["_timed"], dec["_timed"], chunk["_timed"]):
+        np.testing.assert_allclose(np.broadcast_to(a.seconds, C.shape),
+                                   np.broadcast_to((1 - w) * y.seconds + w * z.seconds, C.shape), rtol=1e-12)
     own = step_time(dep, prefill_tokens=b * I / O * others + I / chunks, prefill_seqs=b / O * others + 1 / chunks,
                     **{**kw2, "decode_seqs": b * others})
+    mine = {"cycle": mine_cycle}
     # an overlap scheduler (the default engine, TensorRT-LLM >= 1.0) sends the first token when the next step ends
     nxt = mine["cycle"] if dep.engine.overlap_scheduler else 0.0
     assert bool(dep.engine.overlap_scheduler)
@@ -230,3 +235,19 @@ def test_continuous_batching_equals_its_steps_evaluated_one_by_one(model, chip, 
     # one request alone: its TTFT is its prompt's prefill and then its own first decode step, nothing else
     np.testing.assert_allclose(r["ttft_s"][0], prefill_time(dep, I, 1, pp=pp_)[0] + np.broadcast_to(nxt, C.shape)[0],
                                rtol=1e-12)
+
+
+def test_moe_decode_steps_read_the_experts_of_their_own_tokens_not_of_prompts_spread_thin():
+    """Four requests of 8,192 prompt tokens on one B200: a prompt arrives every 256 steps and is prefilled in
+    its own step; the other steps decode 4 tokens, which route to about 15 of gpt-oss-120b's 128 experts
+    (128 x (1 - (1 - 4/128)^16)). Spreading the prompts over every step instead (36 tokens a step) would read
+    about 87 experts in each of them: a mean step several times slower than any real one."""
+    dep = deployment("gpt-oss-120b", "b200", engine="TensorRT-LLM 1.2")
+    I, O, C = 8192.0, 1024.0, 4.0
+    r = continuous(dep, I, O, C)
+    ctx = dict(decode_ctx=I + O / 2, prefill_ctx=(I + 1) / 2)
+    dec = step_time(dep, decode_seqs=C, **ctx)
+    thin = step_time(dep, decode_seqs=C, prefill_tokens=C * I / O, prefill_seqs=C / O, **ctx)
+    assert float(thin["cycle"]) > 2.5 * float(dec["cycle"])
+    # TPOT: decode-only steps plus, once every 256 of them, a step carrying one of the other three prompts
+    assert float(dec["cycle"]) < float(r["tpot_s"]) < 1.5 * float(dec["cycle"])

@@ -9,6 +9,7 @@ cycle, a partial one leaves bubbles), where latency and cycle come from `step.st
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import fields, is_dataclass, replace
 
 import numpy as np
@@ -67,11 +68,12 @@ def draft_time(dep: Deployment, spec: Speculation | None, batch, context, pp_) -
 def continuous(dep: Deployment, input_len, output_len, concurrency, pp=None, spec: Speculation | None = None) -> dict:
     """Steady-state continuous batching with `concurrency` requests in flight per replica.
 
-    Each step decodes one token for every request (mean context I + O/2) and, chunked into the same
-    step, prefills the prompts of the requests that arrive meanwhile: over O steps every request
-    brings I prompt tokens, so a step carries C*I/O of them [Sarathi-Serve / vLLM chunked prefill].
-    Throughput counts all of that work; a request's TPOT counts the other requests' prompts only
-    ((C-1)/C of them), since its own prompt is its TTFT. With speculation a step verifies k + 1
+    Each step decodes one token for every request (mean context I + O/2); over O steps every request
+    brings I prompt tokens, prefilled in chunks beside the decodes [Sarathi-Serve / vLLM chunked
+    prefill]. A prompt is prefilled in its own chunk steps, so the mean step mixes decode-only steps
+    and chunk steps (`_three_steps`); only when prompts arrive faster than one chunk per step does
+    every step carry C*I/O of them. Throughput counts all of that work; a request's TPOT counts the
+    other requests' prompts only ((C-1)/C of them), since its own prompt is its TTFT. With speculation a step verifies k + 1
     tokens per sequence after the drafter's k, and emits `spec.tokens_per_step` of them on average.
     """
     I = np.asarray(input_len, dtype=float)
@@ -107,15 +109,27 @@ def continuous(dep: Deployment, input_len, output_len, concurrency, pp=None, spe
 
 
 def _three_steps(dep: Deployment, b, I, O, steps, others, pp_, q) -> tuple[dict, dict, dict]:
-    """Three steps: the one with every arriving prompt; the one a request sees (the others' prompts only);
-    and the one that carries a chunk of its own prompt beside the others' decodes and prompts, returned with
-    its latency times the chunks (alone, at C = 1, exactly `prefill_time(dep, I, 1)`). One vectorised call
-    along a new leading axis of 3 when that axis cannot meet another array's axes (its rank is above every
-    input's, efficiency arrays of a Monte Carlo included), else three calls. Step-time cost is per call, so
-    this is the sweep's hot path."""
+    """Three steps: the mean step with every arriving prompt; the mean step a request sees (the others' prompts
+    only); and the one that carries a chunk of its own prompt beside the others' decodes and prompts, returned
+    with its latency times the chunks (alone, at C = 1, exactly `prefill_time(dep, I, 1)`).
+
+    Prompts arrive one at a time and each is prefilled in its own chunk steps, I / chunks tokens beside the
+    running decodes, so a mean step is a mixture of decode-only steps and chunk steps: a share
+    w = min(1, b x chunks / steps) of the steps carry a chunk (at w = 1 every step carries b I / steps prompt
+    tokens). Spreading the prompts thinly over every step instead would read, in an MoE layer, the experts
+    that a few prompt tokens route to in every decode step [Jensen: experts touched are concave in tokens].
+    Three step rows (decode-only, a chunk step, the own-prompt step) in one vectorised call along a new
+    leading axis when that axis cannot meet another array's axes (its rank is above every input's, efficiency
+    arrays of a Monte Carlo included), else three calls. Step-time cost is per call: this is the sweep's hot
+    path."""
     chunks = np.maximum(1.0, np.ceil(I / MAX_NUM_TOKENS))
-    rows = [dict(decode_seqs=b, prefill_tokens=b * I / steps, prefill_seqs=b / steps),
-            dict(decode_seqs=b, prefill_tokens=b * I / steps * others, prefill_seqs=b / steps * others),
+    w_all = np.minimum(1.0, b * chunks / steps)  # share of steps carrying a prompt chunk
+    inv_all = 1.0 / np.maximum(w_all, 1e-300)
+    # the steps a request sees carry the others' prompts only: below saturation a share `others` of the same
+    # chunk steps; when prompts ride every step, a share `others` of their prompt tokens (linear in tokens)
+    w_oth = w_all * others
+    rows = [dict(decode_seqs=b, prefill_tokens=0.0, prefill_seqs=0.0),
+            dict(decode_seqs=b, prefill_tokens=b * I / steps * inv_all, prefill_seqs=b / steps * inv_all),
             dict(decode_seqs=b * others, prefill_tokens=b * I / steps * others + I / chunks,
                  prefill_seqs=b / steps * others + 1.0 / chunks)]
     common = dict(decode_ctx=I + O / 2, prefill_ctx=(I + 1) / 2, pp=pp_, decode_query=q)
@@ -127,18 +141,52 @@ def _three_steps(dep: Deployment, b, I, O, steps, others, pp_, q) -> tuple[dict,
     lead = (len(rows),) + (1,) * (rank - len(shape)) + shape
     stacked = {k: np.stack([np.broadcast_to(np.asarray(r[k], dtype=float), shape) for r in rows]).reshape(lead)
                for k in rows[0]}
+    steps_ = None
     try:
         st = step_time(dep, **stacked, **common)
         if np.ndim(st["latency"]) == rank + 1:
-            full, mine, pre = (_pick(st, i) for i in range(len(rows)))
-            return full, mine, {**pre, "latency": chunks * pre["latency"]}
+            steps_ = [_pick(st, i) for i in range(len(rows))]
     except ValueError:  # an array of higher rank elsewhere in the deployment: evaluate the steps apart
         pass
-    full, mine, pre = (step_time(dep, **r, **common) for r in rows)
-    return full, mine, {**pre, "latency": chunks * pre["latency"]}
+    if steps_ is None:
+        steps_ = [step_time(dep, **r, **common) for r in rows]
+    dec, chunk, pre = steps_
+    own = _Lazy(pre, lambda k: chunks * pre["latency"] if k == "latency" else pre[k])
+    return _mix(dec, chunk, w_all), _mix(dec, chunk, w_oth), own
 
 
-def _pick(st: dict, i: int) -> dict:
+class _Lazy(Mapping):
+    """A step's entries computed on first access: a sweep reads two or three of them, a report all."""
+
+    def __init__(self, like: Mapping, fn):
+        self._keys, self._fn, self._done = tuple(like), fn, {}
+
+    def __getitem__(self, k):
+        if k not in self._done:
+            if k not in self._keys:
+                raise KeyError(k)
+            self._done[k] = self._fn(k)
+        return self._done[k]
+
+    def __iter__(self):
+        return iter(self._keys)
+
+    def __len__(self):
+        return len(self._keys)
+
+
+def _mix(a: Mapping, b: Mapping, w) -> Mapping:
+    """The mean of two steps taken in shares 1 - w and w (their operators alike)."""
+    def one(k):
+        if k != "_timed":
+            return a[k] + w * (b[k] - a[k])
+        return [replace(x, seconds=x.seconds + w * (y.seconds - x.seconds),
+                        compute=x.compute + w * (y.compute - x.compute),
+                        memory=x.memory + w * (y.memory - x.memory)) for x, y in zip(a["_timed"], b["_timed"])]
+    return _Lazy(a, one)
+
+
+def _pick(st: dict, i: int) -> Mapping:
     """One of the steps stacked along the leading axis by `_three_steps` (its operators sliced alike)."""
     shape = np.shape(st["latency"])
 
@@ -146,17 +194,18 @@ def _pick(st: dict, i: int) -> dict:
         a = np.asarray(v)
         return v if a.ndim < len(shape) else a[0 if a.shape[0] == 1 else i]
 
-    out = {k: at(v) for k, v in st.items() if k != "_timed"}
-    out["_timed"] = [replace(x, seconds=at(x.seconds), compute=at(x.compute), memory=at(x.memory))
-                     for x in st["_timed"]]
-    return out
+    def one(k):
+        if k != "_timed":
+            return at(st[k])
+        return [replace(x, seconds=at(x.seconds), compute=at(x.compute), memory=at(x.memory)) for x in st["_timed"]]
+    return _Lazy(st, one)
 
 
-def _plus(st: dict, extra) -> dict:
+def _plus(st: Mapping, extra) -> Mapping:
     """A step with `extra` seconds on its last stage (the drafter): latency and cycle both grow."""
     if not np.any(extra):
         return st
-    return {**st, "latency": st["latency"] + extra, "cycle": st["cycle"] + extra}
+    return _Lazy(st, lambda k: st[k] + extra if k in ("latency", "cycle") else st[k])
 
 
 def static_batch(dep: Deployment, input_len, output_len, batch, pp=None, spec: Speculation | None = None) -> dict:
