@@ -135,3 +135,10 @@ def test_a_decode_pool_that_holds_no_sequence_is_an_error_naming_it():
     with pytest.raises(DoesNotFitError) as e:
         disaggregated(pools, 120_000, 8_000, clients=8)
     assert e.value.field == "decode" and "decode pool" in e.value.message
+
+
+def test_a_product_that_wraps_an_engine_does_not_lend_it_its_release_number():
+    # NIM 1.8.0 is NIM's release; the TensorRT-LLM inside is not stated, so the current profile applies
+    e = get_engine("NVIDIA NIM 1.8.0 (llama-3.3-70b-instruct; backend not stated)")
+    assert e.name == "tensorrt-llm" and e.version is None
+    assert get_engine("TensorRT-LLM 0.17").version == "0.17"

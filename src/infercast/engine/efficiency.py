@@ -251,6 +251,7 @@ def _engines() -> dict[str, Engine]:
             for k, v in raw.items()}
 
 
+FOREIGN_VERSION_ALIASES = ("nim",)  # products that wrap an engine and number their own releases
 _VERSION = re.compile(r"[\w\-]*[\s_=-]*v?(\d+)\.(\d+)(?:\.(\d+))?")
 
 
@@ -259,6 +260,8 @@ def _at_version(e: Engine, text: str, alias: str) -> Engine:
     older releases lacked some kernels; each override in efficiency.json says which and cites where."""
     low = text.lower()
     at = low.find(alias)
+    if alias in FOREIGN_VERSION_ALIASES:  # 'NVIDIA NIM 1.8.0': the number is NIM's release, not the engine's
+        return e
     m = _VERSION.match(low, at + len(alias)) if at >= 0 else None
     if not m:
         return e
