@@ -56,3 +56,18 @@ def test_at_concurrency_one_the_prompt_is_ttft_only():
     assert float(r["tpot_s"]) == pytest.approx(float(decode["latency"]), rel=1e-6)
     busy = continuous(dep, 2000, 200, np.array([1.0, 8.0]))
     assert busy["tpot_s"][1] > busy["tpot_s"][0]  # others' prompts do slow a busy server's decode
+
+
+def test_a_pcie_card_whose_link_name_says_no_nvlink_times_its_collectives_with_the_link_model():
+    """'PCIe Gen4 x16 (no NVLink)' (L40S) once matched 'nvlink' and took NVLink hosts' all-reduce tables,
+    which made a TP4 70B step 7x slower than its link allows (TensorRT-LLM 0.17 perf overview: 381 tok/s/GPU
+    measured on 4 x L40S, 140 modelled)."""
+    from infercast.engine.step import deployment, step_time
+
+    def provenance(chip):
+        st = step_time(deployment("llama-3.1-70b", chip, tp=4, weights="fp8", engine="TensorRT-LLM 0.17"),
+                       decode_seqs=64.0, decode_ctx=256.0)
+        return next(x.provenance for x in st["_timed"] if x.op.kind == "all_reduce")
+
+    assert provenance("l40s").source == "fallback" and "ring model" in provenance("l40s").detail
+    assert provenance("h100-sxm").source == "table"

@@ -10,6 +10,8 @@ Order of sources (issue #12):
 """
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -49,6 +51,11 @@ def _pnorm(a, b, p):
     hi = np.maximum(a, b)
     safe = np.where(hi > 0, hi, 1.0)
     return np.where(hi > 0, hi * ((a / safe) ** p + (b / safe) ** p) ** (1.0 / p), 0.0)
+
+
+def _has_nvlink(chip) -> bool:
+    """Whether the chip's scale-up link is NVLink/NVSwitch ('PCIe Gen4 x16 (no NVLink)' is not)."""
+    return re.search(r"(?<!no )nvlink", chip.scaleup_name.lower()) is not None
 
 
 @dataclass
@@ -266,7 +273,7 @@ class Timer:
         who, ver = self._tables(op.kind)
         # collectives measure the host's topology as much as the chip: NVLink/NVSwitch boxes are alike, PCIe
         # hosts differ (switches, NUMA, P2P on or off), so PCIe cards use the link model
-        nvlink = "nvlink" in self.chip.scaleup_name.lower() or self.eff.comm_tables_on_pcie
+        nvlink = _has_nvlink(self.chip) or self.eff.comm_tables_on_pcie
         if who and g <= self.chip.scaleup_domain and nvlink:
             tab = (KC.allreduce_table(self.chip, who, ver) if op.kind == "all_reduce" else KC.alltoall_table(self.chip))
             if tab is not None and tab.covers(g):
