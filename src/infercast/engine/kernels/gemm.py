@@ -44,9 +44,9 @@ def roofline(chip: Chip, dtype: str, m, n, k):
     """max(2MNK / peak, bytes / bandwidth): weights once, activations in and out."""
     prec, wb, ab = DTYPES[dtype]
     m = np.asarray(m, dtype=float)
-    flops = 2.0 * m * n * k
-    nbytes = n * k * wb + m * k * ab + m * n * 2.0
-    return np.maximum(flops / chip.peak_flops(prec), nbytes / chip.bandwidth)
+    bw = chip.bandwidth
+    # grouped so that scalar N, K cost one array operation each (the sweep's hot path)
+    return np.maximum(m * (2.0 * n * k / chip.peak_flops(prec)), m * ((k * ab + n * 2.0) / bw) + n * k * wb / bw)
 
 
 @dataclass
@@ -57,6 +57,10 @@ class GemmTable:
     k: np.ndarray
     eff: dict[str, np.ndarray]  # dtype -> eff[m, n, k]
     _curves: dict = field(default_factory=dict, repr=False)
+    _last: tuple = field(default=(None, None), repr=False)
+
+    def __post_init__(self):
+        self.log_m = np.log(self.m)
 
     @property
     def dtypes(self) -> tuple[str, ...]:
@@ -79,7 +83,13 @@ class GemmTable:
     def time(self, chip: Chip, dtype: str, m, n: float, k: float) -> np.ndarray:
         """Seconds for GEMMs of M rows (array) by a fixed [K, N] weight; 0 where M == 0."""
         m = np.asarray(m, dtype=float)
-        eff = G.interp1(self.m, self.curve(dtype, n, k), np.maximum(m, 1.0))
+        last = self._last  # one read: (M, log M) stay paired when threads share the table
+        if last[0] is m:  # a step's projections share one M array: its log once
+            lm = last[1]
+        else:
+            lm = np.log(np.maximum(m, 1.0))
+            self._last = (m, lm)
+        eff = np.interp(lm, self.log_m, self.curve(dtype, n, k))  # linear in log M, clamped [grid]
         t = roofline(chip, dtype, m, n, k) / np.maximum(eff, 1e-6)
         return np.where(m > 0, t, 0.0)
 

@@ -32,6 +32,14 @@ def interp2(g0: np.ndarray, g1: np.ndarray, values: np.ndarray, x0, x1) -> np.nd
     """values[i, j] at (g0[i], g1[j]); bilinear in (log x0, log x1), clamped; broadcasts x0, x1."""
     # each axis's weights on its own array (a context shared by a whole sweep is one number): they broadcast below
     x0, x1 = np.asarray(x0, dtype=float), np.asarray(x1, dtype=float)
+    if x1.ndim == 0 and len(g0) > 1:  # one context for the whole array: the line at it, then linear in log x0
+        a1, b1, w1 = axis_weights(g1, x1)
+        line = (1 - w1) * values[:, a1] + w1 * values[:, b1]
+        return np.interp(np.log(np.maximum(x0, g0[0])), np.log(g0), line)
+    if x0.ndim == 0 and len(g1) > 1:  # one batch for the whole array: likewise along the other axis
+        a0, b0, w0 = axis_weights(g0, x0)
+        line = (1 - w0) * values[a0, :] + w0 * values[b0, :]
+        return np.interp(np.log(np.maximum(x1, g1[0])), np.log(g1), line)
     a0, b0, w0 = axis_weights(g0, x0)
     a1, b1, w1 = axis_weights(g1, x1)
     return ((1 - w0) * (1 - w1) * values[a0, a1] + (1 - w0) * w1 * values[a0, b1]
