@@ -73,8 +73,9 @@ def continuous(dep: Deployment, input_len, output_len, concurrency, pp=None, spe
     prefill]. A prompt is prefilled in its own chunk steps, so the mean step mixes decode-only steps
     and chunk steps (`_three_steps`); only when prompts arrive faster than one chunk per step does
     every step carry C*I/O of them. Throughput counts all of that work; a request's TPOT counts the
-    other requests' prompts only ((C-1)/C of them), since its own prompt is its TTFT. With speculation a step verifies k + 1
-    tokens per sequence after the drafter's k, and emits `spec.tokens_per_step` of them on average.
+    other requests' prompts only ((C-1)/C of them), since its own prompt is its TTFT. With
+    speculation a step verifies k + 1 tokens per sequence after the drafter's k, and emits
+    `spec.tokens_per_step` of them on average. An overlap scheduler adds one step to TTFT.
     """
     I = np.asarray(input_len, dtype=float)
     O = np.maximum(np.asarray(output_len, dtype=float), 1.0)
