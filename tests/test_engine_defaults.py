@@ -14,7 +14,7 @@ from infercast.engine import serving as S
 from infercast.engine import workload as W
 from infercast.engine.disagg import Pools, disaggregated
 from infercast.engine.efficiency import get_engine
-from infercast.engine.simulate import first_token_after_next_step, simulate_deployment
+from infercast.engine.simulate import sent_after_next_step, simulate_deployment
 from infercast.engine.step import deployment
 from infercast.errors import DoesNotFitError
 
@@ -85,13 +85,13 @@ def test_overlap_schedulers_send_the_first_token_one_step_later(engine, overlap)
     assert (sim.ttft.mean > sim0.ttft.mean + 0.5 * sim0.itl.mean) == overlap
 
 
-def test_first_token_after_next_step_worked_events():
+def test_tokens_are_sent_when_the_next_step_ends_worked_events():
     # events: (end, steps, decode batch, sequences, prompt tokens, output tokens, first step, last step)
     ev = [(1.0, 1, 0, 1, 1000, 1, 1.0, 1.0),  # a prefill step ending at 1.0 ...
           (1.5, 10, 1, 1, 0, 10, 0.05, 0.05),  # ... then decode steps of 0.05 s: first token at 1.05
           (3.0, 1, 0, 1, 500, 1, 0.5, 0.5),  # a prefill ending at 3.0 after an idle gap (started at 2.5) ...
           (9.0, 1, 0, 1, 800, 1, 0.8, 0.8)]  # ... and the next step starts at 8.2, after another idle gap
-    got = first_token_after_next_step(np.array([1.0, 3.0, 9.0, np.nan]), ev)
+    got = sent_after_next_step(np.array([1.0, 3.0, 9.0, np.nan]), ev)
     assert got[0] == pytest.approx(1.05)  # the next step ran at once
     assert got[1] == 3.0  # the engine went idle: the outputs were processed at once
     assert got[2] == 9.0  # no step after it

@@ -96,10 +96,8 @@ def disaggregated(pools: Pools, input_len, output_len, clients=None, rate=None, 
                               "GPUs or shorten the requests", field="decode")
     xfer = kv_transfer_time(pools, I)
 
-    def cap_d(b):  # requests/s the decode pool completes at batch b (none where no sequence fits)
-        b = np.asarray(b, dtype=float)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(b > 0, b * pools.decode_workers / (O * decode_tpot(d, np.maximum(b, 1.0), ctx, spec)), 0.0)
+    def cap_d(b):  # requests/s the decode pool completes at batch b (>= 1: checked above)
+        return b * pools.decode_workers / (O * decode_tpot(d, b, ctx, spec))
 
     lam = np.minimum(cap_p, cap_d(bmax))  # both pools saturated
     C = None if clients is None else np.asarray(clients, dtype=float)

@@ -25,7 +25,7 @@ from infercast.errors import DoesNotFitError, InfercastError
 from infercast.vocabulary import check_number
 
 __all__ = ["DEFAULT_TOKEN_BUDGET", "DeploymentStep", "Dist", "SimResult", "StepModel", "StepTable",
-           "first_token_after_next_step", "simulate",
+           "sent_after_next_step", "simulate",
            "simulate_deployment", "simulate_disaggregated", "step_model"]
 
 DEFAULT_TOKEN_BUDGET = 8192  # vLLM V1 offline / TensorRT-LLM default max_num_tokens
@@ -287,7 +287,7 @@ def simulate(step: StepModel | StepTable, lengths: Lengths, arrivals: Arrivals, 
     `StepTable` (built once with `StepTable.build`) instead of a `StepModel` reuses its grid
     across runs; it is rebuilt only when the run needs a larger batch, context or token range.
     `first_token_next_step`: an overlap scheduler's tokens reach the client when the step after the one
-    that made them ends (`first_token_after_next_step`): TTFT and end-to-end latency are one step longer
+    that made them ends (`sent_after_next_step`): TTFT and end-to-end latency are one step longer
     (the clients' next requests are still sent at the unshifted completions).
     """
     requests, budget, seed, max_ttft, max_tpot, run = _common(requests, token_budget, seed, max_ttft, max_tpot, method)
@@ -299,32 +299,32 @@ def simulate(step: StepModel | StepTable, lengths: Lengths, arrivals: Arrivals, 
     ev, seen = run(table.scalar(), table, src, cfg, lo, hi)
     req = {k: _floats(getattr(src, k), 0, seen) for k in ("arr", "t_sched", "t_first", "t_fin", "out", "dsteps")}
     if first_token_next_step:  # every token, the first and the last included, is sent when the next step ends
-        req["t_first"] = first_token_after_next_step(req["t_first"], ev)
-        req["t_fin"] = first_token_after_next_step(req["t_fin"], ev)
+        req["t_first"] = sent_after_next_step(req["t_first"], ev)
+        req["t_fin"] = sent_after_next_step(req["t_fin"], ev)
     return _summarise(req, [ev], [ev], kind, lo, hi, warmup, max_ttft, max_tpot)
 
 
-def first_token_after_next_step(t_first: np.ndarray, ev: list[tuple]) -> np.ndarray:
-    """First-token times under an overlap scheduler [TensorRT-LLM overlap scheduler; SGLang zero-overhead
-    batch scheduler]: the CPU processes a step's outputs while the GPU runs the next step, so a first token
-    produced by the step ending at t reaches the client when the next step ends: t plus that step's
-    (first) duration. When the engine goes idle after t instead (the next step starts later, on an arrival),
-    the outputs are processed at once and t stands. Events are (end, steps, ..., first step's duration, ...)."""
-    tf = np.asarray(t_first, dtype=float).copy()
+def sent_after_next_step(t: np.ndarray, ev: list[tuple]) -> np.ndarray:
+    """When tokens made by the steps ending at `t` reach the client under an overlap scheduler [TensorRT-LLM
+    overlap scheduler; SGLang zero-overhead batch scheduler]: the CPU processes a step's outputs while the GPU
+    runs the next step, so they are sent when the next step ends: t plus that step's (first) duration. When
+    the engine goes idle after t instead (the next step starts later, on an arrival), the outputs are
+    processed at once and t stands. Events are (end, steps, decode batch, ..., first step's duration, ...)."""
+    out = np.asarray(t, dtype=float).copy()
     if not ev:
-        return tf
+        return out
     E = np.asarray([(e[0], e[1], e[2], e[6]) for e in ev], dtype=float)  # end, steps, decode batch, first step
     ends = E[:, 0]
-    ok = np.isfinite(tf)
-    j = np.searchsorted(ends, tf[ok], side="left")
+    ok = np.isfinite(out)
+    j = np.searchsorted(ends, out[ok], side="left")
     nxt = np.minimum(j + 1, len(ev) - 1)
-    has_next = (j + 1 < len(ev)) & (ends[np.minimum(j, len(ev) - 1)] == tf[ok])
+    has_next = (j + 1 < len(ev)) & (ends[np.minimum(j, len(ev) - 1)] == out[ok])
     # a decode run follows its step at once; a single prompt step may follow an idle gap (it started later)
     single = E[nxt, 1] == 1
-    start = np.where(single, ends[nxt] - E[nxt, 3], tf[ok])
-    back_to_back = (E[nxt, 2] > 0) | (start <= tf[ok] * (1 + 1e-12) + 1e-12)
-    tf[ok] = np.where(has_next & back_to_back, tf[ok] + E[nxt, 3], tf[ok])
-    return tf
+    start = np.where(single, ends[nxt] - E[nxt, 3], out[ok])
+    back_to_back = (E[nxt, 2] > 0) | (start <= out[ok] * (1 + 1e-12) + 1e-12)
+    out[ok] = np.where(has_next & back_to_back, out[ok] + E[nxt, 3], out[ok])
+    return out
 
 
 def simulate_disaggregated(prefill: StepModel | StepTable, decode: StepModel | StepTable, lengths: Lengths,
