@@ -184,9 +184,10 @@ def misses_block(n: int = 10) -> str:
 
 @lru_cache(maxsize=None)
 def _validate_aic():
-    from infercast.analyses.validate import validate
+    from infercast.analyses.validate import default_paths, validate
 
-    return validate(None, include_aic=True, out_of_sample=False)
+    visible = set(default_paths(False))
+    return validate([p for p in default_paths(True) if p not in visible], out_of_sample=False)  # the AIC file only
 
 
 def aic_block() -> str:
