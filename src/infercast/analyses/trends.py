@@ -115,27 +115,29 @@ def fit_trends(scenario: dict | None = None) -> dict[str, TrendFit]:
     return {q: fit_trend(q, fit_chips(sc, q)) for q in TREND_KEYS}
 
 
+def _log_samples(cfg: dict, q: str, key: str, n: int, seed: int, rule: str):
+    """The scenario's distribution for trends.<q>.<key> and ln of n samples of it (each must be positive)."""
+    name = f"trends.{q}.{key}"
+    dist = parse(cfg[key], name)
+    x = dist.sample(n, rng_for(seed, name))
+    if np.any(x <= 0):
+        raise InfercastError(f"{name}: {rule}", field="scenario")
+    return dist, np.log(x)
+
+
 def trend_samples(q: str, fit: TrendFit, cfg: dict, years: np.ndarray, n: int, seed: int,
                   scatter: bool) -> tuple[np.ndarray, dict]:
     """ln(q) samples, shape (n, len(years)), and a description of where they came from."""
     desc: dict[str, Any] = {}
     if "growth" in cfg:
-        gd = parse(cfg["growth"], f"trends.{q}.growth")
-        g = gd.sample(n, rng_for(seed, f"trends.{q}.growth"))
-        if np.any(g <= 0):
-            raise InfercastError(f"trends.{q}.growth: annual factors must be positive (1.3 = +30 %/yr)", field="scenario")
-        slope = np.log(g)
+        gd, slope = _log_samples(cfg, q, "growth", n, seed, "annual factors must be positive (1.3 = +30 %/yr)")
         desc["growth"] = f"scenario: {gd} per year"
     else:
         slope = fit.slope + fit.slope_se * rng_for(seed, f"trends.{q}.slope").standard_normal(n)
         desc["growth"] = f"fit: {fit.growth_pct:+.1f} %/yr ± {fit.growth_se_pct:.1f} pp (1 SE)"
     if "anchor" in cfg:
-        ad = parse(cfg["anchor"], f"trends.{q}.anchor")
         y0 = float(cfg.get("anchor_year", fit.mean_year))
-        av = ad.sample(n, rng_for(seed, f"trends.{q}.anchor"))
-        if np.any(av <= 0):
-            raise InfercastError(f"trends.{q}.anchor must be positive", field="scenario")
-        la = np.log(av)
+        ad, la = _log_samples(cfg, q, "anchor", n, seed, "must be positive")
         desc["anchor"] = f"scenario: {ad} in {y0:g}"
     else:
         y0 = fit.mean_year
