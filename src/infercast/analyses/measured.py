@@ -17,6 +17,8 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
+
 from infercast.errors import InfercastError
 from infercast.files import read_text, shown
 from infercast.format import truncate
@@ -199,6 +201,54 @@ def lengths(row: dict, assumptions: list[str]) -> tuple[float | None, float | No
     return I, O, None
 
 
+@lru_cache(maxsize=None)
+def _length_table(name: str):
+    """A shipped per-sample length table (data/mlperf_lengths): (inputs, outputs) as int arrays."""
+    from infercast.engine import workload as W
+    from infercast.specs.store import data_path
+
+    t = W.read_trace(data_path(name)).lengths
+    return t.table_input, t.table_output
+
+
+def length_distribution(row: dict, I: float, O: float, assumptions: list[str]):
+    """The run's request lengths as a distribution (`workload.Lengths`), or None for fixed lengths.
+
+    An MLPerf run draws its dataset's samples: the shipped per-sample table, its outputs scaled to the
+    run's mean generated length where the table holds reference answers (a sample's generated length is
+    taken as proportional to its reference answer's; capped at the benchmark's max output). A stated range
+    ratio r draws each length uniformly from [r L, L] (SGLang bench_serving --random-range-ratio)."""
+    from infercast.engine import workload as W
+
+    if is_mlperf(row):
+        ds = mlperf_dataset(row)
+        if not ds.get("lengths_file"):
+            return None
+        i, o = _length_table(ds["lengths_file"])
+        note = "its output lengths"
+        if ds.get("lengths_output") == "reference":
+            cap = float(ds.get("max_output") or o.max())
+            o = np.clip(np.rint(o * (O / o.mean())), 1, cap).astype(np.int64)
+            note = f"its reference answers' lengths scaled to the run's mean {O:.0f}"
+        lengths = W.empirical(i, o, source=ds["lengths_file"])
+        assumptions.append(f"lengths drawn from the dataset's {len(i):,} samples ({note}): a decode step's mean "
+                           f"context is {lengths.mean_decode_context:.0f} tokens, long outputs weighing more, "
+                           f"not {I + O / 2:.0f}")
+        return lengths
+    r = num(row.get("range_ratio"))
+    if r is not None and r < 1:
+        L_in, L_out = num(row.get("input_len")), num(row.get("output_len"))
+        if L_in and L_out and L_in >= 1 and L_out >= 1:
+            return W.uniform(int(L_in), int(L_out), float(r))
+    return None
+
+
+def mlperf_latency_limits(row: dict, interactive: bool) -> tuple[float, float] | None:
+    """(TTFT, TPOT) 99th-percentile limits in ms of the row's MLPerf benchmark (LoadGen's mlperf.conf)."""
+    lim = mlperf_dataset(row).get("latency_ms", {}).get("interactive" if interactive else "server")
+    return (float(lim["ttft"]), float(lim["tpot"])) if lim else None
+
+
 _DP_WORDS = re.compile(r"attention[- _]?(?:dp|data[- _]?parallel)|dp[- _]attention|enable_attention_dp|\bdep ?\d+\b",
                        re.IGNORECASE)
 _SHAPE = re.compile(r"^(?P<n>\d+|\?)x(?P<shape>.*)$")
@@ -253,6 +303,7 @@ class Stated:
     spec: object = None  # engine.speculative.Speculation
     disagg: dict | None = None
     prefix_hit: float = 0.0
+    lengths: object = None  # engine.workload.Lengths: the run's length distribution; None for fixed lengths
     assumptions: list[str] = field(default_factory=list)
 
 
@@ -289,6 +340,7 @@ def stated(row: dict, assumptions: list[str]) -> tuple[Stated | None, str | None
                   ep=int(num(row.get("ep"))) if num(row.get("ep")) else None,
                   dp=int(dp) if dp is not None else None, concurrency=num(row.get("concurrency")), spec=spec,
                   disagg=parse_disagg(row.get("disagg") or ""), prefix_hit=num(row.get("prefix_hit")) or 0.0,
+                  lengths=length_distribution(row, I, O, assumptions) if I and O else None,
                   assumptions=assumptions), None
 
 

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
-from infercast.analyses.measured import Stated, family_of, num, stated
+from infercast.analyses.measured import Stated, family_of, mlperf_latency_limits, num, stated
 from infercast.engine import serving as S
 from infercast.engine.disagg import Pools, decode_tpot, disaggregated, prefill_rate
 from infercast.engine.step import deployment, step_time
@@ -231,14 +231,15 @@ def _simulate(ctx: Context, dep, st: Stated, arrivals, spec, a: list[str]):
     from infercast.engine import workload as W
     from infercast.engine.simulate import simulate_deployment
 
-    key = ("sim", id(dep), st.input_len, st.output_len, repr(arrivals), repr(spec))
+    key = ("sim", id(dep), st.input_len, st.output_len, id(st.lengths), repr(arrivals), repr(spec))
     if key not in ctx.cache:
-        lengths = W.fixed(max(1, int(round(st.input_len))), max(1, int(round(st.output_len))))
+        lengths = st.lengths or W.fixed(max(1, int(round(st.input_len))), max(1, int(round(st.output_len))))
         sd = None
         if spec is not None:
             sd = W.SpecDecode(spec.tokens, min(0.999, (spec.tokens_per_step - 1) / spec.tokens))
         ctx.cache[key] = simulate_deployment(dep, lengths, arrivals, requests=1500, spec=sd, seed=0)
-        a.append("from the request-level simulation (1,500 requests, fixed lengths at the row's means)")
+        a.append("from the request-level simulation (1,500 requests, " + ("lengths drawn as stated above)"
+                 if st.lengths is not None else "fixed lengths at the row's means)"))
     return ctx.cache[key]
 
 
@@ -321,6 +322,7 @@ def _predict(row: dict, ctx: Context, res: RowResult) -> None:
     if n % dep.gpus:
         a.append(f"{n} GPUs are not whole replicas of {dep.gpus}: {replicas} replica(s) modelled")
     spec = st.spec
+    dctx = None if st.lengths is None else st.lengths.mean_decode_context
     conc = st.concurrency
     cap = int(m.group(1)) if (m := re.search(r"gpu_batch_size (\d+)", notes)) else None
     cmax = float(S.max_concurrency(dep, I, O)[0])
@@ -336,7 +338,7 @@ def _predict(row: dict, ctx: Context, res: RowResult) -> None:
         if conc is None:
             raise NotComparable("a fixed-concurrency run without its concurrency")
         c = min(conc / replicas, cmax)
-        r = S.continuous(dep, I, O, c, spec=spec)
+        r = S.continuous(dep, I, O, c, spec=spec, decode_ctx=dctx)
         if conc / replicas > cmax:  # the other clients wait for KV space: Little's law on the closed loop
             r = dict(r)
             lam = c / _f(r, "e2e_s")  # requests/s per replica at the memory limit
@@ -361,7 +363,7 @@ def _predict(row: dict, ctx: Context, res: RowResult) -> None:
                                                                                                "prefill_ms"):
         c1 = conc / replicas if conc else 1.0
         a.append(f"min-latency: {c1:.0f} request(s) in flight per replica, continuous batching")
-        r = S.continuous(dep, I, O, c1, spec=spec)
+        r = S.continuous(dep, I, O, c1, spec=spec, decode_ctx=dctx)
         res.tokens_per_s_per_user = _f(r, "tokens_per_s_per_user")
         res.predicted = _metric(r, metric, O, gpus)
         return
@@ -380,30 +382,34 @@ def _predict(row: dict, ctx: Context, res: RowResult) -> None:
             a.append(f"batch {b}: largest power of 2 that fits (source states the rule, not the size)")
         else:
             b = conc / replicas
-        r = S.static_batch(dep, I, O, min(b, cmax), spec=spec)
+        r = S.static_batch(dep, I, O, min(b, cmax), spec=spec, decode_ctx=dctx)
         res.tokens_per_s_per_user = _f(r, "tokens_per_s_per_user")
         res.predicted = _metric(r, metric, O, gpus)
         return
     if scen.startswith("server-qps-"):
         rate = scen.split("-")[-1]
         total = int(m.group(1)) if (m := re.search(r"(\d+) requests", notes)) else 500
-        r = _qps(dep, I, O, rate, replicas, cmax, total, a, spec)
+        r = _qps(dep, I, O, rate, replicas, cmax, total, a, spec, dctx)
         res.tokens_per_s_per_user = _f(r, "tokens_per_s_per_user")
         res.predicted = _metric(r, metric, O, gpus)
         return
     if scen in ("server", "server-interactive"):
-        default_ttft, default_tpot = (2000, 200) if scen == "server" else (450, 40)
+        # the benchmark's own limits (LoadGen mlperf.conf); llama2-70b's where the benchmark is not known
+        default_ttft, default_tpot = mlperf_latency_limits(row, scen != "server") or \
+            ((2000, 200) if scen == "server" else (450, 40))
         ttft_lim = (int(m.group(1)) if (m := re.search(r"TTFT p99<=(\d+)ms", notes)) else default_ttft) / 1e3
         tpot_lim = (int(m.group(1)) if (m := re.search(r"TPOT p99<=(\d+)ms", notes)) else default_tpot) / 1e3
         if "p99-occupancy" in ctx.ablate:
-            c = S.best_under_latency(dep, I, O, tpot_max=tpot_lim, ttft_max=ttft_lim, max_c=cmax, spec=spec)
+            c = S.best_under_latency(dep, I, O, tpot_max=tpot_lim, ttft_max=ttft_lim, max_c=cmax, spec=spec,
+                                       decode_ctx=dctx)
         else:
-            c = S.best_under_p99(dep, I, O, tpot_max=tpot_lim, ttft_max=ttft_lim, max_c=cmax, spec=spec)
+            c = S.best_under_p99(dep, I, O, tpot_max=tpot_lim, ttft_max=ttft_lim, max_c=cmax, spec=spec,
+                                       decode_ctx=dctx)
         if c is None:
             raise NotComparable("no batch meets the latency limits in the model")
         a.append(f"MLPerf {scen}: Poisson arrivals; largest mean batch ({c:.0f} per replica) whose 99th-percentile "
                  f"occupancy fits in memory and meets TPOT <= {tpot_lim * 1e3:.0f} ms and TTFT <= {ttft_lim:g} s")
-        r = S.continuous(dep, I, O, c, spec=spec)
+        r = S.continuous(dep, I, O, c, spec=spec, decode_ctx=dctx)
         res.tokens_per_s_per_user = _f(r, "tokens_per_s_per_user")
         if pct:
             from infercast.engine import workload as W
@@ -421,16 +427,17 @@ def _predict(row: dict, ctx: Context, res: RowResult) -> None:
             if not total:
                 raise NotComparable("latency of an offline queue depends on how many requests were queued, which "
                                     "the source does not state")
-            r = _qps(dep, I, O, "INF", replicas, cmax, total, a, spec)
+            r = _qps(dep, I, O, "INF", replicas, cmax, total, a, spec, dctx)
         else:
-            r = S.continuous(dep, I, O, c, spec=spec)
+            r = S.continuous(dep, I, O, c, spec=spec, decode_ctx=dctx)
         res.tokens_per_s_per_user = _f(r, "tokens_per_s_per_user")
         res.predicted = _metric(r, metric, O, gpus) if not pct else None
         return
     raise NotComparable(f"scenario '{scen}' is not modelled")
 
 
-def _qps(dep, I, O, rate: str, replicas: int, cmax: float, total: int, assumptions: list[str], spec=None) -> dict:
+def _qps(dep, I, O, rate: str, replicas: int, cmax: float, total: int, assumptions: list[str], spec=None,
+         dctx=None) -> dict:
     """Poisson arrivals at `rate` req/s (INF: all at once) on `replicas` replicas.
 
     Below saturation, Little's law sets the concurrency: C = rate x e2e(C) (fixed point).
@@ -439,7 +446,7 @@ def _qps(dep, I, O, rate: str, replicas: int, cmax: float, total: int, assumptio
     """
     if rate.upper() == "INF":
         c = min(cmax, total / replicas)
-        r = dict(S.continuous(dep, I, O, c, spec=spec))
+        r = dict(S.continuous(dep, I, O, c, spec=spec, decode_ctx=dctx))
         t_all, _ = S.prefill_time(dep, I, c)
         r["ttft_s"] = np.asarray(float(t_all) / 2 + float(r["tpot_s"]))
         assumptions.append(f"QPS=INF: {total} requests at once, {c:.0f} in flight per replica")
@@ -447,12 +454,12 @@ def _qps(dep, I, O, rate: str, replicas: int, cmax: float, total: int, assumptio
     lam = float(rate) / replicas
     c = 1.0
     for _ in range(60):
-        r = S.continuous(dep, I, O, c, spec=spec)
+        r = S.continuous(dep, I, O, c, spec=spec, decode_ctx=dctx)
         c_new = min(cmax, lam * float(r["e2e_s"]))
         if abs(c_new - c) < 1e-3 * max(c, 1):
             break
         c = 0.5 * (c + c_new)
-    r = dict(S.continuous(dep, I, O, c, spec=spec))
+    r = dict(S.continuous(dep, I, O, c, spec=spec, decode_ctx=dctx))
     mu = c / float(r["e2e_s"])  # requests/s one replica completes at this occupancy
     r["output_tok_s_per_gpu"] = np.asarray(min(lam * O / dep.gpus, float(r["output_tok_s_per_gpu"])))
     if lam > mu * 1.001:  # overloaded: a finite run of `total` requests queues; the mean waits half the backlog

@@ -65,10 +65,12 @@ def draft_time(dep: Deployment, spec: Speculation | None, batch, context, pp_) -
     return spec.tokens * (layer + st["lm_head"])
 
 
-def continuous(dep: Deployment, input_len, output_len, concurrency, pp=None, spec: Speculation | None = None) -> dict:
+def continuous(dep: Deployment, input_len, output_len, concurrency, pp=None, spec: Speculation | None = None,
+               decode_ctx=None) -> dict:
     """Steady-state continuous batching with `concurrency` requests in flight per replica.
 
-    Each step decodes one token for every request (mean context I + O/2); over O steps every request
+    Each step decodes one token for every request (mean context `decode_ctx`: I + O/2 for fixed lengths,
+    `workload.Lengths.mean_decode_context` for a distribution); over O steps every request
     brings I prompt tokens, prefilled in chunks beside the decodes [Sarathi-Serve / vLLM chunked
     prefill]. A prompt is prefilled in its own chunk steps, so the mean step mixes decode-only steps
     and chunk steps (`_three_steps`); only when prompts arrive faster than one chunk per step does
@@ -89,8 +91,9 @@ def continuous(dep: Deployment, input_len, output_len, concurrency, pp=None, spe
     q = 1.0 if spec is None else spec.tokens + 1.0
     tps = 1.0 if spec is None else spec.tokens_per_step
     steps = O / tps  # verify steps per request
-    full, mine, pre = _three_steps(dep, b, I, O, steps, others, pp_, q)
-    drafted = draft_time(dep, spec, b, I + O / 2, pp_)
+    ctx = I + O / 2 if decode_ctx is None else np.asarray(decode_ctx, dtype=float)
+    full, mine, pre = _three_steps(dep, b, I, O, steps, others, pp_, q, ctx)
+    drafted = draft_time(dep, spec, b, ctx, pp_)
     t_full = token_time(_plus(full, drafted), m) / tps
     tpot = token_time(_plus(mine, drafted), m) / tps
     # the step in progress when it arrives, then its own prompt in chunks, each chunk in a step that also
@@ -109,7 +112,7 @@ def continuous(dep: Deployment, input_len, output_len, concurrency, pp=None, spe
     }
 
 
-def _three_steps(dep: Deployment, b, I, O, steps, others, pp_, q) -> tuple[dict, dict, dict]:
+def _three_steps(dep: Deployment, b, I, O, steps, others, pp_, q, ctx) -> tuple[dict, dict, dict]:
     """Three steps: the mean step with every arriving prompt; the mean step a request sees (the others' prompts
     only); and the one that carries a chunk of its own prompt beside the others' decodes and prompts, returned
     with its latency times the chunks (alone, at C = 1, exactly `prefill_time(dep, I, 1)`).
@@ -133,7 +136,7 @@ def _three_steps(dep: Deployment, b, I, O, steps, others, pp_, q) -> tuple[dict,
             dict(decode_seqs=b, prefill_tokens=b * I / steps * inv_all, prefill_seqs=b / steps * inv_all),
             dict(decode_seqs=b * others, prefill_tokens=b * I / steps * others + I / chunks,
                  prefill_seqs=b / steps * others + 1.0 / chunks)]
-    common = dict(decode_ctx=I + O / 2, prefill_ctx=(I + 1) / 2, pp=pp_, decode_query=q)
+    common = dict(decode_ctx=ctx, prefill_ctx=(I + 1) / 2, pp=pp_, decode_query=q)
     eff = dep.eff
     hidden = [getattr(eff, f.name) for f in fields(eff)] if is_dataclass(eff) else []
     arrays = [v for r in rows for v in r.values()] + list(common.values())
@@ -209,8 +212,10 @@ def _plus(st: Mapping, extra) -> Mapping:
     return _Lazy(st, lambda k: st[k] + extra if k in ("latency", "cycle") else st[k])
 
 
-def static_batch(dep: Deployment, input_len, output_len, batch, pp=None, spec: Speculation | None = None) -> dict:
-    """A fixed batch: prefill all prompts together, then O-1 decode steps (mean context I + O/2)."""
+def static_batch(dep: Deployment, input_len, output_len, batch, pp=None, spec: Speculation | None = None,
+                 decode_ctx=None) -> dict:
+    """A fixed batch: prefill all prompts together, then O-1 decode steps (mean context I + O/2, or
+    `decode_ctx`)."""
     I = np.asarray(input_len, dtype=float)
     O = np.maximum(np.asarray(output_len, dtype=float), 1.0)
     B = np.asarray(batch, dtype=float)
@@ -220,8 +225,9 @@ def static_batch(dep: Deployment, input_len, output_len, batch, pp=None, spec: S
     ttft, _ = prefill_time(dep, I, B / dp, pp=pp_)
     q = 1.0 if spec is None else spec.tokens + 1.0
     tps = 1.0 if spec is None else spec.tokens_per_step
-    st = step_time(dep, decode_seqs=B / dp / m, decode_ctx=I + O / 2, pp=pp_, decode_query=q)
-    tpot = token_time(_plus(st, draft_time(dep, spec, B / dp / m, I + O / 2, pp_)), m) / tps
+    ctx = I + O / 2 if decode_ctx is None else np.asarray(decode_ctx, dtype=float)
+    st = step_time(dep, decode_seqs=B / dp / m, decode_ctx=ctx, pp=pp_, decode_query=q)
+    tpot = token_time(_plus(st, draft_time(dep, spec, B / dp / m, ctx, pp_)), m) / tps
     total = ttft + (O - 1) * tpot
     gpus = dep.tp * pp_ * dp
     return {
@@ -246,20 +252,21 @@ def max_concurrency(dep: Deployment, input_len, output_len, pp=None):
 
 
 def best_under_latency(dep: Deployment, input_len, output_len, tpot_max=None, ttft_max=None, max_c=None,
-                       static: bool = False, spec: Speculation | None = None):
+                       static: bool = False, spec: Speculation | None = None, decode_ctx=None):
     """Largest concurrency per replica whose mean TPOT and TTFT meet the targets (None where none does).
 
     `static`: judge the targets under a static batch (all prompts prefilled together) instead of
     continuous batching."""
     return _best_meeting(dep, input_len, output_len, tpot_max, ttft_max, max_c, z=0.0,
-                         grid=lambda hi: np.unique(np.round(np.geomspace(1, hi, 96))), static=static, spec=spec)
+                         grid=lambda hi: np.unique(np.round(np.geomspace(1, hi, 96))), static=static, spec=spec,
+                         decode_ctx=decode_ctx)
 
 
 Z99 = 2.326  # standard-normal 99th percentile
 
 
 def best_under_p99(dep: Deployment, input_len, output_len, tpot_max=None, ttft_max=None, max_c=None, z=Z99,
-                   spec: Speculation | None = None):
+                   spec: Speculation | None = None, decode_ctx=None):
     """Largest mean concurrency per replica for Poisson arrivals whose 99th-percentile TPOT/TTFT meet targets.
 
     With Poisson arrivals and every request admitted at once (continuous batching with memory to
@@ -270,10 +277,11 @@ def best_under_p99(dep: Deployment, input_len, output_len, tpot_max=None, ttft_m
     rule (p99 limits) and any SLO stated as a percentile. Returns K or None.
     """
     return _best_meeting(dep, input_len, output_len, tpot_max, ttft_max, max_c, z=z,
-                         grid=lambda hi: np.unique(np.geomspace(0.5, hi, 128)), spec=spec)
+                         grid=lambda hi: np.unique(np.geomspace(0.5, hi, 128)), spec=spec, decode_ctx=decode_ctx)
 
 
-def _best_meeting(dep, input_len, output_len, tpot_max, ttft_max, max_c, z, grid, static=False, spec=None):
+def _best_meeting(dep, input_len, output_len, tpot_max, ttft_max, max_c, z, grid, static=False, spec=None,
+                  decode_ctx=None):
     """The mean concurrency K with the highest throughput whose occupancy K + z*sqrt(K) fits and meets the targets."""
     cmax, _ = max_concurrency(dep, input_len, output_len)
     hi = float(np.max(cmax)) if max_c is None else min(float(max_c), float(np.max(cmax)))
@@ -282,7 +290,7 @@ def _best_meeting(dep, input_len, output_len, tpot_max, ttft_max, max_c, z, grid
     k = grid(hi)
     occ = k + z * np.sqrt(k)
     def run(d, i, o, c):
-        return (static_batch if static else continuous)(d, i, o, c, spec=spec)
+        return (static_batch if static else continuous)(d, i, o, c, spec=spec, decode_ctx=decode_ctx)
 
     r_occ = run(dep, input_len, output_len, occ)
     ok = occ <= hi

@@ -80,6 +80,19 @@ class Lengths:
             return float(self.table_output.mean())
         return (max(1, int(self.range_ratio * self.output_len)) + self.output_len) / 2.0
 
+    @property
+    def mean_decode_context(self) -> float:
+        """Mean context (prompt + tokens so far) of the sequences in a decode step. A request stays in the
+        batch for as many steps as it generates tokens, so long outputs weigh more [length-biased sampling;
+        renewal-reward theorem]: (E[I O] + E[O^2] / 2) / E[O], which is I + O/2 for fixed lengths."""
+        if self.table_input is not None:
+            i, o = self.table_input.astype(float), self.table_output.astype(float)
+            return float((i @ o + o @ o / 2.0) / o.sum())
+        lo = max(1, int(self.range_ratio * self.output_len))
+        n = self.output_len - lo + 1  # lengths drawn independently, each uniform on its integers
+        second = (n * n - 1) / 12.0 + self.mean_output ** 2
+        return self.mean_input + second / (2.0 * self.mean_output)
+
     def sample(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """n (input, output) length pairs as int64 arrays."""
         if self.table_input is not None:
