@@ -25,7 +25,7 @@ from infercast.errors import DoesNotFitError, InfercastError
 from infercast.vocabulary import check_number
 
 __all__ = ["DEFAULT_TOKEN_BUDGET", "DeploymentStep", "Dist", "SimResult", "StepModel", "StepTable",
-           "sent_after_next_step", "simulate",
+           "deployment_table", "sent_after_next_step", "simulate",
            "simulate_deployment", "simulate_disaggregated", "step_model"]
 
 DEFAULT_TOKEN_BUDGET = 8192  # vLLM V1 offline / TensorRT-LLM default max_num_tokens
@@ -395,8 +395,16 @@ def simulate_disaggregated(prefill: StepModel | StepTable, decode: StepModel | S
     return _summarise(req, streams, dstreams, arrivals.kind, lo, hi, warmup, max_ttft, max_tpot)
 
 
-def simulate_deployment(dep, lengths: Lengths, arrivals: Arrivals, **kw) -> SimResult:
-    """`simulate` with the deployment's own step model (prompt length and KV context from the workload)."""
+def deployment_table(dep, lengths: Lengths, max_batch: int, token_budget: int = DEFAULT_TOKEN_BUDGET) -> StepTable:
+    """The deployment's step table for a workload, built once to be reused across runs (`simulate_deployment`)."""
     step = step_model(dep, prompt_len=lengths.mean_input, context=lengths.mean_input + lengths.mean_output)
+    return StepTable.build(step, max_batch=max_batch, max_context=lengths.max_total + 1, max_tokens=token_budget)
+
+
+def simulate_deployment(dep, lengths: Lengths, arrivals: Arrivals, *, table: StepTable | None = None,
+                        **kw) -> SimResult:
+    """`simulate` with the deployment's own step model (prompt length and KV context from the workload), or
+    with `table`, that model's table from `deployment_table`."""
+    step = table or step_model(dep, prompt_len=lengths.mean_input, context=lengths.mean_input + lengths.mean_output)
     kw.setdefault("first_token_next_step", bool(dep.engine.overlap_scheduler))
     return simulate(step, lengths, arrivals, **kw)
