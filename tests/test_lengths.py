@@ -164,3 +164,20 @@ def test_mlperf_server_run_is_the_highest_rate_meeting_both_p99_limits():
                                       "performance/run_1/mlperf_log_summary.txt", gpu="h200-sxm", tp="1",
                                num_gpus="1", scenario="offline"))
     assert rows["output_tok_per_s_per_gpu"].predicted <= offline.predicted * 1.02
+
+
+def test_an_unstated_shape_is_planned_to_meet_the_runs_latency_limits():
+    """DeepSeek-R1 on 8 x H200: the best-throughput shape (attention-DP + EP) cannot meet the Interactive
+    scenario's 15 ms p99 TPOT; the planner picks, among the shapes that use all the GPUs, the best that can."""
+    def row(scen, bench):
+        return dict(id="MLP99-002", source=f"mlcommons/inference_results_v5.0:closed/X/results/S/{bench}/Server/"
+                    "performance/run_1/mlperf_log_summary.txt", date="2025-09-09", engine="TensorRT-LLM",
+                    model="deepseek-r1", weights="fp8", kv_cache="", gpu="h200-sxm", num_gpus="8", tp="", pp="",
+                    ep="", scenario=scen, input_len="", output_len="", concurrency="",
+                    metric="output_tok_per_s_per_gpu", value="100", unit="tokens/s/GPU", notes="")
+    offline = predict_row(row("offline", "deepseek-r1"))
+    fast = predict_row(row("server-interactive", "deepseek-r1-interactive"))
+    shape = lambda r: next(x for x in r.assumptions if x.startswith("shape not stated"))  # noqa: E731
+    assert "ep 8" in shape(offline) and "meet" not in shape(offline)
+    assert shape(fast).startswith("shape not stated: tp 8") and "TPOT" in shape(fast)
+    assert fast.status == "compared" and 0 < fast.predicted < offline.predicted

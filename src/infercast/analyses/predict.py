@@ -149,11 +149,29 @@ def _layout(st: Stated, moe: bool, gpus_hint: int) -> tuple[int | None, int, int
     return tp, pp, ep
 
 
+def _server_limits(row: dict, scen: str) -> tuple[float, float]:
+    """(TTFT, TPOT) 99th-percentile limits in seconds of an MLPerf server or interactive row: stated in its notes,
+    else its benchmark's (LoadGen mlperf.conf), else llama2-70b's."""
+    notes = row.get("notes") or ""
+    default_ttft, default_tpot = mlperf_latency_limits(row, scen != "server") or \
+        ((2000, 200) if scen == "server" else (450, 40))
+    ttft = int(m.group(1)) if (m := re.search(r"TTFT p99<=(\d+)ms", notes)) else default_ttft
+    tpot = int(m.group(1)) if (m := re.search(r"TPOT p99<=(\d+)ms", notes)) else default_tpot
+    return ttft / 1e3, tpot / 1e3
+
+
 def _planned(ctx: Context, row: dict, st: Stated, n: int, a: list[str]) -> tuple[int, int, int]:
-    """The planner's best shape among those that use the row's `n` GPUs exactly (whole replicas)."""
+    """The planner's best shape among those that use the row's `n` GPUs exactly (whole replicas); for a run held
+    to latency limits (MLPerf server, interactive), the best that meets them at their percentile."""
     from infercast.engine.planner import Space, Targets, Workload, plan
 
-    key = ("plan", row["model"], row["gpu"], st.weights, st.kv, st.engine, st.input_len, st.output_len, n, st.pp)
+    scen = (row.get("scenario") or "").strip().lower()
+    targets = Targets()
+    if scen in ("server", "server-interactive"):
+        ttft, tpot = _server_limits(row, scen)
+        targets = Targets(max_ttft=ttft, max_tpot=tpot, percentile=99.0)
+    key = ("plan", row["model"], row["gpu"], st.weights, st.kv, st.engine, st.input_len, st.output_len, n, st.pp,
+           targets)
     engine = st.engine
     if engine:  # a stack without a profile is planned as the generic one, as `_dep` then models it
         from infercast.engine.efficiency import get_engine
@@ -169,12 +187,12 @@ def _planned(ctx: Context, row: dict, st: Stated, n: int, a: list[str]) -> tuple
         for pps in (((st.pp,) if st.pp > 1 else (1,)), None):
             try:
                 p = plan(row["model"], row["gpu"], Workload(int(round(st.input_len)), max(1, int(round(st.output_len)))),
-                         Targets(), Space(precisions=(st.weights,) if st.weights else None, kv=st.kv, engine=engine,
+                         targets, Space(precisions=(st.weights,) if st.weights else None, kv=st.kv, engine=engine,
                                           max_gpus=n, pps=pps, points=24), frontiers=False)
             except InfercastError:
                 continue
             A = p.arrays
-            ok = (n % A["gpus"]) == 0
+            ok = ((n % A["gpus"]) == 0) & (p.meeting() if targets.any else True)
             if ok.any():
                 i = np.flatnonzero(ok)[np.argmax(A["output_tok_s_per_gpu"][ok])]
                 ctx.cache[key] = (int(A["tp"][i]), int(A["pp"][i]), int(A["ep"][i]))
@@ -183,8 +201,9 @@ def _planned(ctx: Context, row: dict, st: Stated, n: int, a: list[str]) -> tuple
     if got is None:
         raise NotComparable("the model does not fit on these GPUs in any shape that uses them all")
     a.append(f"shape not stated: tp {got[0]} x pp {got[1]}" + (f", ep {got[2]}" if got[2] > 1 else "")
-             + " (the planner's best throughput among shapes that use all the GPUs, tensor parallel inside a node first, "
-             "as a tuned run would choose)")
+             + " (the planner's best throughput among shapes that use all the GPUs" + (f" and meet {targets.describe()}"
+                                                                                      if targets.any else "")
+             + ", tensor parallel inside a node first, as a tuned run would choose)")
     return got
 
 
@@ -470,10 +489,7 @@ def _predict(row: dict, ctx: Context, res: RowResult) -> None:
         return
     if scen in ("server", "server-interactive"):
         # the benchmark's own limits (LoadGen mlperf.conf); llama2-70b's where the benchmark is not known
-        default_ttft, default_tpot = mlperf_latency_limits(row, scen != "server") or \
-            ((2000, 200) if scen == "server" else (450, 40))
-        ttft_lim = (int(m.group(1)) if (m := re.search(r"TTFT p99<=(\d+)ms", notes)) else default_ttft) / 1e3
-        tpot_lim = (int(m.group(1)) if (m := re.search(r"TPOT p99<=(\d+)ms", notes)) else default_tpot) / 1e3
+        ttft_lim, tpot_lim = _server_limits(row, scen)
         if "p99-occupancy" in ctx.ablate:
             c = S.best_under_latency(dep, I, O, tpot_max=tpot_lim, ttft_max=ttft_lim, max_c=cmax, spec=spec,
                                        decode_ctx=dctx)
