@@ -34,6 +34,7 @@ FAMILIES = {
     "TRTDS": "TensorRT-LLM DeepSeek-R1 blog",
     "MLP40": "MLPerf Inference v4.0",
     "MLP41": "MLPerf Inference v4.1",
+    "MLP50": "MLPerf Inference v5.0",
     "OCI": "vLLM on 8 x MI300X (Oracle)",
     "SGL": "SGLang large-scale EP, DeepSeek-V3",
     "NIM": "NVIDIA NIM concurrency tables",
