@@ -24,6 +24,8 @@ REQUIRED = [
 ACTIVE_CONVENTION = {
     "gpt-4": "all",  # SemiAnalysis: 2 x 111B + 55B shared ~ 280B
     "llama-4-maverick": "all",
+    "llama-4-scout": "all",
+    "qwen3-30b-a3b": "all",  # Qwen: "3.3B activated" = 3.35B incl. embeddings, 3.04B without
     "mixtral-8x7b": "all",  # Mistral: 12.9B (derived 12.88B incl. embeddings; 12.75B without)
     "mixtral-8x22b": "all",
     "qwen3-235b-a22b": "all",  # Qwen counts embeddings: Qwen3-30B-A3B "3.3B activated" = 3.35B incl., 3.04B excl.
@@ -39,6 +41,8 @@ ACTIVE_CONVENTION = {
 # looser tolerance) and checked instead at the precision the publisher used (test_active_at_published_precision).
 ACTIVE_NOT_WITHIN_1PCT = {
     "llama-4-maverick": "Meta: '17B active'; derived 17.19B incl. embeddings (+1.1%), 16.15B without (-5%)",
+    "llama-4-scout": "Meta: '17B active'; derived 17.17B incl. embeddings (+1.0%), 16.14B without (-5%)",
+    "qwen3-30b-a3b": "Qwen: '3.3B activated'; derived 3.35B incl. embeddings (+1.6%), 3.04B without (-8%)",
     "deepseek-v3": "DeepSeek: '37B activated'; derived 36.63B without input embedding (-1.01%), 37.55B with (+1.5%)",
     "deepseek-r1": "DeepSeek: '37B activated'; derived 36.63B without input embedding (-1.01%), 37.55B with (+1.5%)",
 }
@@ -46,6 +50,11 @@ ACTIVE_NOT_WITHIN_1PCT = {
 # Published totals given as a one-figure label ('1T'): checked at that precision, kept as strict xfails at 1 %.
 TOTAL_NOT_WITHIN_1PCT = {
     "kimi-k2": "Moonshot: '1T total'; derived 1.026T from config.json (+2.6%); secondary sources quote 1.04T (-1.3%)",
+}
+
+# Published totals that count parts the catalog does not model (a vision encoder): strict xfails at 1 %.
+TOTAL_COUNTS_UNMODELLED_PARTS = {
+    "llama-4-scout": "Meta: '109B total' with the vision encoder; the text model derives 107.8B (-1.1%)",
 }
 
 MODELS = all_models()
@@ -99,9 +108,12 @@ def test_entry_has_sources_and_context(m: ModelSpec):
 
 # ---- derived vs published parameter counts (1 %) -------------------------------------------------
 
+_TOTAL_XFAIL = {**TOTAL_NOT_WITHIN_1PCT, **TOTAL_COUNTS_UNMODELLED_PARTS}
+
+
 @pytest.mark.parametrize("m", [
-    pytest.param(m, marks=pytest.mark.xfail(strict=True, reason=TOTAL_NOT_WITHIN_1PCT[m.id]))
-    if m.id in TOTAL_NOT_WITHIN_1PCT else m for m in MODELS], ids=_ids(MODELS))
+    pytest.param(m, marks=pytest.mark.xfail(strict=True, reason=_TOTAL_XFAIL[m.id]))
+    if m.id in _TOTAL_XFAIL else m for m in MODELS], ids=_ids(MODELS))
 def test_total_params_match_published(m: ModelSpec):
     err = m.total_params / m.published_params - 1
     assert abs(err) <= 0.01, f"{m.id}: derived {m.total_params:.4g} vs {m.published_params:.4g} " \
