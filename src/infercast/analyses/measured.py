@@ -215,8 +215,8 @@ def length_distribution(row: dict, I: float, O: float, assumptions: list[str]):
     """The run's request lengths as a distribution (`workload.Lengths`), or None for fixed lengths.
 
     An MLPerf run draws its dataset's samples: the shipped per-sample table, its outputs scaled to the
-    run's mean generated length where the table holds reference answers (a sample's generated length is
-    taken as proportional to its reference answer's; capped at the benchmark's max output). A stated range
+    run's mean generated length (a sample's generated length is taken as proportional to the table's, the
+    reference answer's or the reference model's; capped at the benchmark's max output). A stated range
     ratio r draws each length uniformly from [r L, L] (SGLang bench_serving --random-range-ratio)."""
     from infercast.engine import workload as W
 
@@ -225,11 +225,12 @@ def length_distribution(row: dict, I: float, O: float, assumptions: list[str]):
         if not ds.get("lengths_file"):
             return None
         i, o = _length_table(ds["lengths_file"])
-        note = "its output lengths"
-        if ds.get("lengths_output") == "reference":
+        what = "reference answers'" if ds.get("lengths_output") == "reference" else "generated"
+        note = f"its {what} output lengths"
+        if abs(O / o.mean() - 1.0) > 1e-3:  # this run generated more or fewer tokens per sample than the table
             cap = float(ds.get("max_output") or o.max())
             o = np.clip(np.rint(o * (O / o.mean())), 1, cap).astype(np.int64)
-            note = f"its reference answers' lengths scaled to the run's mean {O:.0f}"
+            note += f" scaled to the run's mean {O:.0f}"
         lengths = W.empirical(i, o, source=ds["lengths_file"])
         assumptions.append(f"lengths drawn from the dataset's {len(i):,} samples ({note}): a decode step's mean "
                            f"context is {lengths.mean_decode_context:.0f} tokens, long outputs weighing more, "
