@@ -490,6 +490,11 @@ def _predict(row: dict, ctx: Context, res: RowResult) -> None:
     if scen in ("server", "server-interactive"):
         # the benchmark's own limits (LoadGen mlperf.conf); llama2-70b's where the benchmark is not known
         ttft_lim, tpot_lim = _server_limits(row, scen)
+        if "mlperf-server-search" not in ctx.ablate and metric in _SERVER_METRICS:
+            sim = _server_search(ctx, dep, st, spec, ttft_lim, tpot_lim, cmax, dctx, a)
+            res.tokens_per_s_per_user = 1.0 / max(sim.tpot.mean, 1e-12)
+            res.predicted = _SERVER_METRICS[metric](sim, dep.gpus)
+            return
         if "p99-occupancy" in ctx.ablate:
             c = S.best_under_latency(dep, I, O, tpot_max=tpot_lim, ttft_max=ttft_lim, max_c=cmax, spec=spec,
                                        decode_ctx=dctx)
@@ -502,11 +507,7 @@ def _predict(row: dict, ctx: Context, res: RowResult) -> None:
                  f"occupancy fits in memory and meets TPOT <= {tpot_lim * 1e3:.0f} ms and TTFT <= {ttft_lim:g} s")
         r = S.continuous(dep, I, O, c, spec=spec, decode_ctx=dctx)
         res.tokens_per_s_per_user = _f(r, "tokens_per_s_per_user")
-        if "mlperf-server-search" not in ctx.ablate and metric in _SERVER_METRICS:
-            sim = _server_search(ctx, dep, st, spec, ttft_lim, tpot_lim, cmax, dctx, a)
-            res.tokens_per_s_per_user = 1.0 / max(sim.tpot.mean, 1e-12)
-            res.predicted = _SERVER_METRICS[metric](sim, dep.gpus)
-        elif pct:
+        if pct:
             from infercast.engine import workload as W
 
             rate = c / _f(r, "e2e_s")
