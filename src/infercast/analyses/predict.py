@@ -335,8 +335,9 @@ def _server_search(ctx: Context, dep, st: Stated, spec, ttft_lim: float, tpot_li
         ctx.cache[key] = (lo, best, cap)
     lo, best, cap = ctx.cache[key]
     a.append(f"MLPerf server run simulated: {lo:.3g} requests/s per replica, the highest rate whose simulated p99 "
-             f"TTFT ({best.ttft.p99 * 1e3:.0f} ms) and p99 TPOT ({best.tpot.p99 * 1e3:.0f} ms) meet the limits "
-             f"(warm-up of four end-to-end times; batch capped at {cap})")
+             f"TTFT ({best.ttft.p99 * 1e3:.0f} ms) and p99 TPOT ({best.tpot.p99 * 1e3:.0f} ms) meet TPOT <= "
+             f"{tpot_lim * 1e3:.0f} ms and TTFT <= {ttft_lim:g} s (warm-up of four end-to-end times; batch capped "
+             f"at {cap})")
     return best
 
 
