@@ -172,16 +172,16 @@ def _planned(ctx: Context, row: dict, st: Stated, n: int, a: list[str]) -> tuple
         targets = Targets(max_ttft=ttft, max_tpot=tpot, percentile=99.0)
     key = ("plan", row["model"], row["gpu"], st.weights, st.kv, st.engine, st.input_len, st.output_len, n, st.pp,
            targets)
-    engine = st.engine
-    if engine:  # a stack without a profile is planned as the generic one, as `_dep` then models it
-        from infercast.engine.efficiency import get_engine
-
-        try:
-            get_engine(engine)
-        except InfercastError:
-            engine = "other"
     if key not in ctx.cache:
         ctx.cache[key] = None
+        engine = st.engine
+        if engine:  # a stack without a profile is planned as the generic one, as `_dep` then models it
+            from infercast.engine.efficiency import get_engine
+
+            try:
+                get_engine(engine)
+            except InfercastError:
+                engine = "other"
         # engines' own advice: tensor parallel inside a node, pipeline stages only when a replica must span
         # nodes (TensorRT-LLM and vLLM parallelism docs); so stages are tried only when no pp-1 shape fits
         for pps in (((st.pp,) if st.pp > 1 else (1,)), None):

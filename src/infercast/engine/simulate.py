@@ -395,16 +395,21 @@ def simulate_disaggregated(prefill: StepModel | StepTable, decode: StepModel | S
     return _summarise(req, streams, dstreams, arrivals.kind, lo, hi, warmup, max_ttft, max_tpot)
 
 
+def _deployment_step(dep, lengths: Lengths) -> StepModel:
+    """The deployment's step model for a workload (prompt length and KV context from its means)."""
+    return step_model(dep, prompt_len=lengths.mean_input, context=lengths.mean_input + lengths.mean_output)
+
+
 def deployment_table(dep, lengths: Lengths, max_batch: int, token_budget: int = DEFAULT_TOKEN_BUDGET) -> StepTable:
     """The deployment's step table for a workload, built once to be reused across runs (`simulate_deployment`)."""
-    step = step_model(dep, prompt_len=lengths.mean_input, context=lengths.mean_input + lengths.mean_output)
-    return StepTable.build(step, max_batch=max_batch, max_context=lengths.max_total + 1, max_tokens=token_budget)
+    return StepTable.build(_deployment_step(dep, lengths), max_batch=max_batch, max_context=lengths.max_total + 1,
+                           max_tokens=token_budget)
 
 
 def simulate_deployment(dep, lengths: Lengths, arrivals: Arrivals, *, table: StepTable | None = None,
                         **kw) -> SimResult:
     """`simulate` with the deployment's own step model (prompt length and KV context from the workload), or
     with `table`, that model's table from `deployment_table`."""
-    step = table or step_model(dep, prompt_len=lengths.mean_input, context=lengths.mean_input + lengths.mean_output)
+    step = table or _deployment_step(dep, lengths)
     kw.setdefault("first_token_next_step", bool(dep.engine.overlap_scheduler))
     return simulate(step, lengths, arrivals, **kw)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -80,7 +81,7 @@ class Lengths:
             return float(self.table_output.mean())
         return (max(1, int(self.range_ratio * self.output_len)) + self.output_len) / 2.0
 
-    @property
+    @cached_property  # a table's is two dot products over every sample: read once per Lengths
     def mean_decode_context(self) -> float:
         """Mean context (prompt + tokens so far) of the sequences in a decode step. A request stays in the
         batch for as many steps as it generates tokens, so long outputs weigh more [length-biased sampling;
