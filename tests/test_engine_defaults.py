@@ -12,7 +12,7 @@ from infercast.analyses.measured import dated_engine
 from infercast.analyses.predict import Context, predict_row
 from infercast.engine import serving as S
 from infercast.engine import workload as W
-from infercast.engine.disagg import Pools, disaggregated
+from infercast.engine.disagg import Pools, disaggregated, first_burst_ttft, prefill_rate
 from infercast.engine.efficiency import get_engine
 from infercast.engine.simulate import sent_after_next_step, simulate_deployment
 from infercast.engine.step import deployment
@@ -113,6 +113,44 @@ def test_validation_predicts_a_closed_loops_mean_ttft_by_simulation_and_can_swit
     assert on.status == off.status == "compared"
     assert any("request-level simulation" in x for x in on.assumptions)
     assert on.predicted > 2.5 * off.predicted  # the lone-prefill TTFT of the smooth model
+
+
+def test_a_closed_loop_benchmarks_mean_ttft_covers_its_first_burst():
+    """64 clients send 2,048-token prompts together (131k tokens: 16 steps of the 8,192-token budget), so the
+    first 64 requests wait on average for half of those steps; a benchmark that sends N requests averages that
+    burst with N - 64 steady ones, so its mean TTFT falls as N grows and at N = 64 is the burst alone."""
+    row = _row(model="llama-3.1-8b", input_len="2048", output_len="256", concurrency="64", engine="TensorRT-LLM 0.17")
+    steady = predict_row(row, Context(ablate=frozenset({"closed-loop-start-burst"})))
+    burst = predict_row(dict(row, notes="64 requests"), Context())
+    means = [predict_row(dict(row, notes=f"{n:,} requests"), Context()).predicted for n in (200, 1000)]
+    default = predict_row(row, Context())
+    assert steady.status == burst.status == default.status == "compared"
+    assert burst.predicted > means[0] > means[1] > steady.predicted
+    assert default.predicted == pytest.approx(means[1])  # bench_serving's --num-prompts default, 1,000
+    assert any("--num-prompts default" in x for x in default.assumptions)
+    # GenAI-Perf (perf_analyzer) reports stable measurement windows, after the burst: the steady state
+    windowed = predict_row(dict(row, notes="genai-perf profile --concurrency 64, 1,000 requests"), Context())
+    assert windowed.predicted == pytest.approx(steady.predicted)
+    # the burst alone: the mean of 16 prefill steps' completion times, about half the burst's prefill time
+    dep = deployment("llama-3.1-8b", "h200-sxm", weights="fp8", engine="TensorRT-LLM 0.17")
+    whole, _ = S.prefill_time(dep, 2048, 64)
+    assert 0.4 * float(whole) * 1e3 < burst.predicted < 0.75 * float(whole) * 1e3
+
+
+def test_a_disaggregated_first_burst_queues_for_the_prefill_workers():
+    pre = deployment("llama-3.1-70b", "h100-sxm", tp=4, weights="fp8")
+    dec = deployment("llama-3.1-70b", "h100-sxm", tp=4, weights="fp8")
+    pools = Pools(prefill=pre, decode=dec, prefill_workers=2, decode_workers=2)
+    rp, _ = prefill_rate(pre, 1024)
+    batch = 8 / float(rp)  # eight 1,024-token prompts fill a prefill step
+    # 64 clients over 2 prefill workers: 4 full batches each, waited for 1, 2, 3 and 4 batch times
+    b = float(first_burst_ttft(pools, 1024, 64))
+    assert b == pytest.approx(2.5 * batch, rel=0.05)
+    steady = disaggregated(pools, 1024, 256, clients=64)
+    blended = [float(disaggregated(pools, 1024, 256, clients=64, sent=n)["ttft_s"]) for n in (64, 640, 6400)]
+    assert blended[0] == pytest.approx(max(b, float(steady["ttft_s"])))
+    assert blended[0] > blended[1] > blended[2] > float(steady["ttft_s"])
+    assert float(disaggregated(pools, 1024, 256, clients=64, sent=640)["ttft_steady_s"]) == float(steady["ttft_s"])
 
 
 def test_a_rows_stated_batch_is_the_engines_max_batch():

@@ -100,3 +100,32 @@ def test_the_disk_cache_gives_the_same_table(tmp_path, monkeypatch):
     m = np.array([1.0, 32.0, 4096.0])
     for dt in first.dtypes:
         np.testing.assert_allclose(first.time(c, dt, m, 4096.0, 4096.0), again.time(c, dt, m, 4096.0, 4096.0))
+
+
+def test_gpt_oss_mxfp4_experts_on_blackwell_use_the_mxfp4_kernel_tables():
+    """gpt-oss ships its experts in MXFP4, which Blackwell engines run with MXFP4 MoE kernels (vLLM blog,
+    2025-08-05): those tables time the layer, and an NVFP4 checkpoint (DeepSeek-R1 FP4) keeps the NVFP4 ones."""
+    from dataclasses import replace
+
+    dep = deployment("gpt-oss-120b", "b200", tp=2, weights="fp4", engine="TensorRT-LLM 1.2.0")
+    moe = next(t for t in step(dep, decode_seqs=16, decode_ctx=2048) if t.op.kind == "moe")
+    assert moe.provenance.source == "table" and "mxfp4" in moe.provenance.detail
+    off = replace(dep, engine=replace(dep.engine, mxfp4_kernels=False))  # the choice switched off: no NVFP4 table
+    moe_off = next(t for t in step(off, decode_seqs=16, decode_ctx=2048) if t.op.kind == "moe")
+    assert moe_off.provenance.source == "fallback"
+    ds = deployment("deepseek-r1", "b200", tp=8, weights="fp4", engine="TensorRT-LLM 1.2.0")
+    moe_ds = next(t for t in step(ds, decode_seqs=16, decode_ctx=2048) if t.op.kind == "moe")
+    assert "[nvfp4" in moe_ds.provenance.detail
+
+
+def test_a_shape_another_release_measured_names_that_release():
+    """vLLM's 0.19 tables measured MXFP4 experts with a generic path vLLM does not serve gpt-oss with (3-4x
+    slower on B200 than the FlashInfer kernel its 0.24 tables measure); that path is left out, and the shape
+    taken from 0.24 says so in its provenance instead of naming the 0.19 table asked for."""
+    c = get_chip("b200")
+    tab = KMoE.moe_table(c, "vllm", "0.15.1")
+    want = KMoE.MoEShape(2880, 2880, 4, 128, 1, 1, "w4a16_mxfp4")
+    assert want in tab.eff
+    assert tab.ref.version == "0.19.0" and tab.detail(want).count("vllm 0.24.0") == 1
+    t, used, exact = tab.time(c, want, np.array([16.0]))
+    assert exact and 0.1e-3 < float(t[0]) < 0.3e-3  # 0.24.0's FlashInfer kernel: 0.156 ms at 16 tokens

@@ -241,13 +241,14 @@ def test_moe_decode_steps_read_the_experts_of_their_own_tokens_not_of_prompts_sp
     """Four requests of 8,192 prompt tokens on one B200: a prompt arrives every 256 steps and is prefilled in
     its own step; the other steps decode 4 tokens, which route to about 15 of gpt-oss-120b's 128 experts
     (128 x (1 - (1 - 4/128)^16)). Spreading the prompts over every step instead (36 tokens a step) would read
-    about 87 experts in each of them: a mean step several times slower than any real one."""
+    about 87 experts in each of them: a mean step about twice as slow as any real one (the measured MXFP4
+    MoE kernel grows less than the expert bytes between 4 and 36 tokens: its small batches pay fixed costs)."""
     dep = deployment("gpt-oss-120b", "b200", engine="TensorRT-LLM 1.2")
     I, O, C = 8192.0, 1024.0, 4.0
     r = continuous(dep, I, O, C)
     ctx = dict(decode_ctx=I + O / 2, prefill_ctx=(I + 1) / 2)
     dec = step_time(dep, decode_seqs=C, **ctx)
     thin = step_time(dep, decode_seqs=C, prefill_tokens=C * I / O, prefill_seqs=C / O, **ctx)
-    assert float(thin["cycle"]) > 2.5 * float(dec["cycle"])
+    assert float(thin["cycle"]) > 1.8 * float(dec["cycle"])
     # TPOT: decode-only steps plus, once every 256 of them, a step carrying one of the other three prompts
     assert float(dec["cycle"]) < float(r["tpot_s"]) < 1.5 * float(dec["cycle"])

@@ -50,6 +50,11 @@ def kv_transfer_time(pools: Pools, input_len) -> np.ndarray:
     return nbytes / (per_gpu * p.gpus)
 
 
+def _prefill_seats(dep: Deployment, new) -> np.ndarray:
+    """Prompts one prefill step takes per replica: as many as the token budget holds (at least one)."""
+    return np.maximum(1.0, np.floor(MAX_NUM_TOKENS / new)) * dep.attn_dp
+
+
 def prefill_rate(dep: Deployment, input_len, cached_fraction=0.0) -> tuple[np.ndarray, np.ndarray]:
     """(requests/s one prefill replica sustains with full steps, seconds to prefill one prompt alone).
 
@@ -59,7 +64,7 @@ def prefill_rate(dep: Deployment, input_len, cached_fraction=0.0) -> tuple[np.nd
     f = np.asarray(cached_fraction, dtype=float)
     new = np.maximum(1.0, I * (1.0 - f))  # prompt tokens actually computed (at least the last)
     ctx = I * f + (new + 1) / 2  # mean context a computed token attends to
-    seqs = np.maximum(1.0, np.floor(MAX_NUM_TOKENS / new)) * dep.attn_dp
+    seqs = _prefill_seats(dep, new)
     per = seqs / dep.attn_dp
     full = step_time(dep, prefill_tokens=per * new, prefill_seqs=per, prefill_ctx=ctx)
     chunks = np.maximum(1.0, np.ceil(new / MAX_NUM_TOKENS))
@@ -79,10 +84,25 @@ def decode_tpot(dep: Deployment, batch, context, spec: Speculation | None = None
     return token_time(_plus(st, draft_time(dep, spec, per_group / m, context, dep.pp)), m) / tps
 
 
+def first_burst_ttft(pools: Pools, input_len, clients) -> np.ndarray:
+    """Mean TTFT of a closed loop's first `clients` requests, which arrive together: each prefill worker takes
+    its share in full batches of `prefill_rate`, one after the other, so the k-th of W batches waits k batch
+    times (mean (W + 1) / 2), then its KV cache moves to the decode pool."""
+    I = np.asarray(input_len, dtype=float)
+    C = np.asarray(clients, dtype=float)
+    p = pools.prefill
+    rp, _ = prefill_rate(p, I)
+    seqs = _prefill_seats(p, np.maximum(I, 1.0))
+    batches = np.ceil(C / pools.prefill_workers / seqs)
+    return (batches + 1.0) / 2.0 * seqs / rp + kv_transfer_time(pools, I)
+
+
 def disaggregated(pools: Pools, input_len, output_len, clients=None, rate=None, spec: Speculation | None = None,
-                  iterations: int = 40) -> dict:
+                  iterations: int = 40, sent=None) -> dict:
     """Steady state of the two pools for `clients` in a closed loop (or Poisson `rate` requests/s);
-    neither given: both pools saturated (maximum throughput). Arrays broadcast."""
+    neither given: both pools saturated (maximum throughput). Arrays broadcast. `sent`: the closed loop's
+    benchmark sends that many requests and averages over all of them, so the mean TTFT ("ttft_s") weighs the
+    first burst (`first_burst_ttft`) by clients / sent; "ttft_steady_s" leaves it out."""
     I = np.asarray(input_len, dtype=float)
     O = np.maximum(np.asarray(output_len, dtype=float), 1.0)
     rp, t_pre = prefill_rate(pools.prefill, I)
@@ -120,8 +140,12 @@ def disaggregated(pools: Pools, input_len, output_len, clients=None, rate=None, 
     ttft = t_pre * (1.0 + rho / (2.0 * (1.0 - rho))) + xfer
     if C is not None:  # a closed loop's clients that are not decoding are waiting for their prefill
         ttft = np.maximum(ttft, C / np.maximum(lam, 1e-12) - (O - 1) * tpot)
+    steady = ttft
+    if C is not None and sent is not None:
+        share = np.clip(C / np.maximum(np.asarray(sent, dtype=float), 1.0), 0.0, 1.0)
+        ttft = share * np.maximum(first_burst_ttft(pools, I, C), steady) + (1.0 - share) * steady
     gpus = pools.gpus
-    return {"tpot_s": tpot, "ttft_s": ttft, "e2e_s": ttft + (O - 1) * tpot,
+    return {"tpot_s": tpot, "ttft_s": ttft, "ttft_steady_s": steady, "e2e_s": ttft + (O - 1) * tpot,
             "output_tok_s_per_gpu": lam * O / gpus, "input_tok_s_per_gpu": lam * I / gpus,
             "tokens_per_s_per_user": 1.0 / tpot, "requests_per_s": lam, "decode_batch": b,
             "prefill_utilisation": lam / np.maximum(cap_p, 1e-12), "kv_transfer_s": xfer,

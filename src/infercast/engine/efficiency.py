@@ -75,6 +75,7 @@ class Engine:
     batch_overlap: str = ""  # attention-DP + EP: the batch split in two so one half's all-to-all hides behind the
     # other half's compute (SGLang two-batch overlap, vLLM dual batch overlap); the source, or "" when not done
     wide_ep_tables: bool = True  # time attention-DP + EP MoE layers from the DeepEP wide-EP tables where measured
+    mxfp4_kernels: bool = True  # a checkpoint released in MXFP4 (gpt-oss) is timed by the MXFP4 MoE kernels on FP4 chips
     overlap_scheduler: str = ""  # a step's outputs processed during the next step (first token one step later); source
     large_memory_batch: dict | None = None  # a larger default max batch on GPUs with much memory, with its source
     releases: dict | None = None  # release -> date (ISO), with its source: the version current at a date

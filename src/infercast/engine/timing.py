@@ -162,7 +162,7 @@ class Timer:
             (t, used, exact), tdt = best
             how = "" if exact else (f"; shape not measured, efficiency of hidden {used.hidden}, inter {used.inter}, "
                                     f"tp {used.moe_tp} x ep {used.moe_ep}")
-            return Timed(op, op.count * t, Provenance("table", f"{tab.ref.detail} [{tdt}, "
+            return Timed(op, op.count * t, Provenance("table", f"{tab.detail(used)} [{tdt}, "
                                                                f"{tab.distribution[used]} routing{how}]"),
                          op.count * tc, op.count * tm)
         eta_c = self.eff.gemm(prec) * self.eff.moe_grouped_gemm
@@ -187,7 +187,7 @@ class Timer:
             t, tab, used, exact = got
             how = "" if exact else f"; shape not measured, efficiency of ep {used.moe_ep}, hidden {used.hidden}"
             tc, tm = self._roof(op.flops, op.nbytes, self.dep.compute)
-            return Timed(op, op.count * t, Provenance("table", f"{tab.ref.detail} [wide EP, {tdt}, "
+            return Timed(op, op.count * t, Provenance("table", f"{tab.detail(used)} [wide EP, {tdt}, "
                                                                f"{tab.distribution[used]} routing{how}]"),
                          op.count * tc, op.count * tm)
         return None
@@ -201,6 +201,10 @@ class Timer:
         if w in ("fp4", "int4") and c != "fp4":
             want = "w4a16_mxfp4"
         options = {"fp8_any": ["fp8", "fp8_block"], "fp8_block": ["fp8_block", "fp8"]}.get(want, [want])
+        if w == "fp4" and c == "fp4" and self.dep.model.dtype == "fp4" and self.eng.mxfp4_kernels:
+            # a checkpoint released in 4 bits (gpt-oss) is MXFP4, which Blackwell engines run with MXFP4 kernels
+            # (FlashInfer / TensorRT-LLM mxfp4 x mxfp8, or 16-bit activations), not NVFP4's [gpt-oss model card]
+            options = ["w4a8_mxfp4_mxfp8", "w4a16_mxfp4"]
         return [d for d in options if d in tab.dtypes()]
 
     def attention(self, op: Op) -> Timed:

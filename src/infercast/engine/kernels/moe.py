@@ -23,8 +23,14 @@ from infercast.engine.kernels.gemm import DTYPES as GEMM_DTYPES
 from infercast.engine.kernels.source import measured_chip, TableRef, chip_key, find_all, read_columns
 from infercast.specs.hardware import Chip
 
-DTYPES = dict(GEMM_DTYPES, w4a16_mxfp4=("bf16", 0.53125, 2.0))  # MXFP4: one e8m0 scale per 32 elements
+# MXFP4: one e8m0 scale per 32 elements; with MXFP8 activations the MMA runs at the fp8 rate [OCP MX spec v1.0]
+DTYPES = dict(GEMM_DTYPES, w4a16_mxfp4=("bf16", 0.53125, 2.0), w4a8_mxfp4_mxfp8=("fp8", 0.53125, 1.03125))
 DISTRIBUTIONS = ("power_law_1.01", "balanced", "uniform", "power_law_1.2")
+# kernel paths a table measured that the engine does not run for these weights, each with why: vLLM serves MXFP4
+# experts with FlashInfer's MoE kernel on Blackwell and OpenAI's Triton kernel on Hopper (blog.vllm.ai 2025-08-05
+# "vLLM Now Supports gpt-oss"; aiconfigurator's vLLM 0.24 tables measure those, kernel_source
+# vllm_gptossmxfp4moe_*), while its 0.19 tables measure a generic vllm_mxfp4_moe path 3-4x slower on B200
+UNUSED_KERNELS = {"vllm_mxfp4_moe"}
 # SGLang's wide-EP tables: DeepEP dispatch + DeepGEMM grouped GEMM (attention data-parallel, experts over EP
 # ranks), one for prefill-sized token counts (normal mode) and one for decode (low-latency mode)
 WIDE_EP_FILES = ("wideep_generation_moe_perf.parquet", "wideep_context_moe_perf.parquet")
@@ -59,6 +65,11 @@ class MoETable:
     distribution: dict  # shape -> distribution used
     tokens: dict  # shape -> token grid
     eff: dict  # shape -> eff over the token grid
+    origin: dict | None = None  # shape -> the release's table that measured it, when not `ref` (merged releases)
+
+    def detail(self, shape: MoEShape) -> str:
+        """The table a shape's numbers come from (another release's, when the preferred one lacks the shape)."""
+        return ((self.origin or {}).get(shape) or self.ref).detail
 
     def nearest(self, want: MoEShape) -> tuple[MoEShape | None, bool]:
         """The measured shape to time `want` with: itself, or the closest with the same routing (top-k of E)
@@ -105,7 +116,9 @@ class MoETable:
 def _build(ref: TableRef, chip: Chip) -> MoETable | None:
     names = ("moe_dtype", "num_tokens", "hidden_size", "inter_size", "topk", "num_experts", "moe_tp_size",
              "moe_ep_size", "distribution", "latency")
-    c = read_columns(ref.path, names)
+    cols = read_columns(ref.path, names + ("kernel_source",))  # cached and shared: read, never modified
+    keep = ~np.isin(cols["kernel_source"].astype(str), list(UNUSED_KERNELS))
+    c = {k: cols[k][keep] for k in names}
     dt, dist = c["moe_dtype"].astype(str), c["distribution"].astype(str)
     num = {n: c[n].astype(float) for n in names if n not in ("moe_dtype", "distribution")}
     keys = np.stack([num[n] for n in ("hidden_size", "inter_size", "topk", "num_experts", "moe_tp_size",
@@ -144,7 +157,7 @@ _CACHE: dict = {}
 def _cached(refs: list[TableRef], chip: Chip) -> MoETable | None:
     """The merged table of every release, through the disk cache (one ragged array per field)."""
     def build():
-        merged = None
+        merged, origin = None, {}
         for ref in refs:
             t = _build(ref, chip)
             if t is None:
@@ -155,11 +168,13 @@ def _cached(refs: list[TableRef], chip: Chip) -> MoETable | None:
             for s in t.eff:
                 if s not in merged.eff:
                     merged.distribution[s], merged.tokens[s], merged.eff[s] = t.distribution[s], t.tokens[s], t.eff[s]
+                    origin[s] = t.ref
         if merged is None:
             return None
         shapes = list(merged.eff)
         sizes = [len(merged.tokens[s]) for s in shapes]
         meta = {"ref": merged.ref.as_meta(), "dist": [merged.distribution[s] for s in shapes], "sizes": sizes,
+                "origin": [origin[s].as_meta() if s in origin else None for s in shapes],
                 "shapes": [[int(s.hidden), int(s.inter), int(s.topk), int(s.experts), int(s.moe_tp), int(s.moe_ep),
                             str(s.dtype)] for s in shapes]}
         return meta, {"tok": np.concatenate([merged.tokens[s] for s in shapes]),
@@ -171,9 +186,10 @@ def _cached(refs: list[TableRef], chip: Chip) -> MoETable | None:
     meta, a = got
     shapes = [MoEShape(*x) for x in meta["shapes"]]
     cuts = np.cumsum([0] + meta["sizes"])
+    origin = {s: TableRef.from_meta(o) for s, o in zip(shapes, meta.get("origin") or []) if o}
     return MoETable(ref=TableRef.from_meta(meta["ref"]), distribution=dict(zip(shapes, meta["dist"])),
                     tokens={s: a["tok"][cuts[i]:cuts[i + 1]] for i, s in enumerate(shapes)},
-                    eff={s: a["eff"][cuts[i]:cuts[i + 1]] for i, s in enumerate(shapes)})
+                    eff={s: a["eff"][cuts[i]:cuts[i + 1]] for i, s in enumerate(shapes)}, origin=origin)
 
 
 def moe_table(chip: Chip, engine: str, version: str | None = None,
