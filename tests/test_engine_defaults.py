@@ -127,6 +127,8 @@ def test_a_closed_loop_benchmarks_mean_ttft_covers_its_first_burst():
     assert steady.status == burst.status == default.status == "compared"
     assert burst.predicted > means[0] > means[1] > steady.predicted
     assert default.predicted == pytest.approx(means[1])  # bench_serving's --num-prompts default, 1,000
+    flag = predict_row(dict(row, notes="vllm bench serve --max-concurrency 64 --num-prompts 200"), Context())
+    assert flag.predicted == pytest.approx(means[0])  # the client's own flag states the count
     assert any("--num-prompts default" in x for x in default.assumptions)
     # GenAI-Perf (perf_analyzer) reports stable measurement windows, after the burst: the steady state
     windowed = predict_row(dict(row, notes="genai-perf profile --concurrency 64, 1,000 requests"), Context())

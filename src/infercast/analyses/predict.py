@@ -307,6 +307,8 @@ def _simulate(ctx: Context, dep, st: Stated, arrivals, spec, a: list[str], in_fl
     return ctx.cache[key]
 
 
+# "1,000 requests", "300 prompts", or the client's flag: --num-prompts 300 (bench_serving), --request-count 300 (AIPerf)
+SENT = re.compile(r"(\d[\d,]*) (?:requests|prompts)\b|--(?:num-prompts|request-count)[ =](\d+)")
 WINDOWED = re.compile(r"genai-perf|perf_analyzer|docs\.nvidia\.com/nim/benchmarking", re.I)
 
 
@@ -326,8 +328,8 @@ def _windowed(row: dict, a: list[str]) -> bool:
 def _requests_sent(row: dict, a: list[str]) -> int:
     """Requests a closed-loop benchmark sent and averaged over, its first burst of one per client included:
     stated in the row's notes, else vLLM's and SGLang's bench_serving default."""
-    m = re.search(r"(\d[\d,]*) (?:requests|prompts)", row.get("notes") or "")
-    sent = int(m.group(1).replace(",", "")) if m else DEFAULT_BENCH_REQUESTS
+    m = SENT.search(row.get("notes") or "")
+    sent = int(next(g for g in m.groups() if g).replace(",", "")) if m else DEFAULT_BENCH_REQUESTS
     a.append(f"latencies averaged over the {sent:,} requests the benchmark sent, the first burst of one request per "
              "client included" + ("" if m else " (count not stated: the --num-prompts default of vLLM's and SGLang's "
                                   "bench_serving)"))
