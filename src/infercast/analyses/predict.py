@@ -45,9 +45,10 @@ ROW_INFORMED: dict[str, tuple[str, ...]] = {
     # MLPerf server throughput and latencies from the simulated run at the highest rate meeting the p99 limits,
     # looked for because these families' p99 TTFT was under-predicted by half at the analytic model's rate
     "mlperf-server-search": ("MLP40", "MLP41", "MLP50"),
-    # a closed-loop benchmark's latencies cover every request it sent, the first burst of C included (vLLM and
-    # SGLang bench_serving, genai-perf and AIPerf discard none by default): looked for on aiconfigurator's silicon
-    # TTFT (under by 60-90 % at high concurrency; its design doc names the burst) and the TTFT rows of these families
+    # a closed-loop benchmark's latencies cover every request it sent, the first burst of C included (vLLM's and
+    # SGLang's bench_serving and AIPerf discard none by default; GenAI-Perf's stable windows are the exception):
+    # looked for on aiconfigurator's silicon TTFT (under by 60-90 % at high concurrency; its design doc names the
+    # burst) and the TTFT rows of these families
     "closed-loop-start-burst": ("AIC", "NIM", "LAMB", "VLLMB"),
     # gpt-oss's MXFP4 experts on Blackwell timed by the MXFP4 MoE tables, not NVFP4's (unmeasured for its shape:
     # the fallback): looked for on aiconfigurator's gpt-oss B200 TPOT (+25-45 %). (Found on the same rows, not
