@@ -296,10 +296,11 @@ def _simulate(ctx: Context, dep, st: Stated, arrivals, spec, a: list[str], in_fl
         sd = None
         if spec is not None:
             sd = W.SpecDecode(spec.tokens, min(0.999, (spec.tokens_per_step - 1) / spec.tokens))
-        warm = int(np.ceil(4 * in_flight)) if (in_flight and arrivals.kind == "poisson") else None
-        n = max(1500, warm or 0) if whole_run is None else whole_run
         if whole_run is not None:
-            warm = 0
+            n, warm = whole_run, 0
+        else:
+            warm = int(np.ceil(4 * in_flight)) if (in_flight and arrivals.kind == "poisson") else None
+            n = max(1500, warm or 0)
         ctx.cache[key] = simulate_deployment(dep, lengths, arrivals, requests=n, warmup=warm, spec=sd, seed=0,
                                              max_batch=max_batch, table=table)
         a.append(f"from the request-level simulation ({n:,} requests" + (f" after {warm:,} warm-up" if warm else "")

@@ -84,14 +84,14 @@ def decode_tpot(dep: Deployment, batch, context, spec: Speculation | None = None
     return token_time(_plus(st, draft_time(dep, spec, per_group / m, context, dep.pp)), m) / tps
 
 
-def first_burst_ttft(pools: Pools, input_len, clients) -> np.ndarray:
+def first_burst_ttft(pools: Pools, input_len, clients, rate=None) -> np.ndarray:
     """Mean TTFT of a closed loop's first `clients` requests, which arrive together: each prefill worker takes
-    its share in full batches of `prefill_rate`, one after the other, so the k-th of W batches waits k batch
-    times (mean (W + 1) / 2), then its KV cache moves to the decode pool."""
+    its share in full batches of `prefill_rate` (`rate`, when the caller has it), one after the other, so the
+    k-th of W batches waits k batch times (mean (W + 1) / 2), then its KV cache moves to the decode pool."""
     I = np.asarray(input_len, dtype=float)
     C = np.asarray(clients, dtype=float)
     p = pools.prefill
-    rp, _ = prefill_rate(p, I)
+    rp = prefill_rate(p, I)[0] if rate is None else rate
     seqs = _prefill_seats(p, np.maximum(I, 1.0))
     batches = np.ceil(C / pools.prefill_workers / seqs)
     return (batches + 1.0) / 2.0 * seqs / rp + kv_transfer_time(pools, I)
@@ -143,7 +143,7 @@ def disaggregated(pools: Pools, input_len, output_len, clients=None, rate=None, 
     steady = ttft
     if C is not None and sent is not None:
         share = np.clip(C / np.maximum(np.asarray(sent, dtype=float), 1.0), 0.0, 1.0)
-        ttft = share * np.maximum(first_burst_ttft(pools, I, C), steady) + (1.0 - share) * steady
+        ttft = share * np.maximum(first_burst_ttft(pools, I, C, rp), steady) + (1.0 - share) * steady
     gpus = pools.gpus
     return {"tpot_s": tpot, "ttft_s": ttft, "ttft_steady_s": steady, "e2e_s": ttft + (O - 1) * tpot,
             "output_tok_s_per_gpu": lam * O / gpus, "input_tok_s_per_gpu": lam * I / gpus,
