@@ -18,6 +18,16 @@ each row to `cli_estimate`; docs/design/prediction_regression_gate_design.md §2
   disaggregated one (checked below; rows where it does not hold are left out and counted).
 - GPUs per worker = tp x pp x attention_dp (= moe_tp x moe_ep x pp for MoE models); a
   disaggregated replica = prefill workers x their GPUs + decode workers x theirs.
+- Expert parallelism runs inside the GPUs of the worker's TP (or attention-DP) group in TensorRT-LLM,
+  SGLang and vLLM. Some MoE rows write the product instead: tp_size (or attention_dp_size) = T x E
+  with moe_tp = moe_ep = T (e.g. tp 64 on an 8-GPU B200 node). The dump says which reading is right:
+  the product-form rows that have a twin (the same measurement, TTFT and TPOT to 9 significant
+  digits, under another id) all have one whose columns read tp T (or attention-DP T) and moe_ep E on
+  T GPUs, and the ids of the 2026-04-06 dump name that shape (`..._tp8_ep8_920`). So product-form rows
+  are read that way (`_product_shape`). vLLM rows whose columns multiply differently (tp T, dp E,
+  moe_ep T x E) are read as written: their twins read the same.
+- The same measurement listed under several ids counts once: the first id whose columns are not in
+  the product form, else the first (`_representatives`).
 - `precision` is the run's label; `gemm_quant_mode` / `moe_quant_mode` are the quantisation of the
   dense GEMMs and of the MoE experts (fp8, fp8_block, nvfp4, int4_wo = int4 weight-only).
 """
@@ -111,11 +121,48 @@ def _shape(t, p, d, e) -> str:
     return s
 
 
+def _product_shape(t: int, d: int, mt: int | None, me: int | None) -> tuple[int, int, int] | None:
+    """(tp, attention_dp, ep) of a row whose columns write T x E GPUs for an engine run with TP (or attention-DP) T
+    and EP E on T GPUs: moe_tp = moe_ep = T and tp x attention_dp = T x E (module doc); None for any other row."""
+    if mt is not None and mt == me and mt > 1 and t * d == mt * me and 1 in (t, d):
+        return (mt, 1, me) if d == 1 else (1, mt, me)
+    return None
+
+
+def _measurement(r: dict) -> tuple:
+    """What identifies one benchmark point regardless of the id it is listed under."""
+    # not the model: the dump names one DeepSeek run's model V3 under one id and R1 under its twin
+    same = tuple(r[k] for k in ("system", "backend", "mode", "isl", "osl"))
+    return same + tuple(f"{float(r[k]):.9g}" for k in ("silicon_ttft_ms", "silicon_tpot_ms"))  # dumps differ in the 16th
+
+
+def _reading(r: dict) -> int:
+    """1 when a row's parallel columns are in the product form (`_product_shape`), else 0."""
+    t, d = _int(r["tp_size"]) or 1, _int(r["attention_dp_size"]) or 1
+    return int(_product_shape(t, d, _int(r["moe_tp_size"]), _int(r["moe_ep_size"])) is not None)
+
+
+def _representatives(rows: list[dict]) -> dict[tuple, dict]:
+    """One row per measurement: of the ids that list it, the first whose columns are not in the product form, else
+    the first."""
+    best: dict[tuple, dict] = {}
+    for r in rows:
+        k = _measurement(r)
+        if k not in best or _reading(r) < _reading(best[k]):
+            best[k] = r
+    return best
+
+
 def convert(rows: list[dict], version: str) -> tuple[list[dict], dict[str, list[str]]]:
     out: list[dict] = []
     skipped: dict[str, list[str]] = {}
+    keep = _representatives(rows)
     n = 0
     for r in rows:
+        if keep[_measurement(r)] is not r:
+            skipped.setdefault("the same measurement (TTFT and TPOT to 9 significant digits) as a kept id", []).append(
+                r["id"])
+            continue
         origin, kv = _source_fields(r["silicon_data_source"])
         conc = _int(kv.get("silicon_concurrency", ""))
         if conc is None:
@@ -144,6 +191,11 @@ def convert(rows: list[dict], version: str) -> tuple[list[dict], dict[str, list[
             t, p, d = _int(r["tp_size"]) or 1, _int(r["pp_size"]) or 1, _int(r["attention_dp_size"]) or 1
             mt, me = _int(r["moe_tp_size"]), _int(r["moe_ep_size"])
             bs = _int(r["batch_size"])
+            shape = _product_shape(t, d, mt, me) if moe else None
+            if shape is not None and bs is not None and bs * d == conc:
+                notes.append(f"columns give tp x ep = {t * d} GPUs: read as tp/dp {shape[0] * shape[1]}, ep {shape[2]}")
+                t, d, me = shape
+                mt, bs = 1, conc // d
             if bs is None or bs * d != conc:
                 skipped.setdefault("concurrency != batch_size x attention_dp_size (parallel fields incomplete)",
                                    []).append(r["id"])

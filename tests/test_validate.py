@@ -180,13 +180,37 @@ def test_rows_from_other_stacks_and_format_names_are_still_compared():
 
 
 def test_a_degenerate_silicon_row_is_not_comparable_and_its_json_has_no_nan():
-    # AIC-01539 (DeepSeek-V3 disaggregated on GB200) gives 0/0 in the decode pool: `validate --aic --json` once
-    # died on the NaN left in tokens_per_s_per_user.
+    # NVIDIA's cfg227 point (DeepSeek-V3 disaggregated on GB200) gives 0/0 in the decode pool: `validate --aic --json`
+    # once died on the NaN left in tokens_per_s_per_user.
     aic = [p for p in default_paths(include_aic=True) if p not in default_paths()]
-    row = next(r for p in aic for r in read_rows(p) if r["id"] == "AIC-01539")
+    row = next(r for p in aic for r in read_rows(p) if r["source"].endswith("sglang_fp8_disagg_1024x1024_c128_cfg227")
+               and r["metric"] == "ttft_ms_mean")
     res = predict_row(row)
     assert res.status.startswith("not comparable")
     json.dumps(res.as_dict(), allow_nan=False)
+
+
+def test_silicon_rows_count_each_measurement_once_with_expert_parallelism_inside_the_gpus_of_tp():
+    # aiconfigurator's dump lists 757 measurements under two ids, and writes some MoE rows' tp_size as tp x ep (tp64 on
+    # an 8-GPU B200 node); the twin of each such row reads tp 8, ep 8 on 8 GPUs (benchmarks/import_aic_silicon.py)
+    aic = [p for p in default_paths(include_aic=True) if p not in default_paths()]
+    rows = [r for p in aic for r in read_rows(p)]
+    points: dict[tuple, dict] = {}
+    for r in rows:
+        key = (r["model"], r["gpu"], r["engine"], r["weights"], r["disagg"], r["input_len"], r["output_len"])
+        points.setdefault(key + (r["source"],), {})[r["metric"]] = r["value"]
+    seen = set()
+    for key, m in points.items():
+        pair = key[:-1] + (m.get("ttft_ms_mean"), m.get("tpot_ms_mean"))
+        assert pair not in seen, key
+        seen.add(pair)
+    hgx = [r for r in rows if r["gpu"] in ("h100-sxm", "h200-sxm", "b200") and not r["disagg"] and r["num_gpus"]]
+    assert max(int(r["tp"] or 1) for r in hgx) <= 16
+    r = next(r for r in rows if r["source"].endswith("trtllm_fp8_agg_8192x1024_c4_tp8_ep8_920"))
+    assert (r["num_gpus"], r["tp"], r["ep"], r["dp"]) == ("8", "8", "8", "1")
+    r = next(r for r in rows if r["source"].endswith("trtllm_fp4_agg_8192x1024_c128_tp4_ep4_968"))
+    assert (r["num_gpus"], r["tp"], r["ep"], r["dp"], r["concurrency"]) == ("4", "1", "4", "4", "128")
+    assert "columns give tp x ep = 16 GPUs: read as tp/dp 4, ep 4" in r["notes"]
 
 
 def test_a_stack_without_a_profile_and_no_shape_is_planned_not_refused():
