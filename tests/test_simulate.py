@@ -153,6 +153,10 @@ CASES = [
     (W.uniform(4096, 128, 0.5), W.offline(), {"max_batch": 96}),
     (W.uniform(8000, 64, 0.5), W.poisson(3.0), {"chunked_prefill": False, "token_budget": 4096}),
     (W.uniform(256, 512, 0.5), W.closed_loop(24), {"spec": W.SpecDecode(k=3, acceptance=0.7, draft_cost=0.05)}),
+    (W.fixed(1024, 256), W.closed_loop(48), {"mixed_prefill": False}),
+    (W.uniform(2048, 512, 0.3), W.poisson(12.0), {"mixed_prefill": False, "token_budget": 4096}),
+    (W.uniform(256, 512, 0.5), W.closed_loop(24), {"mixed_prefill": False,
+                                                   "spec": W.SpecDecode(k=3, acceptance=0.7, draft_cost=0.05)}),
 ]
 EXACT = ("requests_per_s", "output_tok_per_s", "input_tok_per_s", "duration_s", "tokens_per_step")
 
@@ -170,6 +174,26 @@ def test_event_loop_matches_step_by_step_reference(llama8b, lengths, arrivals, k
             assert fast[key] == pytest.approx(v, rel=1e-3), key  # a run of steps spread uniformly
         else:
             assert fast[key] == pytest.approx(v, rel=1e-6), key
+
+
+def test_prefill_first_batches_keep_a_closed_loop_of_equal_requests_in_lock_step():
+    # SGLang's default scheduler (prefill batches apart from decodes, run first: replica module doc). With C equal
+    # requests and a budget of b prompts per step, every round is the first burst again: the decodes wait until the
+    # last prompt is in, all finish together and all clients send again. Each round: C / b prefill steps of
+    # a + e * b * I, then O - 1 decode steps of the full batch. Mixed steps let early prompts decode while later
+    # ones prefill, so the rounds spread out and TTFT falls.
+    m = Affine(c=0.0)
+    C, I, O, per = 16, 1000, 50, 4
+    L, A = W.fixed(I, O), W.closed_loop(C)
+    kw = dict(requests=20 * C, warmup=4 * C, token_budget=per * I)
+    first = simulate(m, L, A, mixed_prefill=False, **kw)
+    step = m.a + m.e * per * I
+    rounds = np.arange(1, C // per + 1) * step  # the four prefill batches' first tokens
+    assert first.ttft.mean == pytest.approx(rounds.mean(), rel=1e-9)
+    decode = (O - 1) * (m.a + m.b * C)
+    assert first.e2e.mean == pytest.approx(C // per * step + decode, rel=1e-9)  # all finish together
+    mixed = simulate(m, L, A, **kw)
+    assert mixed.ttft.mean < 0.7 * first.ttft.mean
 
 
 def test_trace_replay_keeps_its_arrivals(tmp_path, llama8b):

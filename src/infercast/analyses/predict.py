@@ -54,6 +54,9 @@ ROW_INFORMED: dict[str, tuple[str, ...]] = {
     # the fallback): looked for on aiconfigurator's gpt-oss B200 TPOT (+25-45 %). (Found on the same rows, not
     # switchable here: vLLM's tables lose the generic 0.19 MXFP4 path, `kernels.moe.UNUSED_KERNELS`.)
     "mxfp4-moe-kernels": ("AIC",),
+    # SGLang's scheduler: prefill batches apart from decodes and first, so a closed loop of equal requests stays in
+    # lock-step and every round queues like the first burst: looked for on aiconfigurator's SGLang TTFT (-55 %)
+    "sglang-prefill-first": ("AIC",),
 }
 
 # requests a closed-loop benchmark sends when the source does not say: `--num-prompts` default of vLLM's and
@@ -121,6 +124,8 @@ def _ablated(dep, ctx: Context):
         eng = replace(eng, batch_overlap="")
     if "overlap-first-token" in ctx.ablate and eng.overlap_scheduler:
         eng = replace(eng, overlap_scheduler="")
+    if "sglang-prefill-first" in ctx.ablate and eng.prefill_first:
+        eng = replace(eng, prefill_first="")
     if "cdna-stream-scaling" in ctx.ablate and dep.chip.family.startswith("cdna"):
         eff = replace(eff, weight_stream={k: eff.kv_stream for k in eff.weight_stream})
     if "pcie-comm-model" in ctx.ablate:

@@ -77,6 +77,7 @@ class Engine:
     wide_ep_tables: bool = True  # time attention-DP + EP MoE layers from the DeepEP wide-EP tables where measured
     mxfp4_kernels: bool = True  # a checkpoint released in MXFP4 (gpt-oss) is timed by the MXFP4 MoE kernels on FP4 chips
     overlap_scheduler: str = ""  # a step's outputs processed during the next step (first token one step later); source
+    prefill_first: str = ""  # prefill batches apart from decode batches, run first while a request waits; source
     large_memory_batch: dict | None = None  # a larger default max batch on GPUs with much memory, with its source
     releases: dict | None = None  # release -> date (ISO), with its source: the version current at a date
 
@@ -248,7 +249,7 @@ def _engines() -> dict[str, Engine]:
                       table_ops=tuple(v["kernel_tables"]["ops"]) if "kernel_tables" in v else None,
                       batch_overlap=v.get("batch_overlap", ""),
                       large_memory_batch=v.get("large_memory_batch"), releases=v.get("releases"),
-                      overlap_scheduler=v.get("overlap_scheduler", ""))
+                      overlap_scheduler=v.get("overlap_scheduler", ""), prefill_first=v.get("prefill_first", ""))
             for k, v in raw.items()}
 
 

@@ -15,6 +15,11 @@ The scheduler is the in-flight (continuous) batching of vLLM V1 and TensorRT-LLM
   preempts on exhaustion; preemption is not modelled.
 - the first token comes out of the step that processes a request's last prompt chunk (TTFT ends
   there); every later step emits 1 token for it, or 1 + accepted drafts with speculative decoding.
+- `mixed=False` is SGLang's default scheduler instead: a step is a prefill batch or a decode batch,
+  never both (`enable_mixed_chunk` defaults to False), and prefill goes first: whenever a waiting
+  request can be admitted, the next step prefills (up to the budget, the last prompt chunked) while
+  the running decodes wait [sglang python/sglang/srt/managers/scheduler.py get_next_batch_to_run:
+  "Run prefill first if possible"; server_args.py].
 
 `run_events` advances between events: arrivals, steps that carry prompt tokens, completions.
 Between events the batch is fixed and every context grows by the same amount per step, so the
@@ -111,6 +116,7 @@ class ReplicaConfig:
     extra: int  # draft tokens verified per decoding sequence per step (speculative decoding k)
     growth: float  # mean tokens a decoding sequence emits (and appends to its context) per step
     draft: float  # drafting time per step, as a multiple of a plain decode step at the same batch
+    mixed: bool = True  # prompt chunks share a step with the running decodes (False: SGLang's prefill-first batches)
 
 
 def run_events(f, table: StepTable, src: RequestStream, cfg: ReplicaConfig, lo: int, hi: int):
@@ -119,7 +125,7 @@ def run_events(f, table: StepTable, src: RequestStream, cfg: ReplicaConfig, lo: 
     boundary at which the next admissible request arrives."""
     inp, need, pin, dst, arr = src.inp, src.need, src.pin, src.dsteps, src.arr
     ts, tf, te, k0s = src.t_sched, src.t_first, src.t_fin, src.k0
-    budget, maxb, kvcap, chunked = cfg.budget, cfg.max_batch, cfg.kv_tokens, cfg.chunked
+    budget, maxb, kvcap, chunked, mixed = cfg.budget, cfg.max_batch, cfg.kv_tokens, cfg.chunked, cfg.mixed
     kx, g, draft = cfg.extra, cfg.growth, cfg.draft
     cost = 1 + kx
     kind = src.arrivals.kind
@@ -154,7 +160,7 @@ def run_events(f, table: StepTable, src: RequestStream, cfg: ReplicaConfig, lo: 
                 i += 1
                 if i == n_avail:
                     n_avail += src.more()
-        left = budget - B * cost
+        left = budget - B * cost if mixed else budget
         adm = False
         if waiting and left > 0 and nrun < maxb:
             r = waiting[0]
@@ -199,46 +205,48 @@ def run_events(f, table: StepTable, src: RequestStream, cfg: ReplicaConfig, lo: 
                 else:
                     P += left
                     part, part_rem, left = r, x - left, 0
-            if B:  # trilinear on the flat table; batch rows are exact up to `ibmax`
+            Bs = B if mixed else 0  # the decodes in this step
+            if Bs:  # trilinear on the flat table; batch rows are exact up to `ibmax`
                 c = base / B + g * k
                 ic = bisect_right(cs, c) - 1
                 ic = 0 if ic < 0 else (klast if ic > klast else ic)
                 wc = (c - cs[ic]) / (cs[ic + 1] - cs[ic])
             else:
                 ic, wc = 0, 0.0
-            if B <= ibmax:
-                ib, wb = B, 0.0
+            if Bs <= ibmax:
+                ib, wb = Bs, 0.0
             else:
-                ib = bisect_right(bs, B) - 1
+                ib = bisect_right(bs, Bs) - 1
                 ib = blast if ib > blast else ib
-                wb = (B - bs[ib]) / (bs[ib + 1] - bs[ib])
-            x = P + B * kx
+                wb = (Bs - bs[ib]) / (bs[ib + 1] - bs[ib])
+            x = P + Bs * kx
             ip = bisect_right(ps, x) - 1
             ip = 0 if ip < 0 else (plast if ip > plast else ip)
             wp = (x - ps[ip]) / (ps[ip + 1] - ps[ip])
             o = ib * sb + ic * sc + ip
             u = F[o] + (F[o + 1] - F[o]) * wp
             d = u + (F[o + sc] + (F[o + sc + 1] - F[o + sc]) * wp - u) * wc
-            if draft and B:
+            if draft and Bs:
                 q = o - ip
                 d0 = F[q] + (F[q + sc] - F[q]) * wc
             if wb:
                 o += sb
                 u = F[o] + (F[o + 1] - F[o]) * wp
                 d += (u + (F[o + sc] + (F[o + sc + 1] - F[o + sc]) * wp - u) * wc - d) * wb
-                if draft and B:
+                if draft and Bs:
                     q = o - ip
                     d0 += (F[q] + (F[q + sc] - F[q]) * wc - d0) * wb
-            if draft and B:
+            if draft and Bs:
                 d += draft * d0
             t += d
-            k += 1
-            ev.append((t, 1, B, B + npre, P, B * g + len(done), d, d))
-            while heap and heap[0][0] < k:
-                r = hpop(heap)[1]
-                B -= 1
-                base -= inp[r] + 1 - g * k0s[r]
-                finished.append(r)
+            ev.append((t, 1, Bs, Bs + npre, P, Bs * g + len(done), d, d))
+            if mixed:  # the decodes took a step: k counts decode steps, so a prefill-only step leaves it
+                k += 1
+                while heap and heap[0][0] < k:
+                    r = hpop(heap)[1]
+                    B -= 1
+                    base -= inp[r] + 1 - g * k0s[r]
+                    finished.append(r)
             for r in done:
                 tf[r] = t
                 m = dst[r]
@@ -377,7 +385,7 @@ def run_steps(f, table: StepTable, src: RequestStream, cfg: ReplicaConfig, lo: i
                 i += 1
             else:
                 break
-        left = cfg.budget - len(decoding) * (1 + kx)
+        left = cfg.budget - len(decoding) * (1 + kx) if cfg.mixed else cfg.budget
         chunks = []  # (entry, tokens this step)
         for e in prefilling:
             if left <= 0:
@@ -404,6 +412,9 @@ def run_steps(f, table: StepTable, src: RequestStream, cfg: ReplicaConfig, lo: i
             chunks.append((e, x))
             left -= x
         P = sum(x for _, x in chunks)
+        paused = [] if cfg.mixed or not chunks else decoding  # prefill first: the decodes wait out this step
+        if paused:
+            decoding = []
         B = len(decoding)
         if B == 0 and P == 0:
             if open_ and i < len(inp):
@@ -426,7 +437,7 @@ def run_steps(f, table: StepTable, src: RequestStream, cfg: ReplicaConfig, lo: i
             else:
                 finished.append(e[0])
         finished.sort()
-        decoding = still
+        decoding = paused + still
         nfirst = 0
         for e, x in chunks:
             e[1] -= x

@@ -224,7 +224,7 @@ def _count(name: str, value, lo: int, hi: int) -> int:
 
 
 def _replica(step: StepModel | StepTable, *, budget: int, max_batch, chunked: bool, spec: SpecDecode | None,
-             max_context: int, max_input: int, max_need: int) -> tuple[StepTable, ReplicaConfig]:
+             max_context: int, max_input: int, max_need: int, mixed: bool = True) -> tuple[StepTable, ReplicaConfig]:
     """The step table and scheduler settings of one replica, checked against the workload."""
     table = step if isinstance(step, StepTable) else None
     model = table.step if table is not None else step
@@ -243,7 +243,8 @@ def _replica(step: StepModel | StepTable, *, budget: int, max_batch, chunked: bo
     if table is None or not table.covers(cap, max_context, max_tokens):
         table = StepTable.build(model, max_batch=cap, max_context=max_context, max_tokens=max_tokens)
     g = spec.mean_tokens if spec is not None else 1.0
-    return table, ReplicaConfig(budget, cap, kv, bool(chunked), kx, g, kx * spec.draft_cost if spec is not None else 0.0)
+    return table, ReplicaConfig(budget, cap, kv, bool(chunked), kx, g, kx * spec.draft_cost if spec is not None else 0.0,
+                                bool(mixed))
 
 
 def _common(requests, token_budget, seed, max_ttft, max_tpot, method):
@@ -276,7 +277,7 @@ def simulate(step: StepModel | StepTable, lengths: Lengths, arrivals: Arrivals, 
              warmup: int | None = None, token_budget: int = DEFAULT_TOKEN_BUDGET, max_batch: int | None = None,
              chunked_prefill: bool = True, spec: SpecDecode | None = None, max_ttft: float | None = None,
              max_tpot: float | None = None, seed: int = 0, method: str = "events",
-             first_token_next_step: bool = False) -> SimResult:
+             first_token_next_step: bool = False, mixed_prefill: bool = True) -> SimResult:
     """Simulate one replica serving `requests` measured requests (after `warmup` discarded ones).
 
     warmup default: none offline or for a trace; 10 % of `requests` for Poisson arrivals; for a closed
@@ -289,10 +290,13 @@ def simulate(step: StepModel | StepTable, lengths: Lengths, arrivals: Arrivals, 
     `first_token_next_step`: an overlap scheduler's tokens reach the client when the step after the one
     that made them ends (`sent_after_next_step`): TTFT and end-to-end latency are one step longer
     (the clients' next requests are still sent at the unshifted completions).
+    `mixed_prefill=False`: SGLang's default scheduler, prefill batches apart from decode batches and run first
+    (`replica` module doc).
     """
     requests, budget, seed, max_ttft, max_tpot, run = _common(requests, token_budget, seed, max_ttft, max_tpot, method)
     table, cfg = _replica(step, budget=budget, max_batch=max_batch, chunked=chunked_prefill, spec=spec,
-                          max_context=lengths.max_total + 1, max_input=lengths.max_input, max_need=lengths.max_total)
+                          max_context=lengths.max_total + 1, max_input=lengths.max_input, max_need=lengths.max_total,
+                          mixed=mixed_prefill)
     warmup, lo, hi = _measured(arrivals, lengths, requests, warmup)
     kind = arrivals.kind
     src = RequestStream(lengths, arrivals, spec, seed, chunk=min(hi, 65536) if kind != "offline" else hi)
@@ -412,4 +416,5 @@ def simulate_deployment(dep, lengths: Lengths, arrivals: Arrivals, *, table: Ste
     with `table`, that model's table from `deployment_table`."""
     step = table or _deployment_step(dep, lengths)
     kw.setdefault("first_token_next_step", bool(dep.engine.overlap_scheduler))
+    kw.setdefault("mixed_prefill", not dep.engine.prefill_first)
     return simulate(step, lengths, arrivals, **kw)
