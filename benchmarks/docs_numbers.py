@@ -207,9 +207,10 @@ def aic_block() -> str:
     out = [f"aiconfigurator's end-to-end silicon rows (`infercast validate --aic`; TensorRT-LLM, SGLang and vLLM "
            f"releases of 2025-2026 on Hopper and Blackwell, many of them MoE): {a['compared']:,} compared, "
            f"{a['not_comparable']:,} not comparable. The closed-loop TTFT, first-burst and overlap-scheduler "
-           "choices, the MXFP4 MoE kernels and the correction that prefills prompts in their own chunk steps (both "
-           "found on gpt-oss-120b's TPOT) were looked for on these rows, so they are a development set, not a "
-           "held-out one.", "",
+           "choices, SGLang's prefill-first scheduler, the MXFP4 MoE kernels and the correction that prefills "
+           "prompts in their own chunk steps (both found on gpt-oss-120b's TPOT) were looked for on these rows, so "
+           "they are a development set, not a held-out one. Each measurement counts once, and MoE rows whose "
+           "columns multiply TP by EP are read as the engine ran them (data/measured/README.md).", "",
            "| rows | compared | median \\|error\\| | p90 \\|error\\| | median signed |", "|---|---|---|---|---|",
            line("all", got)]
     for m, label in (("ttft_ms_mean", "TTFT (mean)"), ("tpot_ms_mean", "TPOT (mean)")):

@@ -564,7 +564,8 @@ def _predict(row: dict, ctx: Context, res: RowResult) -> None:
                                        decode_ctx=dctx)
         if c is None:
             raise NotComparable("no batch meets the latency limits in the model")
-        a.append(f"MLPerf {scen}: Poisson arrivals; largest mean batch ({c:.0f} per replica) whose 99th-percentile "
+        occupancy = "mean" if "p99-occupancy" in ctx.ablate else "99th-percentile"
+        a.append(f"MLPerf {scen}: Poisson arrivals; largest mean batch ({c:.0f} per replica) whose {occupancy} "
                  f"occupancy fits in memory and meets TPOT <= {tpot_lim * 1e3:.0f} ms and TTFT <= {ttft_lim:g} s")
         r = S.continuous(dep, I, O, c, spec=spec, decode_ctx=dctx)
         res.tokens_per_s_per_user = _f(r, "tokens_per_s_per_user")
