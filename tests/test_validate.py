@@ -102,7 +102,7 @@ RESERVED = re.compile(r"inferencemax|inferencex|dstack|mlperf.{0,40}v5\.[1-9]|in
 
 def test_no_reserved_source_is_shipped():
     rows = [r for p in default_paths(include_aic=True) for r in read_rows(p)]
-    assert len(rows) > 10_000
+    assert len(rows) > 8_000  # the visible set and the silicon rows, each measurement once
     assert not [r["id"] for r in rows if RESERVED.search(r.get("source") or "") or RESERVED.search(r.get("notes") or "")]
 
 
