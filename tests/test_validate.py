@@ -213,6 +213,27 @@ def test_silicon_rows_count_each_measurement_once_with_expert_parallelism_inside
     assert "columns give tp x ep = 16 GPUs: read as tp/dp 4, ep 4" in r["notes"]
 
 
+def test_a_server_row_without_a_shape_keeps_the_layout_whose_simulated_run_is_best():
+    # MLPerf Llama-3.1-405B server (TTFT p99 <= 6 s): a 9.4k-token prompt on 4 H200s takes ~1.5 s to prefill, so
+    # tp 4's queue must stay short; tp 8 halves the prefill and sustains more than twice the rate. The analytic p99
+    # picks tp 4; the simulated server runs (what the row is predicted from) pick tp 8.
+    import re as _re
+
+    from infercast.analyses.predict import Context
+
+    row = {"id": "X-9", "model": "llama-3.1-405b", "gpu": "h200-sxm", "metric": "output_tok_per_s_per_gpu",
+           "value": "40", "scenario": "server", "input_len": "9429", "output_len": "650", "num_gpus": "8",
+           "weights": "fp8", "engine": "TensorRT-LLM", "notes": "latency constraint TTFT p99<=6000ms TPOT p99<=175ms"}
+    r = predict_row(row)
+    line = next(a for a in r.assumptions if a.startswith("server shape from the simulated runs"))
+    runs = {int(t): float(v.replace(",", "")) for t, v in _re.findall(r"tp (\d+) ([\d,.]+) tok/s/GPU", line)}
+    assert set(runs) == {4, 8} and runs[8] > 2 * runs[4]
+    assert "tp 8 kept" in line
+    assert r.predicted == pytest.approx(runs[8], rel=0.01)  # the note rounds to 0.1
+    off = predict_row(row, Context(ablate=frozenset({"server-shape-search"})))
+    assert off.predicted == pytest.approx(runs[4], rel=0.01)  # out of sample for MLPerf: the planner's tp 4
+
+
 def test_a_stack_without_a_profile_and_no_shape_is_planned_not_refused():
     # MangoBoost's MLPerf v5.0 rows name "LLMBoost 0.5.2": the planner used to reject the unknown engine and the
     # row read "does not fit on these GPUs"; it is planned and modelled with the generic engine profile instead
