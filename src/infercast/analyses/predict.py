@@ -370,11 +370,18 @@ def _server_shape(ctx: Context, row: dict, st: Stated, n: int, planned: tuple[in
         pkey = ("shapes", row["model"], row["gpu"], st.weights, st.kv, st.engine, st.input_len, st.output_len, n,
                 st.pp, targets)
         shapes = list(dict.fromkeys([planned] + ctx.cache.get(pkey, [])))[:SERVER_SHAPES]
-        best, got = None, []
+        best, got, skipped = None, [], []
         for shape in shapes:
             d = _dep(ctx, row, st, *shape, prof)
             cm = _cmax(d, row, st)
             if cm < 1:
+                continue
+            # a server run cannot beat the same shape's full batch (the analytic model, 20 % spared for its gap
+            # to the simulation): skip a shape that cannot pass the best so far
+            full = float(np.asarray(S.continuous(d, float(st.input_len), float(st.output_len), cm, spec=spec,
+                                                 decode_ctx=dctx)["output_tok_s_per_gpu"]).ravel()[0])
+            if best is not None and 1.2 * full < best[1]:
+                skipped.append((shape, full))
                 continue
             try:
                 sim = _server_search(ctx, d, st, spec, ttft_lim, tpot_lim, cm, dctx, [])
@@ -384,14 +391,15 @@ def _server_shape(ctx: Context, row: dict, st: Stated, n: int, planned: tuple[in
             got.append((shape, per_gpu))
             if best is None or per_gpu > best[1] * (1 + 1e-9):
                 best = (shape, per_gpu)
-        ctx.cache[key] = (best[0] if best else planned, got)
-    shape, got = ctx.cache[key]
+        ctx.cache[key] = (best[0] if best else planned, got, skipped)
+    shape, got, skipped = ctx.cache[key]
 
     def name(s):
         return f"tp {s[0]}" + (f" pp {s[1]}" if s[1] > 1 else "") + (f" ep {s[2]}" if s[2] > 1 else "")
 
-    if len(got) > 1:
+    if len(got) + len(skipped) > 1:
         a.append("server shape from the simulated runs: " + ", ".join(f"{name(s)} {v:,.1f} tok/s/GPU" for s, v in got)
+                 + "".join(f", {name(s)} not run (at most {v:,.1f} at full batch)" for s, v in skipped)
                  + f"; {name(shape)} kept, the best, as a submitter tuning the layout would")
     return shape
 
