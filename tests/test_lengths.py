@@ -126,7 +126,8 @@ def test_a_poisson_run_is_measured_in_steady_state():
     """A batch fills over an end-to-end time of arrivals or more: the warm-up of four times the requests in flight
     measures the batch of a run twenty times longer (at 90 % load a 10 % warm-up measured it 15-25 % short)."""
     from infercast.analyses.measured import stated
-    from infercast.analyses.predict import Context, _in_flight, _simulate
+    from infercast.analyses.predict import Context, _in_flight
+    from infercast.analyses.row_runs import simulate_run as _simulate
     from infercast.engine.simulate import simulate_deployment
 
     row = _server_row("ttft_ms_p99", "1000")
