@@ -193,7 +193,8 @@ def convert(rows: list[dict], version: str) -> tuple[list[dict], dict[str, list[
             bs = _int(r["batch_size"])
             shape = _product_shape(t, d, mt, me) if moe else None
             if shape is not None and bs is not None and bs * d == conc:
-                notes.append(f"columns give tp x ep = {t * d} GPUs: read as tp/dp {shape[0] * shape[1]}, ep {shape[2]}")
+                notes.append(f"columns give tp x ep = {t * d} GPUs: read as {'tp' if shape[1] == 1 else 'attention-DP'} "
+                             f"{shape[0] * shape[1]} with ep {shape[2]} on {shape[0] * shape[1]} GPUs")
                 t, d, me = shape
                 mt, bs = 1, conc // d
             if bs is None or bs * d != conc:
