@@ -17,9 +17,9 @@ from dataclasses import asdict, dataclass, field, replace
 import numpy as np
 
 from infercast.analyses.measured import Stated, family_of, num, stated
-from infercast.analyses.row_runs import (DEFAULT_BENCH_REQUESTS, MAX_WHOLE_RUN, PERCENTILE, SERVER_METRICS, Context,
-                                         NotComparable, lengths_key, replica_capacity, requests_sent, server_limits,
-                                         server_search, server_shape, sim_metric, simulate_run, windowed)
+from infercast.analyses.row_runs import (GPU_BATCH, MAX_WHOLE_RUN, PERCENTILE, SERVER_METRICS, Context, NotComparable,
+                                         replica_capacity, requests_sent, server_limits, server_search, server_shape,
+                                         sim_metric, simulate_run, windowed)
 from infercast.engine import serving as S
 from infercast.engine.disagg import Pools, decode_tpot, disaggregated, prefill_rate
 from infercast.engine.step import deployment, step_time
@@ -343,11 +343,9 @@ def _predict(row: dict, ctx: Context, res: RowResult) -> None:
     spec = st.spec
     dctx = None if st.lengths is None else st.lengths.mean_decode_context
     conc = st.concurrency
-    cap = int(m.group(1)) if (m := re.search(r"gpu_batch_size (\d+)", notes)) else None
-    cmax = float(S.max_concurrency(dep, I, O)[0])
-    if cap:
-        a.append(f"batch capped at the config's gpu_batch_size {cap}")
-        cmax = min(cmax, float(cap))
+    cmax = replica_capacity(dep, row, st)
+    if m := GPU_BATCH.search(notes):
+        a.append(f"batch capped at the config's gpu_batch_size {m.group(1)}")
     if cmax < 1:
         raise NotComparable("the model does not fit at this configuration")
     gpus = dep.gpus * replicas

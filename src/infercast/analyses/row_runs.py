@@ -18,6 +18,7 @@ from infercast.analyses.measured import Stated, mlperf_latency_limits
 from infercast.engine import serving as S
 
 PERCENTILE = re.compile(r"^(ttft_ms|tpot_ms|itl_ms|e2e_s|request_latency_s)_p(50|90|99)$")
+GPU_BATCH = re.compile(r"gpu_batch_size (\d+)")  # an MLPerf config's max batch, quoted in a row's notes
 
 # requests a closed-loop benchmark sends when the source does not say: `--num-prompts` default of vLLM's and
 # SGLang's bench_serving (vllm/benchmarks/benchmark_serving.py, sglang/bench_serving.py)
@@ -177,10 +178,9 @@ def server_shape(ctx: Context, row: dict, st: Stated, shapes: list[tuple[int, in
 
 def replica_capacity(dep, row: dict, st: Stated) -> float:
     """Requests one replica holds in memory, capped at the config's gpu_batch_size where the row quotes it."""
-    notes = row.get("notes") or ""
     cmax = float(S.max_concurrency(dep, float(st.input_len), float(st.output_len))[0])
-    cap = int(m.group(1)) if (m := re.search(r"gpu_batch_size (\d+)", notes)) else None
-    return min(cmax, float(cap)) if cap else cmax
+    m = GPU_BATCH.search(row.get("notes") or "")
+    return min(cmax, float(m.group(1))) if m else cmax
 
 
 def lengths_key(st: Stated):
