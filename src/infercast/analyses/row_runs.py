@@ -70,7 +70,7 @@ def sim_metric(sim, metric: str) -> float:
 
 
 def simulate_run(ctx: Context, dep, st: Stated, arrivals, spec, a: list[str], in_flight: float | None = None,
-              max_batch: int | None = None, table=None, whole_run: int | None = None):
+                 max_batch: int | None = None, table=None, whole_run: int | None = None):
     """The request-level simulation of one replica (cached per run). Poisson arrivals with `in_flight` requests
     in flight (Little's law) are warmed up for 4 x in_flight arrivals, four end-to-end times, and measured over
     at least as many: a batch fills over an end-to-end time or more (longer near saturation), so the default
