@@ -129,3 +129,19 @@ def test_a_shape_another_release_measured_names_that_release():
     assert tab.ref.version == "0.19.0" and tab.detail(want).count("vllm 0.24.0") == 1
     t, used, exact = tab.time(c, want, np.array([16.0]))
     assert exact and 0.1e-3 < float(t[0]) < 0.3e-3  # 0.24.0's FlashInfer kernel: 0.156 ms at 16 tokens
+
+
+def test_a_table_read_from_the_disk_cache_names_the_release_this_caller_asked_for(tmp_path, monkeypatch):
+    """The disk cache is keyed by the files read, which several requested releases share: a table built for
+    TensorRT-LLM 0.11.0 (the 1.3 tables, 'nearest measured release to 0.11.0') and then read back for a
+    caller that named no release must not claim that request in its provenance."""
+    c = get_chip("h200-sxm")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    for mod in (KG, KMoE):
+        monkeypatch.setattr(mod, "_CACHE", {})
+    old = KG.gemm_table(c, "tensorrt-llm", "0.11.0")
+    assert "nearest measured release to 0.11.0" in old.ref.detail
+    assert KG.gemm_table(c, "tensorrt-llm").ref.detail.count("0.11.0") == 0
+    assert "nearest measured release to 0.11.0" in KMoE.moe_table(c, "tensorrt-llm", "0.11.0").ref.detail
+    assert KMoE.moe_table(c, "tensorrt-llm").ref.detail.count("0.11.0") == 0
+

@@ -160,7 +160,7 @@ def cached_grids(ref: TableRef, chip: Chip, kind: str, builder) -> AttnTable | N
     n0, n1 = meta["n0"], meta["n1"]
     c0, c1 = np.cumsum([0] + n0), np.cumsum([0] + n1)
     ce = np.cumsum([0] + [x * y for x, y in zip(n0, n1)])
-    return AttnTable(ref=TableRef.from_meta(meta["ref"]), kind=meta["kind"],
+    return AttnTable(ref=ref, kind=meta["kind"],  # this caller's request, as in gemm._cached
                      g0={x: a["g0"][c0[i]:c0[i + 1]] for i, x in enumerate(lays)},
                      g1={x: a["g1"][c1[i]:c1[i + 1]] for i, x in enumerate(lays)},
                      eff={x: a["eff"][ce[i]:ce[i + 1]].reshape(n0[i], n1[i]) for i, x in enumerate(lays)})

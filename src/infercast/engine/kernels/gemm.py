@@ -148,8 +148,8 @@ def _cached(ref: TableRef, chip: Chip) -> GemmTable | None:
     got = load_or_build("gemm", [ref.path], chip_key(chip), build)
     if got is None:
         return None
-    meta, a = got
-    return GemmTable(ref=TableRef.from_meta(meta["ref"]), m=a["m"], n=a["n"], k=a["k"],
+    meta, a = got  # the provenance names this caller's request: the cache is shared by every release asked for
+    return GemmTable(ref=ref, m=a["m"], n=a["n"], k=a["k"],
                      eff={d: a[f"eff_{d}"] for d in meta["dtypes"]})
 
 
