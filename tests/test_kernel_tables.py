@@ -145,3 +145,25 @@ def test_a_table_read_from_the_disk_cache_names_the_release_this_caller_asked_fo
     assert "nearest measured release to 0.11.0" in KMoE.moe_table(c, "tensorrt-llm", "0.11.0").ref.detail
     assert KMoE.moe_table(c, "tensorrt-llm").ref.detail.count("0.11.0") == 0
 
+
+def test_a_chip_with_a_measured_sibling_times_its_kernels_from_the_siblings_tables():
+    """GH200's GPU is the H200's Hopper die with 144 GB of HBM3e at 4.9 TB/s (NVIDIA GH200 datasheet): its
+    GEMMs, attention and MoE take the H200's measured efficiency against its own datasheet, so one decode step
+    is within the bandwidth ratio of the H200's instead of falling back to family fractions; its collectives
+    are not borrowed (a GH200 has no NVSwitch peers)."""
+    from infercast.engine.kernels.source import SIBLINGS, has_tables, measured_chip
+
+    gh, h200 = get_chip("gh200"), get_chip("h200-sxm")
+    assert has_tables(gh) and measured_chip(gh).id == "h200-sxm"
+    assert all(get_chip(s).family == get_chip(c).family for c, s in SIBLINGS.items())
+    dep_gh = deployment("mixtral-8x7b", "gh200", tp=1, weights="fp8", engine="TensorRT-LLM 1.0.0")
+    dep_h = deployment("mixtral-8x7b", "h200-sxm", tp=1, weights="fp8", engine="TensorRT-LLM 1.0.0")
+    ops_gh = step(dep_gh, decode_seqs=256, decode_ctx=1024)
+    ops_h = step(dep_h, decode_seqs=256, decode_ctx=1024)
+    for a, b in zip(ops_gh, ops_h):
+        if a.op.kind in ("gemm", "moe", "attention_decode"):
+            assert a.provenance.source == "table" and "h200_sxm" in a.provenance.detail
+            assert b.seconds * 4.8 / 4.9 * (1 - 1e-6) <= a.seconds <= b.seconds * (1 + 1e-6)
+    dep8 = deployment("llama-3.1-70b", "h800", tp=8, weights="fp8", engine="TensorRT-LLM 1.0.0")
+    ar = [t for t in step(dep8, decode_seqs=8, decode_ctx=1024) if t.op.kind == "all_reduce"]
+    assert ar and all(t.provenance.source == "fallback" for t in ar)

@@ -172,9 +172,20 @@ def find_nccl(chip_id: str) -> TableRef | None:
     return TableRef(base / versions[-1] / "nccl_perf.parquet", system, "comm", "nccl", versions[-1], None)
 
 
+# catalog chips NVIDIA did not measure that carry a measured chip's GPU die and tensor cores: their compute
+# kernels (GEMM, attention, MLA, MoE) take the sibling's measured efficiency against their own datasheet
+# (time = own roofline / efficiency); their collectives are not borrowed (other links, other topology).
+# GH200: the GH100 Hopper GPU with 144 GB HBM3e (NVIDIA GH200 Grace Hopper Superchip datasheet);
+# H800: the H100 SXM with NVLink cut to 400 GB/s (NVIDIA H800 product brief); H200 NVL: the H200 at up to
+# 600 W (NVIDIA H200 datasheet, NVL column)
+SIBLINGS = {"gh200": "h200-sxm", "h800": "h100-sxm", "h200-nvl": "h200-sxm"}
+
+
 def has_tables(chip) -> bool:
-    """Whether measured tables may exist for this chip (a catalog chip NVIDIA measured, package installed)."""
-    return chip.id in SYSTEMS and data_root() is not None and np.ndim(chip.memory_bw_tbps) == 0
+    """Whether measured tables may exist for this chip (a catalog chip NVIDIA measured, or its sibling,
+    package installed)."""
+    return ((chip.id in SYSTEMS or chip.id in SIBLINGS) and data_root() is not None
+            and np.ndim(chip.memory_bw_tbps) == 0)
 
 
 def measured_chip(chip):
@@ -185,7 +196,7 @@ def measured_chip(chip):
     from infercast.specs.hardware import get_chip
 
     try:
-        return get_chip(chip.id)
+        return get_chip(SIBLINGS.get(chip.id, chip.id))
     except InfercastError:  # a chip from a user's file: its own numbers are the only datasheet there is
         return chip
 
