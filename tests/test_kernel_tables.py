@@ -153,7 +153,7 @@ def test_a_chip_with_a_measured_sibling_times_its_kernels_from_the_siblings_tabl
     are not borrowed (a GH200 has no NVSwitch peers)."""
     from infercast.engine.kernels.source import SIBLINGS, has_tables, measured_chip
 
-    gh, h200 = get_chip("gh200"), get_chip("h200-sxm")
+    gh = get_chip("gh200")
     assert has_tables(gh) and measured_chip(gh).id == "h200-sxm"
     assert all(get_chip(s).family == get_chip(c).family for c, s in SIBLINGS.items())
     dep_gh = deployment("mixtral-8x7b", "gh200", tp=1, weights="fp8", engine="TensorRT-LLM 1.0.0")

@@ -187,8 +187,10 @@ def _cached(refs: list[TableRef], chip: Chip) -> MoETable | None:
     shapes = [MoEShape(*x) for x in meta["shapes"]]
     cuts = np.cumsum([0] + meta["sizes"])
     asked = refs[0].requested  # the cache is shared by every release asked for: name this caller's request
-    origin = {s: replace(TableRef.from_meta(o), requested=asked) for s, o in zip(shapes, meta.get("origin") or []) if o}
-    return MoETable(ref=replace(TableRef.from_meta(meta["ref"]), requested=asked), distribution=dict(zip(shapes, meta["dist"])),
+    origin = {s: replace(TableRef.from_meta(o), requested=asked)
+              for s, o in zip(shapes, meta.get("origin") or []) if o}
+    return MoETable(ref=replace(TableRef.from_meta(meta["ref"]), requested=asked),
+                    distribution=dict(zip(shapes, meta["dist"])),
                     tokens={s: a["tok"][cuts[i]:cuts[i + 1]] for i, s in enumerate(shapes)},
                     eff={s: a["eff"][cuts[i]:cuts[i + 1]] for i, s in enumerate(shapes)}, origin=origin)
 
