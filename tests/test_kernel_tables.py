@@ -3,6 +3,7 @@ was timed from a measurement. The tables are a required test dependency (`make t
 import numpy as np
 import pytest
 
+from infercast.engine.kernels import comm as KC
 from infercast.engine.kernels import gemm as KG
 from infercast.engine.kernels import moe as KMoE
 from infercast.engine.kernels.source import has_tables
@@ -137,13 +138,19 @@ def test_a_table_read_from_the_disk_cache_names_the_release_this_caller_asked_fo
     caller that named no release must not claim that request in its provenance."""
     c = get_chip("h200-sxm")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    for mod in (KG, KMoE):
+    for mod in (KG, KMoE, KC):
         monkeypatch.setattr(mod, "_CACHE", {})
     old = KG.gemm_table(c, "tensorrt-llm", "0.11.0")
     assert "nearest measured release to 0.11.0" in old.ref.detail
     assert KG.gemm_table(c, "tensorrt-llm").ref.detail.count("0.11.0") == 0
     assert "nearest measured release to 0.11.0" in KMoE.moe_table(c, "tensorrt-llm", "0.11.0").ref.detail
     assert KMoE.moe_table(c, "tensorrt-llm").ref.detail.count("0.11.0") == 0
+    # the all-reduce table too (it named the first caller's request to every later one: 0.8.0 for a 1.1.0 run)
+    assert "nearest measured release to 0.8.0" in KC.allreduce_table(c, "tensorrt-llm", "0.8.0").ref.detail
+    later = KC.allreduce_table(c, "tensorrt-llm", "1.1.0").ref.detail
+    assert "0.8.0" not in later and "nearest measured release to 1.1.0" in later
+    cached = list(tmp_path.rglob("*.json"))
+    assert cached and all("requested" not in p.read_text() for p in cached)  # the cache holds no caller's request
 
 
 def test_a_chip_with_a_measured_sibling_times_its_kernels_from_the_siblings_tables():

@@ -52,7 +52,7 @@ def _build(ref: TableRef, op: str, dtype_col: str) -> CommTable | None:
     if got is None:
         return None
     meta, a = got
-    return CommTable(ref=TableRef.from_meta(meta["ref"]), op=meta["op"],
+    return CommTable(ref=TableRef.from_meta(meta["ref"], ref.requested), op=meta["op"],
                      sizes={g: a[f"s_{g}"] for g in meta["groups"]}, lat={g: a[f"t_{g}"] for g in meta["groups"]})
 
 

@@ -13,7 +13,7 @@ dtype's peak, and the bytes of the experts it touches (E/ep experts, each hit wi
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -186,10 +186,9 @@ def _cached(refs: list[TableRef], chip: Chip) -> MoETable | None:
     meta, a = got
     shapes = [MoEShape(*x) for x in meta["shapes"]]
     cuts = np.cumsum([0] + meta["sizes"])
-    asked = refs[0].requested  # the cache is shared by every release asked for: name this caller's request
-    origin = {s: replace(TableRef.from_meta(o), requested=asked)
-              for s, o in zip(shapes, meta.get("origin") or []) if o}
-    return MoETable(ref=replace(TableRef.from_meta(meta["ref"]), requested=asked),
+    asked = refs[0].requested
+    origin = {s: TableRef.from_meta(o, asked) for s, o in zip(shapes, meta.get("origin") or []) if o}
+    return MoETable(ref=TableRef.from_meta(meta["ref"], asked),
                     distribution=dict(zip(shapes, meta["dist"])),
                     tokens={s: a["tok"][cuts[i]:cuts[i + 1]] for i, s in enumerate(shapes)},
                     eff={s: a["eff"][cuts[i]:cuts[i + 1]] for i, s in enumerate(shapes)}, origin=origin)

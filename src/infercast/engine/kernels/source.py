@@ -81,12 +81,14 @@ class TableRef:
     requested: str | None  # the engine version the caller asked for, if any
 
     def as_meta(self) -> dict:
+        """The table's identity for the disk cache, without the caller's request: the cache is keyed by the
+        files read, which every release asked for shares, so the request is re-attached by each reader."""
         return {"path": str(self.path), "system": self.system, "op": self.op, "backend": self.backend,
-                "version": self.version, "requested": self.requested}
+                "version": self.version}
 
     @classmethod
-    def from_meta(cls, d: dict) -> "TableRef":
-        return cls(Path(d["path"]), d["system"], d["op"], d["backend"], d["version"], d["requested"])
+    def from_meta(cls, d: dict, requested: str | None) -> "TableRef":
+        return cls(Path(d["path"]), d["system"], d["op"], d["backend"], d["version"], requested)
 
     @property
     def detail(self) -> str:
