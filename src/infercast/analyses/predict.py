@@ -67,6 +67,10 @@ ROW_INFORMED: dict[str, tuple[str, ...]] = {
     # a chip NVIDIA did not measure times its compute kernels from its measured sibling's tables (GH200 from the
     # H200's, `kernels.source.SIBLINGS`): looked for on MLP41's GH200 rows, predicted 46 % apart from the H200's
     "sibling-tables": ("MLP41",),
+    # a release older than every measured MoE table takes aiconfigurator's current one, whose power-law routing the
+    # older collections do not share (`kernels.moe` CURRENT_ROUTING): looked for on aiconfigurator's DeepSeek-R1 H200
+    # TensorRT-LLM 1.1 TPOT (+66 % from rc10's MoE rows)
+    "moe-current-routing": ("AIC",),
 }
 
 @dataclass
@@ -110,6 +114,8 @@ def _ablated(dep, ctx: Context):
         eng = replace(eng, wide_ep_tables=False)
     if "mxfp4-moe-kernels" in ctx.ablate:
         eng = replace(eng, mxfp4_kernels=False)
+    if "moe-current-routing" in ctx.ablate:
+        eng = replace(eng, moe_current_routing=False)
     if "batch-overlap" in ctx.ablate:
         eng = replace(eng, batch_overlap="")
     if "overlap-first-token" in ctx.ablate and eng.overlap_scheduler:
