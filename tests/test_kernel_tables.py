@@ -200,3 +200,7 @@ def test_a_release_older_than_every_moe_table_is_timed_from_the_current_release(
     # a measured release keeps its own table (rc23 lacks this shape: the nearest older release fills it)
     rc23 = deployment("deepseek-r1", "h200-sxm", tp=8, ep=8, weights="fp8", engine="TensorRT-LLM 1.3.0rc23")
     assert "trtllm 1.3.0rc20/" in experts(rc23).provenance.detail
+    # vLLM's oldest MoE release is a slower engine, not another routing (0.19 is 1.2-1.5x slower than 0.24 on B200
+    # in balanced rows too): an older vLLM keeps it
+    old_vllm = deployment("qwen3-235b-a22b", "b200", tp=4, ep=4, weights="fp8", engine="vLLM 0.17.0")
+    assert "vllm 0.19.0 (nearest measured release to 0.17.0)" in experts(old_vllm).provenance.detail

@@ -67,9 +67,9 @@ ROW_INFORMED: dict[str, tuple[str, ...]] = {
     # a chip NVIDIA did not measure times its compute kernels from its measured sibling's tables (GH200 from the
     # H200's, `kernels.source.SIBLINGS`): looked for on MLP41's GH200 rows, predicted 46 % apart from the H200's
     "sibling-tables": ("MLP41",),
-    # a release older than every measured MoE table takes aiconfigurator's current one, whose power-law routing the
-    # older collections do not share (`kernels.moe` CURRENT_ROUTING): looked for on aiconfigurator's DeepSeek-R1 H200
-    # TensorRT-LLM 1.1 TPOT (+66 % from rc10's MoE rows)
+    # a TensorRT-LLM release older than every MoE table takes aiconfigurator's current one, whose power-law routing
+    # the oldest (rc10) does not share (`kernels.moe.CURRENT_ROUTING_ENGINES`): looked for on aiconfigurator's
+    # DeepSeek-R1 H200 TensorRT-LLM 1.1 TPOT (+67 % from rc10's MoE rows)
     "moe-current-routing": ("AIC",),
 }
 
