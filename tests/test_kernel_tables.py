@@ -204,3 +204,26 @@ def test_a_release_older_than_every_moe_table_is_timed_from_the_current_release(
     # in balanced rows too): an older vLLM keeps it
     old_vllm = deployment("qwen3-235b-a22b", "b200", tp=4, ep=4, weights="fp8", engine="vLLM 0.17.0")
     assert "vllm 0.19.0 (nearest measured release to 0.17.0)" in experts(old_vllm).provenance.detail
+
+
+def test_tensorrt_llm_nvfp4_gemms_are_timed_as_autotuned_from_release_1_0():
+    """TensorRT-LLM's PyTorch backend (the default from 1.0) autotunes its NVFP4 GEMM backend and tactic at
+    warm-up; aiconfigurator's collector timed them untuned (8192 x 8192 on B200 at M = 1: 22 us, against 14-15 us
+    for the NVFP4 GEMMs vLLM and SGLang measured). A 1.2 release takes the fastest measured NVFP4 kernel on the
+    chip and says so; a 0.18 build (MLPerf v5.0, no autotuner) and the ablation keep TensorRT-LLM's own rows."""
+    from dataclasses import replace
+
+    def qkv(engine, **eng):
+        d = deployment("llama-3.1-70b", "b200", tp=1, weights="fp4", engine=engine)
+        if eng:
+            d = replace(d, engine=replace(d.engine, **eng))
+        return next(t for t in step(d, decode_seqs=4, decode_ctx=1024) if t.op.name == "qkv_proj")
+
+    tuned, untuned = qkv("TensorRT-LLM 1.2.0"), qkv("TensorRT-LLM 1.2.0", autotuned_gemm=False)
+    old = qkv("TensorRT-LLM 0.18.0")
+    assert "autotuned: at most" in tuned.provenance.detail and "[nvfp4]" in tuned.provenance.detail
+    assert "autotuned" not in untuned.provenance.detail and "autotuned" not in old.provenance.detail
+    assert tuned.seconds < 0.8 * untuned.seconds
+    assert old.seconds == untuned.seconds
+    # an engine whose own NVFP4 rows were measured as it serves them is not touched
+    assert "autotuned" not in qkv("vLLM 0.24.0").provenance.detail

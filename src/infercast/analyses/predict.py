@@ -71,6 +71,10 @@ ROW_INFORMED: dict[str, tuple[str, ...]] = {
     # the oldest (rc10) does not share (`kernels.moe.CURRENT_ROUTING_ENGINES`): looked for on aiconfigurator's
     # DeepSeek-R1 H200 TensorRT-LLM 1.1 TPOT (+67 % from rc10's MoE rows)
     "moe-current-routing": ("AIC",),
+    # TensorRT-LLM (1.0 on) NVFP4 GEMMs, autotuned in serving but measured untuned, timed by the fastest NVFP4 kernel
+    # measured on the chip (`kernels.gemm.AUTOTUNED`): looked for on aiconfigurator's B200 TPOT (+24 % for
+    # Llama-3.1-70B FP4); the release boundary was set after seeing MLPerf's B200 rows (TensorRT-LLM 0.11-0.18) move
+    "trt-autotuned-nvfp4": ("AIC", "MLP41", "MLP50"),
 }
 
 @dataclass
@@ -116,6 +120,8 @@ def _ablated(dep, ctx: Context):
         eng = replace(eng, mxfp4_kernels=False)
     if "moe-current-routing" in ctx.ablate:
         eng = replace(eng, moe_current_routing=False)
+    if "trt-autotuned-nvfp4" in ctx.ablate:
+        eng = replace(eng, autotuned_gemm=False)
     if "batch-overlap" in ctx.ablate:
         eng = replace(eng, batch_overlap="")
     if "overlap-first-token" in ctx.ablate and eng.overlap_scheduler:

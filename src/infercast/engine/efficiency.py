@@ -77,6 +77,7 @@ class Engine:
     wide_ep_tables: bool = True  # time attention-DP + EP MoE layers from the DeepEP wide-EP tables where measured
     mxfp4_kernels: bool = True  # a checkpoint released in MXFP4 (gpt-oss) is timed by the MXFP4 MoE kernels on FP4 chips
     moe_current_routing: bool = True  # a TensorRT-LLM release older than every MoE table: the current one (kernels.moe)
+    autotuned_gemm: bool = True  # a GEMM the engine autotunes but its table measured untuned (kernels.gemm.AUTOTUNED)
     overlap_scheduler: str = ""  # a step's outputs processed during the next step (first token one step later); source
     prefill_first: str = ""  # prefill batches apart from decode batches, run first while a request waits; source
     large_memory_batch: dict | None = None  # a larger default max batch on GPUs with much memory, with its source

@@ -66,7 +66,7 @@ def package_version() -> str | None:
         return None
 
 
-def _vkey(v: str) -> tuple:
+def release_key(v: str) -> tuple:
     """'1.3.0rc20' -> (1, 3, 0, 20); '0.5.6.post2' -> (0, 5, 6, 2): orderable release tuples."""
     return tuple(int(x) for x in re.findall(r"\d+", v))
 
@@ -93,7 +93,7 @@ class TableRef:
     @property
     def detail(self) -> str:
         v = f"{self.backend} {self.version}"
-        if self.requested and _vkey(self.requested)[:2] != _vkey(self.version)[:2]:
+        if self.requested and release_key(self.requested)[:2] != release_key(self.version)[:2]:
             v += f" (nearest measured release to {self.requested})"
         return f"{PACKAGE} {package_version() or ''} {self.system}/{self.op}/{v}/{self.path.name}".replace("  ", " ")
 
@@ -139,21 +139,21 @@ def find_all(chip_id: str, engine: str, op: str, filename: str, version: str | N
     base = root / system / op / backend
     if not base.is_dir():
         return []
-    versions = sorted((d.name for d in base.iterdir() if (d / filename).is_file()), key=_vkey)
+    versions = sorted((d.name for d in base.iterdir() if (d / filename).is_file()), key=release_key)
     if not versions:
         return []
     cur = current_versions()
     default = cur.get((system, backend)) or cur.get(("*", backend))
     if version:
-        want = _vkey(version)
-        older = [v for v in versions if _vkey(v) <= want]
+        want = release_key(version)
+        older = [v for v in versions if release_key(v) <= want]
         pick = older[-1] if older else (default if older_takes_current and default in versions else versions[0])
     elif default in versions:
         pick = default
     else:
         pick = versions[-1]
     order = [pick] + sorted((v for v in versions if v != pick),
-                            key=lambda v: (_vkey(v) > _vkey(pick), abs(versions.index(v) - versions.index(pick))))
+                            key=lambda v: (release_key(v) > release_key(pick), abs(versions.index(v) - versions.index(pick))))
     return [TableRef(base / v / filename, system, op, backend, v, version) for v in order]
 
 
@@ -171,7 +171,7 @@ def find_nccl(chip_id: str) -> TableRef | None:
     base = root / system / "comm" / "nccl"
     if not base.is_dir():
         return None
-    versions = sorted((d.name for d in base.iterdir() if (d / "nccl_perf.parquet").is_file()), key=_vkey)
+    versions = sorted((d.name for d in base.iterdir() if (d / "nccl_perf.parquet").is_file()), key=release_key)
     if not versions:
         return None
     return TableRef(base / versions[-1] / "nccl_perf.parquet", system, "comm", "nccl", versions[-1], None)
