@@ -208,7 +208,7 @@ def aic_block() -> str:
            f"releases of 2025-2026 on Hopper and Blackwell, many of them MoE): {a['compared']:,} compared, "
            f"{a['not_comparable']:,} not comparable. The closed-loop TTFT, first-burst and overlap-scheduler "
            "choices, SGLang's prefill-first scheduler, the MXFP4 MoE kernels and the correction that prefills "
-           "prompts in their own chunk steps (both found on gpt-oss-120b's TPOT) and the current release's MoE "
+           "prompts in their own chunk steps (both found on gpt-oss-120b's TPOT), the current release's MoE "
            "routing for older TensorRT-LLM releases (found on DeepSeek-R1's H200 TPOT) and the autotuned NVFP4 GEMMs "
            "of TensorRT-LLM 1.0 on (found on B200 TPOT) were looked for on these rows, so "
            "they are a development set, not a held-out one. Each measurement counts once, and MoE rows whose "
