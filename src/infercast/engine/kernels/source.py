@@ -152,8 +152,9 @@ def find_all(chip_id: str, engine: str, op: str, filename: str, version: str | N
         pick = default
     else:
         pick = versions[-1]
+    picked = release_key(pick)
     order = [pick] + sorted((v for v in versions if v != pick),
-                            key=lambda v: (release_key(v) > release_key(pick), abs(versions.index(v) - versions.index(pick))))
+                            key=lambda v: (release_key(v) > picked, abs(versions.index(v) - versions.index(pick))))
     return [TableRef(base / v / filename, system, op, backend, v, version) for v in order]
 
 
