@@ -126,7 +126,7 @@ class Timer:
             if self.eng.autotuned_gemm:  # an untuned measurement of a GEMM the engine autotunes (kernels.gemm)
                 t, faster = KG.autotuned_time(self.chip, who, ver, tdt, s["m"], s["n"], s["k"], t)
             t = np.maximum(t, self._from_hbm(op))
-            how = f"{tab.ref.detail} [{tdt}]" + "".join(f"; autotuned: at most {d}" for d in faster)
+            how = f"{tab.ref.detail} [{tdt}]" + (f"; autotuned: at most {', '.join(faster)}" if faster else "")
             return Timed(op, op.count * t, Provenance("table", how), op.count * tc, op.count * tm)
         eta_c, eta_w = self.eff.gemm(prec), self.eff.stream(op.dtype)
         t = np.where(live, _pnorm(tc / eta_c, tm / eta_w, self.eff.overlap_p) + self._fixed(op), 0.0)
