@@ -30,6 +30,19 @@ each row to `cli_estimate`; docs/design/prediction_regression_gate_design.md §2
   the product form, else the first (`_representatives`).
 - `precision` is the run's label; `gemm_quant_mode` / `moe_quant_mode` are the quantisation of the
   dense GEMMs and of the MoE experts (fp8, fp8_block, nvfp4, int4_wo = int4 weight-only).
+
+Reserved data left out (`reserved`): most of the file is InferenceX results, which this project must not use
+as data or to choose anything. Only NVIDIA's own gap-analysis runs are kept: rows whose `silicon_data_source`
+names a job of NVIDIA's GPU test lab (`gtl_job_id=`) or a file of the `aic-auto-gap-analysis` project. Read
+from the rows themselves:
+- `db-dump/...; config_id=...; workflow_run_id=...; <image>` is a dump of InferenceX's database: its schema
+  (SemiAnalysisAI/InferenceX-app, packages/db/migrations/001_initial_schema.sql) keys `benchmark_results` by
+  `workflow_run_id` (a GitHub Actions run) and `config_id`, with `isl`, `osl`, `conc`, `image` and `date`, and
+  the ids are InferenceX's config names (`dsr1_b200_trtllm_fp8_..._cfg75`);
+- `source_file=2026-03-25.csv` / `2026-04-06.csv` and the Qwen3.5 / Kimi-K2.5 gap-analysis files measure
+  InferenceX's grid (ISL/OSL 1024/1024, 1024/8192, 8192/1024 over concurrency sweeps) with its images, models
+  and `wip` flags; NVIDIA's aisimulate reads the same InferenceX tables for its accuracy campaign
+  (scripts/e2e_accuracy: `InferenceXSource`, github.com/SemiAnalysisAI/InferenceX).
 """
 from __future__ import annotations
 
@@ -153,9 +166,20 @@ def _representatives(rows: list[dict]) -> dict[tuple, dict]:
     return best
 
 
+NVIDIA_OWN = re.compile(r"gtl_job_id=|/aic-auto-gap-analysis/")  # NVIDIA's GPU test lab runs (module doc)
+RESERVED_WHY = "InferenceX results (reserved: never used as data); only NVIDIA's own gap-analysis runs are kept"
+
+
+def reserved(r: dict) -> bool:
+    """A row that is not one of NVIDIA's own gap-analysis runs: InferenceX results (module doc)."""
+    return NVIDIA_OWN.search(r["silicon_data_source"]) is None
+
+
 def convert(rows: list[dict], version: str) -> tuple[list[dict], dict[str, list[str]]]:
     out: list[dict] = []
     skipped: dict[str, list[str]] = {}
+    skipped[RESERVED_WHY] = [r["id"] for r in rows if reserved(r)]
+    rows = [r for r in rows if not reserved(r)]
     keep = _representatives(rows)
     n = 0
     for r in rows:
@@ -175,7 +199,9 @@ def convert(rows: list[dict], version: str) -> tuple[list[dict], dict[str, list[
         gq, mq = r["gemm_quant_mode"], r["moe_quant_mode"]
         wq = (mq if moe else gq) or gq or r["precision"]
         weights = QUANT.get(wq, "") if wq else ""
-        notes = [origin.rsplit("/", 1)[-1] + "".join(f" {k}={kv[k]}" for k in ("config_id", "workflow_run_id",
+        where = ("aic-auto-gap-analysis/" + origin.split("/aic-auto-gap-analysis/", 1)[1]
+                 if "/aic-auto-gap-analysis/" in origin else origin.rsplit("/", 1)[-1])
+        notes = [where + "".join(f" {k}={kv[k]}" for k in ("config_id", "workflow_run_id",
                                                                             "gtl_job_id") if k in kv),
                  f"HF {hf}" + (" (not in the catalog, see README)" if hf in NOT_IN_CATALOG else "")]
         notes.append(f"quant gemm {gq or '-'} moe {mq or '-'}" if (gq or mq) else "quant not stated")

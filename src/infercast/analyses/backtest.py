@@ -1,14 +1,14 @@
 """Backtest of the forecast: fit the hardware trend on the catalog as it stood at the end of 2023, forecast the
 chips that came after, and compare with what they measured in 2025.
 
-"Measured 2025": the `aic-silicon.csv` rows (NVIDIA's aiconfigurator-core 0.12.0 silicon sample, measured
-2025-10-29) of Llama-3.1-70B served by TensorRT-LLM on B200 (the Blackwell part shipping in volume in 2025)
-with 1024 input and 1024 output tokens, aggregated, at a fixed number of concurrent clients. For each
-weight precision the row with the most output tokens/s per GPU is the measured figure, and its mean TPOT
-is the forecast's TPOT limit, so that both sides answer "the most output tokens/s per GPU at this speed per
-user". A closed loop of C clients each completes a request every TTFT + (OSL - 1) x TPOT, so the
-per-GPU output rate is C x OSL / (TTFT + (OSL - 1) TPOT) / GPUs. None of these rows shapes the model's
-constants (the kernel tables are separate measurements; see data/measured/README.md).
+"Measured 2025": MLPerf Inference v5.0 (published 2025-04-02), NVIDIA's closed-division B200-SXM-180GB x 8 system
+on TensorRT-LLM, Llama-2-70B (FP4 weights, FP8 KV cache), server and interactive scenarios: the per-GPU output
+tokens/s and the mean TPOT of each run's log summary (rows MLP50-002/003 and MLP50-005/006 of
+measured-dev.csv), at the benchmark's mean lengths (OpenOrca: 222 input / 294 output tokens,
+data/mlperf_datasets.json). The run's mean TPOT is the forecast's TPOT limit, so that both sides answer "the
+most output tokens/s per GPU at this speed per user". Nothing is fitted to these rows: they are validation rows.
+(Before 2026-11-30 this compared NVIDIA's aiconfigurator silicon rows of Llama-3.1-70B on B200; those are
+InferenceX results, reserved data, and were removed: benchmarks/import_aic_silicon.py.)
 
 The 2023 forecaster's chip: flagships launched by 2023 (A100, MI250X, H100, MI300X) for the trend, the
 newest efficiency family then (Hopper) and an H100's links; fp8 = 2x and fp4 = 4x bf16 as in the
@@ -30,45 +30,42 @@ import numpy as np
 
 from infercast.specs.store import data_path
 
-MEASURED_FILE = "measured/aic-silicon.csv"
+MEASURED_FILE = "measured/measured-dev.csv"
 CUTOFF_YEAR = 2023
 MEASUREMENT_YEAR = 2025
 
 
 @dataclass(frozen=True)
 class Case:
-    model: str = "llama-3.1-70b"
+    model: str = "llama-2-70b"
     gpu: str = "b200"
     engine: str = "TensorRT-LLM"
-    weights: str = "fp8"
-    input_len: int = 1024
-    output_len: int = 1024
+    weights: str = "fp4"
+    scenario: str = "server"  # the MLPerf v5.0 scenario of the measured run
+    input_len: int = 222  # MLPerf llama2-70b (OpenOrca) mean lengths, data/mlperf_datasets.json
+    output_len: int = 294
 
 
-CASES = (Case(weights="fp8"), Case(weights="fp4"))
+CASES = (Case(scenario="server"), Case(scenario="server-interactive"))
 
 
 def measured(case: Case) -> dict:
-    """The case's rows paired by benchmark point (TTFT and TPOT), with per-GPU output throughput; the best first."""
-    pts: dict[str, dict] = {}
+    """The case's MLPerf v5.0 run on one 8-GPU system: per-GPU output throughput and mean TPOT, paired by the run's
+    log summary (the row's source)."""
+    runs: dict[str, dict] = {}
     with open(data_path(MEASURED_FILE), newline="", encoding="utf-8") as f:
         for r in csv.DictReader(f):
-            if (r["model"] != case.model or r["gpu"] != case.gpu or not r["engine"].startswith(case.engine)
-                    or r["weights"] != case.weights or r["disagg"] or int(r["input_len"]) != case.input_len
-                    or int(r["output_len"]) != case.output_len):
+            if (not r["id"].startswith("MLP50-") or r["model"] != case.model or r["gpu"] != case.gpu
+                    or not r["engine"].startswith(case.engine) or r["scenario"] != case.scenario
+                    or r["num_gpus"] != "8"):
                 continue
-            key = re.sub(r"\s+", " ", r["source"])
-            p = pts.setdefault(key, {"ids": [], "concurrency": float(r["concurrency"]), "gpus": int(r["num_gpus"]),
-                                     "tp": int(r["tp"] or 1), "date": r["date"], "source": key})
-            p["ids"].append(r["id"])
-            p[r["metric"]] = float(r["value"]) / 1e3  # ms -> s
-    rows = []
-    for p in pts.values():
-        if "ttft_ms_mean" not in p or "tpot_ms_mean" not in p:
-            continue
-        t_req = p["ttft_ms_mean"] + (case.output_len - 1) * p["tpot_ms_mean"]
-        rows.append(dict(p, output_tok_s_per_gpu=p["concurrency"] * case.output_len / t_req / p["gpus"],
-                         tokens_per_s_per_user=1.0 / p["tpot_ms_mean"], tpot_s=p["tpot_ms_mean"]))
+            p = runs.setdefault(r["source"], {"ids": [], "gpus": 8, "date": r["date"], "source": r["source"]})
+            if r["metric"] in ("output_tok_per_s_per_gpu", "tpot_ms_mean"):
+                p["ids"].append(r["id"])
+                p[r["metric"]] = float(r["value"])
+    rows = [dict(p, output_tok_s_per_gpu=p["output_tok_per_s_per_gpu"], tpot_s=p["tpot_ms_mean"] / 1e3,
+                 tokens_per_s_per_user=1e3 / p["tpot_ms_mean"], concurrency=None, tp=None)
+            for p in runs.values() if "output_tok_per_s_per_gpu" in p and "tpot_ms_mean" in p]
     if not rows:
         from infercast.errors import InfercastError
 

@@ -95,11 +95,11 @@ def backtest_block() -> str:
         for y in (r["forecast_year"], r["measurement_year"]):
             d = r["years"][str(y)]
             what = "launch year of the chip" if y == r["forecast_year"] else "year measured"
-            out.append(f"| {case.model} {case.weights}, {case.gpu}, {case.input_len}/{case.output_len} | "
+            out.append(f"| {case.model} {case.weights}, {case.gpu}, MLPerf v5.0 {case.scenario} ({case.input_len}/{case.output_len}) | "
                        f"{F.num(m['output_tok_s_per_gpu'])} tok/s/GPU at {F.num(m['tokens_per_s_per_user'])} tok/s/user "
                        f"({', '.join(m['rows'])}) | {y} ({what}) | {_r(d['forecast'])} | "
                        f"{F.num(d['percentile_of_measured'])} | {'yes' if d['inside_p10_p90'] else 'no'} |")
-        notes.append(f"- {case.weights}: the planner on the real {case.gpu} (its kernel tables) at the same TPOT: "
+        notes.append(f"- {case.scenario}: the planner on the real {case.gpu} (its kernel tables) at the same TPOT: "
                      f"{F.num(r['planner_on_measured_chip'])} tok/s/GPU ({F.pct(r['planner_on_measured_chip'] / m['output_tok_s_per_gpu'] - 1, signed=True)} "
                      "against the measured figure)")
     c, mc = r["years"][str(r["forecast_year"])]["chip"], r["chip_measured"]

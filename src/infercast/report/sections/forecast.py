@@ -48,7 +48,7 @@ def _backtest(samples: int) -> list[str]:
         r = BT.backtest(case, samples=samples)
         y, m = r["years"][str(r["forecast_year"])], r["measured"]
         ym = r["years"][str(r["measurement_year"])]
-        out.append(f"{case.model} {case.weights} on {case.gpu} (rows {', '.join(m['rows'])}): measured "
+        out.append(f"{case.model} {case.weights} on {case.gpu}, MLPerf v5.0 {case.scenario} (rows {', '.join(m['rows'])}): measured "
                    f"{F.num(m['output_tok_s_per_gpu'])} output tok/s per GPU at {F.num(m['tokens_per_s_per_user'])} "
                    f"tok/s per user; forecast from the catalog cut at {r['cutoff_year']} for {r['forecast_year']} "
                    f"(the chip's launch year): {F.num(y['forecast']['p10'])} / {F.num(y['forecast']['p50'])} / "
