@@ -205,14 +205,12 @@ def aic_block() -> str:
                 f"{_p(np.median(e), True)} |")
 
     out = [f"aiconfigurator's end-to-end silicon rows (`infercast validate --aic`; TensorRT-LLM, SGLang and vLLM "
-           f"releases of 2025-2026 on Hopper and Blackwell, many of them MoE): {a['compared']:,} compared, "
-           f"{a['not_comparable']:,} not comparable. The closed-loop TTFT, first-burst and overlap-scheduler "
-           "choices, SGLang's prefill-first scheduler, the MXFP4 MoE kernels and the correction that prefills "
-           "prompts in their own chunk steps (both found on gpt-oss-120b's TPOT), the current release's MoE "
-           "routing for older TensorRT-LLM releases (found on DeepSeek-R1's H200 TPOT) and the autotuned NVFP4 GEMMs "
-           "of TensorRT-LLM 1.0 on (found on B200 TPOT) were looked for on these rows, so "
-           "they are a development set, not a held-out one. Each measurement counts once, and MoE rows whose "
-           "columns multiply TP by EP are read as the engine ran them (data/measured/README.md).", "",
+           f"releases of 2025-2026, mostly on Hopper): {a['compared']:,} compared, "
+           f"{a['not_comparable']:,} not comparable. Only NVIDIA's own gap-analysis runs are kept: the rest of "
+           "aiconfigurator-core's silicon sample is InferenceX results, reserved data, left out by "
+           "benchmarks/import_aic_silicon.py. The closed-loop TTFT, first-burst and overlap-scheduler choices were "
+           "looked for on the whole sample (and on NIM's rows), so these rows are a development set, not a "
+           "held-out one. Each measurement counts once (data/measured/README.md).", "",
            "| rows | compared | median \\|error\\| | p90 \\|error\\| | median signed |", "|---|---|---|---|---|",
            line("all", got)]
     for m, label in (("ttft_ms_mean", "TTFT (mean)"), ("tpot_ms_mean", "TPOT (mean)")):

@@ -57,24 +57,9 @@ ROW_INFORMED: dict[str, tuple[str, ...]] = {
     # looked for on aiconfigurator's silicon TTFT (under by 60-90 % at high concurrency; its design doc names the
     # burst) and the TTFT rows of these families
     "closed-loop-start-burst": ("AIC", "NIM", "LAMB", "VLLMB"),
-    # gpt-oss's MXFP4 experts on Blackwell timed by the MXFP4 MoE tables, not NVFP4's (unmeasured for its shape:
-    # the fallback): looked for on aiconfigurator's gpt-oss B200 TPOT (+25-45 %). (Found on the same rows, not
-    # switchable here: vLLM's tables lose the generic 0.19 MXFP4 path, `kernels.moe.UNUSED_KERNELS`.)
-    "mxfp4-moe-kernels": ("AIC",),
-    # SGLang's scheduler: prefill batches apart from decodes and first, so a closed loop of equal requests stays in
-    # lock-step and every round queues like the first burst: looked for on aiconfigurator's SGLang TTFT (-55 %)
-    "sglang-prefill-first": ("AIC",),
     # a chip NVIDIA did not measure times its compute kernels from its measured sibling's tables (GH200 from the
     # H200's, `kernels.source.SIBLINGS`): looked for on MLP41's GH200 rows, predicted 46 % apart from the H200's
     "sibling-tables": ("MLP41",),
-    # a TensorRT-LLM release older than every MoE table takes aiconfigurator's current one, whose power-law routing
-    # the oldest (rc10) does not share (`kernels.moe.CURRENT_ROUTING_ENGINES`): looked for on aiconfigurator's
-    # DeepSeek-R1 H200 TensorRT-LLM 1.1 TPOT (+67 % from rc10's MoE rows)
-    "moe-current-routing": ("AIC",),
-    # TensorRT-LLM (1.0 on) NVFP4 GEMMs, autotuned in serving but measured untuned, timed by the fastest NVFP4 kernel
-    # measured on the chip (`kernels.gemm.AUTOTUNED`): looked for on aiconfigurator's B200 TPOT (+24 % for
-    # Llama-3.1-70B FP4); the release boundary was set after seeing MLPerf's B200 rows (TensorRT-LLM 0.11-0.18) move
-    "trt-autotuned-nvfp4": ("AIC", "MLP41", "MLP50"),
 }
 
 @dataclass
@@ -116,18 +101,10 @@ def _ablated(dep, ctx: Context):
             eng = replace(eng, table_ops=None, attention_compute={})
     if "wide-ep-deepep-tables" in ctx.ablate:
         eng = replace(eng, wide_ep_tables=False)
-    if "mxfp4-moe-kernels" in ctx.ablate:
-        eng = replace(eng, mxfp4_kernels=False)
-    if "moe-current-routing" in ctx.ablate:
-        eng = replace(eng, moe_current_routing=False)
-    if "trt-autotuned-nvfp4" in ctx.ablate:
-        eng = replace(eng, autotuned_gemm=False)
     if "batch-overlap" in ctx.ablate:
         eng = replace(eng, batch_overlap="")
     if "overlap-first-token" in ctx.ablate and eng.overlap_scheduler:
         eng = replace(eng, overlap_scheduler="")
-    if "sglang-prefill-first" in ctx.ablate and eng.prefill_first:
-        eng = replace(eng, prefill_first="")
     if "cdna-stream-scaling" in ctx.ablate and dep.chip.family.startswith("cdna"):
         eff = replace(eff, weight_stream={k: eff.kv_stream for k in eff.weight_stream})
     if "pcie-comm-model" in ctx.ablate:

@@ -75,9 +75,9 @@ class Engine:
     batch_overlap: str = ""  # attention-DP + EP: the batch split in two so one half's all-to-all hides behind the
     # other half's compute (SGLang two-batch overlap, vLLM dual batch overlap); the source, or "" when not done
     wide_ep_tables: bool = True  # time attention-DP + EP MoE layers from the DeepEP wide-EP tables where measured
-    mxfp4_kernels: bool = True  # a checkpoint released in MXFP4 (gpt-oss) is timed by the MXFP4 MoE kernels on FP4 chips
-    moe_current_routing: bool = True  # a TensorRT-LLM release older than every MoE table: the current one (kernels.moe)
-    autotuned_gemm: bool = True  # a GEMM the engine autotunes but its table measured untuned (kernels.gemm.AUTOTUNED)
+    # a checkpoint released in MXFP4 (gpt-oss) timed by the MXFP4 MoE kernel tables on FP4 chips: off by default, the
+    # choice was made on rows that turned out to be reserved data (InferenceX results, data/measured/README.md)
+    mxfp4_kernels: bool = False
     overlap_scheduler: str = ""  # a step's outputs processed during the next step (first token one step later); source
     prefill_first: str = ""  # prefill batches apart from decode batches, run first while a request waits; source
     large_memory_batch: dict | None = None  # a larger default max batch on GPUs with much memory, with its source

@@ -122,12 +122,9 @@ class Timer:
                 how += f", shape dependence from {tab.ref.detail}"
             return Timed(op, op.count * t, Provenance("profile", how), op.count * tc, op.count * tm)
         if tab is not None and tdt in tab.dtypes:
-            t, faster = tab.time(self.chip, tdt, s["m"], s["n"], s["k"]), []
-            if self.eng.autotuned_gemm:  # an untuned measurement of a GEMM the engine autotunes (kernels.gemm)
-                t, faster = KG.autotuned_time(self.chip, who, ver, tdt, s["m"], s["n"], s["k"], t)
-            t = np.maximum(t, self._from_hbm(op))
-            how = f"{tab.ref.detail} [{tdt}]" + (f"; autotuned: at most {', '.join(faster)}" if faster else "")
-            return Timed(op, op.count * t, Provenance("table", how), op.count * tc, op.count * tm)
+            t = np.maximum(tab.time(self.chip, tdt, s["m"], s["n"], s["k"]), self._from_hbm(op))
+            return Timed(op, op.count * t, Provenance("table", f"{tab.ref.detail} [{tdt}]"), op.count * tc,
+                         op.count * tm)
         eta_c, eta_w = self.eff.gemm(prec), self.eff.stream(op.dtype)
         t = np.where(live, _pnorm(tc / eta_c, tm / eta_w, self.eff.overlap_p) + self._fixed(op), 0.0)
         return Timed(op, op.count * t, Provenance("fallback", f"{prec} compute x {eta_c:.2f}, {op.dtype} weights "
@@ -143,7 +140,7 @@ class Timer:
         wide = self._wide_ep(op, who, ver)
         if wide is not None:
             return wide
-        tab = KMoE.moe_table(self.chip, who, ver, current_routing=self.eng.moe_current_routing) if who else None
+        tab = KMoE.moe_table(self.chip, who, ver) if who else None
         best = None
         for tdt in self._moe_dtypes(tab):
             E = s["experts"]

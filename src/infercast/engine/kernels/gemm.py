@@ -13,7 +13,7 @@ import numpy as np
 
 from infercast.engine.kernels import grid as G
 from infercast.engine.kernels.cache import load_or_build
-from infercast.engine.kernels.source import TableRef, chip_key, find, measured_chip, read_columns, release_key
+from infercast.engine.kernels.source import TableRef, chip_key, find, measured_chip, read_columns
 from infercast.specs.hardware import Chip
 
 # table dtype -> (peak precision, weight bytes/element, activation bytes/element)
@@ -122,33 +122,6 @@ def _build(ref: TableRef, chip: Chip) -> GemmTable | None:
     if "fp8" in effs or "fp8_block" in effs:
         effs["fp8_any"] = np.maximum(effs.get("fp8", 0.0), effs.get("fp8_block", 0.0))
     return GemmTable(ref=ref, m=mg, n=ng, k=kg, eff=effs)
-
-
-# TensorRT-LLM's NVFP4 GEMM picks its backend (cutlass, cublaslt, cuda_core: `nvfp4_gemm_allowed_backends`) and
-# tactic with its AutoTuner in the PyTorch backend's warm-up (`_run_autotuner_warmup`), the default flow from 1.0.
-# aiconfigurator's collector (collector/trtllm/collect_gemm.py) times `Linear.forward` after one dry run, outside
-# `autotune()`: its nvfp4 rows are the default tactic, 1.5-2x the NVFP4 GEMMs vLLM and SGLang measured on the same
-# B200 at M <= 64 (8192 x 8192: 22 us against 14-15 us). A tuned NVFP4 GEMM of those releases is timed by the
-# fastest NVFP4 kernel measured on the chip.
-AUTOTUNED = {"tensorrt-llm": {"dtypes": ("nvfp4",), "since": "1.0", "peers": ("vllm", "sglang")}}
-
-
-def autotuned_time(chip: Chip, engine: str, version: str | None, dtype: str, m, n, k, t):
-    """(seconds, the peer tables that were faster somewhere) for a GEMM the engine autotunes but its own table
-    measured untuned (AUTOTUNED): the fastest of `t` and the same chip's peer measurements; `t` itself otherwise."""
-    rule = AUTOTUNED.get(engine)
-    if not rule or dtype not in rule["dtypes"] or (version and release_key(version) < release_key(rule["since"])):
-        return t, []
-    faster = []
-    for peer in rule["peers"]:
-        tab = gemm_table(chip, peer)
-        if tab is None or dtype not in tab.dtypes:
-            continue
-        tp = tab.time(chip, dtype, m, n, k)
-        if np.any(tp < t):
-            faster.append(tab.ref.detail)
-        t = np.minimum(t, tp)
-    return t, faster
 
 
 _CACHE: dict = {}
