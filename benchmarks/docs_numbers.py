@@ -209,8 +209,9 @@ def aic_block() -> str:
            f"{a['not_comparable']:,} not comparable. Only NVIDIA's own gap-analysis runs are kept: the rest of "
            "aiconfigurator-core's silicon sample is InferenceX results, reserved data, left out by "
            "benchmarks/import_aic_silicon.py. The closed-loop TTFT, first-burst and overlap-scheduler choices were "
-           "looked for on the whole sample (and on NIM's rows), so these rows are a development set, not a "
-           "held-out one. Each measurement counts once (data/measured/README.md).", "",
+           "looked for on the whole sample (and on NIM's rows), and the current MoE routing for older TensorRT-LLM "
+           "releases and SGLang's prefill-first scheduler were decided on these rows, so they are a development "
+           "set, not a held-out one. Each measurement counts once (data/measured/README.md).", "",
            "| rows | compared | median \\|error\\| | p90 \\|error\\| | median signed |", "|---|---|---|---|---|",
            line("all", got)]
     for m, label in (("ttft_ms_mean", "TTFT (mean)"), ("tpot_ms_mean", "TPOT (mean)")):

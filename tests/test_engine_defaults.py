@@ -182,3 +182,17 @@ def test_a_product_that_wraps_an_engine_does_not_lend_it_its_release_number():
     e = get_engine("NVIDIA NIM 1.8.0 (llama-3.3-70b-instruct; backend not stated)")
     assert e.name == "tensorrt-llm" and e.version is None
     assert get_engine("TensorRT-LLM 0.17").version == "0.17"
+
+
+def test_sglang_closed_loops_are_simulated_with_its_prefill_first_scheduler():
+    """SGLang prefills apart from decodes and first (scheduler.py get_next_batch_to_run): a closed loop of equal
+    requests stays in lock-step, so its mean TTFT is several prompts' prefill, where vLLM's mixed chunk steps let
+    the rounds spread out. The same deployment with the other scheduler shows the difference."""
+    sgl = deployment("qwen3-32b", "h100-sxm", tp=2, weights="fp8", engine="SGLang 0.5.1")
+    assert sgl.engine.prefill_first and not deployment("qwen3-32b", "h100-sxm", engine="vLLM 0.12.0").engine.prefill_first
+    mixed = replace(sgl, engine=replace(sgl.engine, prefill_first=""))
+    kw = dict(requests=400, warmup=0, seed=0)
+    L, A = W.fixed(2048, 128), W.closed_loop(32)
+    first, spread = simulate_deployment(sgl, L, A, **kw), simulate_deployment(mixed, L, A, **kw)
+    assert first.ttft.mean > 1.5 * spread.ttft.mean
+    assert first.output_tok_per_s == pytest.approx(spread.output_tok_per_s, rel=0.25)

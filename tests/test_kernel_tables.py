@@ -178,4 +178,31 @@ def test_a_chip_with_a_measured_sibling_times_its_kernels_from_the_siblings_tabl
     ar = [t for t in step(dep8, decode_seqs=8, decode_ctx=1024) if t.op.kind == "all_reduce"]
     assert ar and all(t.provenance.source == "fallback" for t in ar)
 
+def test_a_release_older_than_every_moe_table_is_timed_from_the_current_release():
+    """TensorRT-LLM 1.1 predates every measured MoE release (1.3.0rc10 ... rc23). The oldest one, rc10, measured
+    power-law routing with another generator: DeepSeek's layer at 4 tokens over EP 8 on H200 takes 0.27 ms there
+    (the weights of ~27 of a rank's 32 experts), 0.09 ms in aiconfigurator's current release rc20, whose balanced
+    rows agree with rc10's (0.07 / 0.08 ms). The experts are timed from the current release; switched off (the
+    ablation), from the oldest."""
+    from dataclasses import replace
 
+    from infercast.engine.kernels.source import current_versions
+
+    dep = deployment("deepseek-r1", "h200-sxm", tp=8, ep=8, weights="fp8", engine="TensorRT-LLM 1.1.0")
+    cur = current_versions()[("*", "trtllm")]
+
+    def experts(d):
+        return next(t for t in step(d, decode_seqs=4, decode_ctx=1024) if t.op.kind == "moe")
+
+    new, old = experts(dep), experts(replace(dep, engine=replace(dep.engine, moe_current_routing=False)))
+    assert f"trtllm {cur} (nearest measured release to 1.1.0)" in new.provenance.detail
+    assert "trtllm 1.3.0rc10 (nearest measured release to 1.1.0)" in old.provenance.detail
+    layers = 58  # DeepSeek-V3/R1: 58 MoE layers after 3 dense ones
+    assert 0.05e-3 < new.seconds / layers < 0.15e-3 < 0.2e-3 < old.seconds / layers
+    # a measured release keeps its own table (rc23 lacks this shape: the nearest older release fills it)
+    rc23 = deployment("deepseek-r1", "h200-sxm", tp=8, ep=8, weights="fp8", engine="TensorRT-LLM 1.3.0rc23")
+    assert "trtllm 1.3.0rc20/" in experts(rc23).provenance.detail
+    # vLLM's oldest MoE release is a slower engine, not another routing (0.19 is 1.2-1.5x slower than 0.24 on B200
+    # in balanced rows too): an older vLLM keeps it
+    old_vllm = deployment("qwen3-235b-a22b", "b200", tp=4, ep=4, weights="fp8", engine="vLLM 0.17.0")
+    assert "vllm 0.19.0 (nearest measured release to 0.17.0)" in experts(old_vllm).provenance.detail

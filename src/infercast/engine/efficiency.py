@@ -78,6 +78,7 @@ class Engine:
     # a checkpoint released in MXFP4 (gpt-oss) timed by the MXFP4 MoE kernel tables on FP4 chips: off by default, the
     # choice was made on rows that turned out to be reserved data (InferenceX results, data/measured/README.md)
     mxfp4_kernels: bool = False
+    moe_current_routing: bool = True  # a TensorRT-LLM release older than every MoE table: the current one (kernels.moe)
     overlap_scheduler: str = ""  # a step's outputs processed during the next step (first token one step later); source
     prefill_first: str = ""  # prefill batches apart from decode batches, run first while a request waits; source
     large_memory_batch: dict | None = None  # a larger default max batch on GPUs with much memory, with its source

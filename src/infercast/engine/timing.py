@@ -140,7 +140,7 @@ class Timer:
         wide = self._wide_ep(op, who, ver)
         if wide is not None:
             return wide
-        tab = KMoE.moe_table(self.chip, who, ver) if who else None
+        tab = KMoE.moe_table(self.chip, who, ver, current_routing=self.eng.moe_current_routing) if who else None
         best = None
         for tdt in self._moe_dtypes(tab):
             E = s["experts"]

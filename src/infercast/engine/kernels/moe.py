@@ -34,6 +34,17 @@ UNUSED_KERNELS = {"vllm_mxfp4_moe"}
 # SGLang's wide-EP tables: DeepEP dispatch + DeepGEMM grouped GEMM (attention data-parallel, experts over EP
 # ranks), one for prefill-sized token counts (normal mode) and one for decode (low-latency mode)
 WIDE_EP_FILES = ("wideep_generation_moe_perf.parquet", "wideep_context_moe_perf.parquet")
+# CURRENT_ROUTING_ENGINES: a release older than every measured MoE release is timed from aiconfigurator's current
+# release, not the oldest: the routing the older collections stand for differs. Same kernel
+# (moe_torch_flow_cutlass), same shape, H200, TensorRT-LLM 1.3.0rc10 against rc20 (aiconfigurator-core 0.12.0): the
+# balanced rows agree within 5-30 %, but at T x k <= E with EP > 1 the power-law rows of rc10 take 2-5x longer
+# (DeepSeek's layer at 4 tokens, EP 8: 0.27 ms, the weights of ~27 of a rank's 32 experts, against 0.09 ms; balanced
+# 0.08 against 0.07 ms). The current generator (aiconfigurator collector helper `_generate_power_law_distribution`)
+# rounds a power-law sample on [0.01, 2] to T x k tokens when T x k <= E, so only a few tens of experts get any:
+# rc10's rows stand for another routing (rc23's collection notes call the rc10 folders "bridging dirs"). Only
+# TensorRT-LLM's releases differ this way: vLLM 0.19 is 1.2-1.5x slower than 0.24 on B200 in balanced and power-law
+# rows alike (a faster engine, so the oldest release stays the proxy for older ones), SGLang 0.5.10 and 0.5.14 agree.
+CURRENT_ROUTING_ENGINES = {"tensorrt-llm"}
 
 
 @dataclass(frozen=True)
@@ -195,12 +206,15 @@ def _cached(refs: list[TableRef], chip: Chip) -> MoETable | None:
 
 
 def moe_table(chip: Chip, engine: str, version: str | None = None,
-              filename: str = "moe_perf.parquet") -> MoETable | None:
-    """The MoE table of the preferred release, with shapes only other releases measured filled in."""
+              filename: str = "moe_perf.parquet", current_routing: bool = False) -> MoETable | None:
+    """The MoE table of the preferred release, with shapes only other releases measured filled in. With
+    `current_routing`, a TensorRT-LLM version older than every measured release takes aiconfigurator's current
+    release (see CURRENT_ROUTING_ENGINES) instead of the oldest."""
     chip = measured_chip(chip)
-    key = (chip_key(chip), engine, version, filename)
+    key = (chip_key(chip), engine, version, filename, current_routing)
     if key not in _CACHE:
-        refs = find_all(chip.id, engine, "moe", filename, version)
+        refs = find_all(chip.id, engine, "moe", filename, version,
+                        older_takes_current=current_routing and engine in CURRENT_ROUTING_ENGINES)
         _CACHE[key] = _cached(refs, chip) if refs else None
     return _CACHE[key]
 

@@ -124,11 +124,13 @@ def current_versions() -> dict[tuple[str, str], str]:
     return out
 
 
-def find_all(chip_id: str, engine: str, op: str, filename: str, version: str | None = None) -> list[TableRef]:
+def find_all(chip_id: str, engine: str, op: str, filename: str, version: str | None = None,
+             older_takes_current: bool = False) -> list[TableRef]:
     """Every measured release of a table, most preferred first: the release nearest the engine's
     version at or below it (aiconfigurator's `current` one when no version is given), then the
     others by distance, which fill shapes the preferred one lacks (backward fill, as aiconfigurator does).
-    A version older than every measured release takes the oldest."""
+    A version older than every measured release takes the oldest, or with `older_takes_current` the
+    `current` one."""
     root = data_root()
     system = SYSTEMS.get(chip_id)
     backend = BACKENDS.get(engine)
@@ -145,7 +147,7 @@ def find_all(chip_id: str, engine: str, op: str, filename: str, version: str | N
     if version:
         want = release_key(version)
         older = [v for v in versions if release_key(v) <= want]
-        pick = older[-1] if older else versions[0]
+        pick = older[-1] if older else (default if older_takes_current and default in versions else versions[0])
     elif default in versions:
         pick = default
     else:
