@@ -23,7 +23,6 @@ launch, B300/MI355X-class) is reported beside it (`measurement_year`).
 from __future__ import annotations
 
 import csv
-import re
 from dataclasses import dataclass
 
 import numpy as np
