@@ -23,8 +23,9 @@ def register(app: typer.Typer) -> None:
         speed_of_light: bool = typer.Option(False, "--speed-of-light", help="predict at datasheet peaks with no overheads"),
         plot: Optional[str] = opt("plot", None, help="write the predicted-vs-measured figure here (.png or .svg)"),
         rows: bool = typer.Option(False, "--rows", help="print every row"),
-        aic: bool = typer.Option(False, "--aic", help="also the aiconfigurator-core silicon rows (10k rows, about a "
-                                 "minute), reported apart: they come from the machines the kernel tables come from"),
+        aic: bool = typer.Option(False, "--aic", help="also NVIDIA's own silicon rows from aiconfigurator-core (1.6k "
+                                 "rows; the run then takes about a minute), reported apart: they come from the "
+                                 "machines the kernel tables come from"),
         bands: bool = typer.Option(False, "--bands", help="the error by band: chip generation, dense/MoE, precision, "
                                    "interactivity, scenario"),
         json_: bool = typer.Option(False, "--json", help="machine-readable output"),
