@@ -196,3 +196,33 @@ def test_sglang_closed_loops_are_simulated_with_its_prefill_first_scheduler():
     first, spread = simulate_deployment(sgl, L, A, **kw), simulate_deployment(mixed, L, A, **kw)
     assert first.ttft.mean > 1.5 * spread.ttft.mean
     assert first.output_tok_per_s == pytest.approx(spread.output_tok_per_s, rel=0.25)
+
+
+@pytest.mark.parametrize("engine, chip, tokens", [
+    ("vLLM 0.12.0", "h100-sxm", 8192), ("vLLM 0.12.0", "a100-sxm-80gb", 2048), ("vLLM 0.12.0", "l40s", 2048),
+    ("vLLM 0.6.0", "l40s", 8192), ("SGLang 0.5.1", "h200-sxm", 8192), ("SGLang 0.5.1", "b200", 16384),
+    ("SGLang 0.5.1", "mi300x", 16384), ("TensorRT-LLM 1.0", "b200", 8192)])
+def test_a_step_holds_the_engines_default_token_budget_on_that_gpu(engine, chip, tokens):
+    """vLLM V1's API server: max_num_batched_tokens 8192 on >= 70 GiB GPUs but A100, 2048 elsewhere (arg_utils.py);
+    SGLang: chunked_prefill_size 2048 / 8192 / 16384 below 35 / below 160 / from 160 GiB (server_args.py);
+    TensorRT-LLM: max_num_tokens 8192. The source is named in the engine's."""
+    eng = deployment("llama-3.1-8b", chip, engine=engine).engine
+    assert eng.step_tokens == tokens
+    if tokens != 8192 or engine.startswith(("SGLang", "vLLM 0.12")):
+        assert ("arg_utils.py" in eng.source) or ("server_args.py" in eng.source)
+
+
+def test_a_smaller_token_budget_prefills_a_long_prompt_in_more_shorter_steps():
+    # vLLM on an L40S chunks a 12,000-token prompt into 6 steps of 2,000, on an H100-class budget into 2 of 6,000:
+    # about the same work (within 15 %), but each step that carries a chunk is shorter, so the decodes that share
+    # those steps wait less: the longest gaps between tokens (ITL p99) shrink
+    l40 = deployment("llama-3.1-8b", "l40s", weights="fp8", engine="vLLM 0.12.0")
+    big = replace(l40, engine=replace(l40.engine, step_tokens=8192))
+    t_small, st_small = S.prefill_time(l40, 12_000)
+    t_big, st_big = S.prefill_time(big, 12_000)
+    assert float(st_small["latency"]) < 0.5 * float(st_big["latency"])
+    assert float(t_small) == pytest.approx(float(t_big), rel=0.15)
+    L, A = W.fixed(12_000, 256), W.closed_loop(8)
+    kw = dict(requests=120, warmup=16, seed=0)
+    small_run, big_run = simulate_deployment(l40, L, A, **kw), simulate_deployment(big, L, A, **kw)
+    assert small_run.itl.p99 < 0.7 * big_run.itl.p99

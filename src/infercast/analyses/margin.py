@@ -279,14 +279,13 @@ def step_groups(st: dict) -> dict:
 
 def _steps(m, c, best: dict, pre: dict, I: int, O: int, f: float, engine: str | None) -> tuple[dict, dict]:
     """The decode step at the chosen batch and a full prefill step with cache hits, as the planner times them."""
-    from infercast.engine.serving import MAX_NUM_TOKENS
     from infercast.engine.step import step_time
 
     dd = deployment(m, c, tp=best["tp"], pp=1, ep=best["ep"], weights=best["precision"], kv=best["kv"], engine=engine)
     dec = step_time(dd, decode_seqs=float(best["concurrency"]) / dd.attn_dp, decode_ctx=I + O / 2)
     pd = deployment(m, c, tp=pre["tp"], pp=1, ep=pre["ep"], weights=pre["precision"], kv=best["kv"], engine=engine)
     new = max(1.0, I * (1 - f))
-    per = max(1.0, MAX_NUM_TOKENS // new)  # as disagg.prefill_rate batches prompts
+    per = max(1.0, pd.engine.step_tokens // new)  # as disagg.prefill_rate batches prompts
     pre_st = step_time(pd, prefill_tokens=per * new, prefill_seqs=per, prefill_ctx=I * f + (new + 1) / 2)
     return step_groups(dec), step_groups(pre_st)
 

@@ -82,6 +82,8 @@ class Engine:
     overlap_scheduler: str = ""  # a step's outputs processed during the next step (first token one step later); source
     prefill_first: str = ""  # prefill batches apart from decode batches, run first while a request waits; source
     large_memory_batch: dict | None = None  # a larger default max batch on GPUs with much memory, with its source
+    token_budget: dict | None = None  # tokens per step by the GPU's memory (tiers, else, lowest_for, source)
+    step_tokens: int = 8192  # tokens one step processes, prompt chunks and decodes (TensorRT-LLM max_num_tokens)
     releases: dict | None = None  # release -> date (ISO), with its source: the version current at a date
 
     def release_at(self, date: str) -> str | None:
@@ -91,14 +93,19 @@ class Engine:
         return max(out, key=lambda v: tuple(int(x) for x in v.split("."))) if out else None
 
     def for_chip(self, chip) -> "Engine":
-        """The engine's defaults on `chip`: vLLM V1 raises max_num_seqs on GPUs with >= 70 GiB (not A100)."""
-        rule = self.large_memory_batch
-        if not rule:
-            return self
+        """The engine's defaults on `chip`: vLLM V1 raises max_num_seqs on GPUs with >= 70 GiB (not A100); vLLM
+        V1 and SGLang size the tokens of a step by the GPU's memory (`token_budget`)."""
         gib = chip.memory_gb if chip.memory_binary else chip.memory_gb * 1e9 / 2**30
-        if gib < rule["min_gib"] or any(x in chip.id.lower() for x in rule["except"]):
-            return self
-        return replace(self, max_batch=int(rule["max_batch"]), source=f"{self.source}; {rule['source']}")
+        e, rule = self, self.large_memory_batch
+        if rule and gib >= rule["min_gib"] and not any(x in chip.id.lower() for x in rule["except"]):
+            e = replace(e, max_batch=int(rule["max_batch"]), source=f"{e.source}; {rule['source']}")
+        tb = self.token_budget
+        if tb:
+            tiers = [(float(b), int(n)) for b, n in tb["tiers"]]
+            low = any(x in chip.id.lower() for x in tb.get("lowest_for", ()))
+            n = tiers[0][1] if low else next((n for b, n in tiers if gib < b), int(tb["else"]))
+            e = replace(e, step_tokens=n, source=f"{e.source}; {tb['source']}")
+        return e
 
     def tables_for(self, family: str) -> str | None:
         """The engine name whose tables time an operator family, or None when they may not."""
@@ -252,6 +259,7 @@ def _engines() -> dict[str, Engine]:
                       table_ops=tuple(v["kernel_tables"]["ops"]) if "kernel_tables" in v else None,
                       batch_overlap=v.get("batch_overlap", ""),
                       large_memory_batch=v.get("large_memory_batch"), releases=v.get("releases"),
+                      token_budget=v.get("token_budget"),
                       overlap_scheduler=v.get("overlap_scheduler", ""), prefill_first=v.get("prefill_first", ""))
             for k, v in raw.items()}
 

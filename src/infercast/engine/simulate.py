@@ -404,17 +404,20 @@ def _deployment_step(dep, lengths: Lengths) -> StepModel:
     return step_model(dep, prompt_len=lengths.mean_input, context=lengths.mean_input + lengths.mean_output)
 
 
-def deployment_table(dep, lengths: Lengths, max_batch: int, token_budget: int = DEFAULT_TOKEN_BUDGET) -> StepTable:
-    """The deployment's step table for a workload, built once to be reused across runs (`simulate_deployment`)."""
+def deployment_table(dep, lengths: Lengths, max_batch: int, token_budget: int | None = None) -> StepTable:
+    """The deployment's step table for a workload, built once to be reused across runs (`simulate_deployment`);
+    `token_budget` defaults to the engine's step budget on its GPU (`Engine.step_tokens`)."""
     return StepTable.build(_deployment_step(dep, lengths), max_batch=max_batch, max_context=lengths.max_total + 1,
-                           max_tokens=token_budget)
+                           max_tokens=token_budget or dep.engine.step_tokens)
 
 
 def simulate_deployment(dep, lengths: Lengths, arrivals: Arrivals, *, table: StepTable | None = None,
                         **kw) -> SimResult:
     """`simulate` with the deployment's own step model (prompt length and KV context from the workload), or
-    with `table`, that model's table from `deployment_table`."""
+    with `table`, that model's table from `deployment_table`; the token budget is the engine's on its GPU
+    (`Engine.step_tokens`) unless given."""
     step = table or _deployment_step(dep, lengths)
+    kw.setdefault("token_budget", dep.engine.step_tokens)
     kw.setdefault("first_token_next_step", bool(dep.engine.overlap_scheduler))
     kw.setdefault("mixed_prefill", not dep.engine.prefill_first)
     return simulate(step, lengths, arrivals, **kw)
