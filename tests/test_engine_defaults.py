@@ -226,3 +226,25 @@ def test_a_smaller_token_budget_prefills_a_long_prompt_in_more_shorter_steps():
     kw = dict(requests=120, warmup=16, seed=0)
     small_run, big_run = simulate_deployment(l40, L, A, **kw), simulate_deployment(big, L, A, **kw)
     assert small_run.itl.p99 < 0.7 * big_run.itl.p99
+
+
+def test_the_token_budget_never_shrinks_as_gpu_memory_grows():
+    # the engines' tiers rise with memory (vLLM 2048 -> 8192 at 70 GiB, SGLang 2048 -> 8192 -> 16384 at 35 / 160 GiB):
+    # a GPU with more memory never gets a smaller step, whatever its memory
+    from types import SimpleNamespace
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    engines = [get_engine(n) for n in ("vLLM 0.12.0", "SGLang 0.5.1", "TensorRT-LLM 1.0")]
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.floats(1, 1024), st.floats(1, 1024))
+    def check(a, b):
+        lo, hi = sorted((a, b))
+        for e in engines:
+            small = e.for_chip(SimpleNamespace(id="gpu-x", memory_gb=lo, memory_binary=True)).step_tokens
+            large = e.for_chip(SimpleNamespace(id="gpu-x", memory_gb=hi, memory_binary=True)).step_tokens
+            assert 2048 <= small <= large <= 16384
+
+    check()
