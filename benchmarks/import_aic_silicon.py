@@ -201,8 +201,7 @@ def convert(rows: list[dict], version: str) -> tuple[list[dict], dict[str, list[
         weights = QUANT.get(wq, "") if wq else ""
         where = ("aic-auto-gap-analysis/" + origin.split("/aic-auto-gap-analysis/", 1)[1]
                  if "/aic-auto-gap-analysis/" in origin else origin.rsplit("/", 1)[-1])
-        notes = [where + "".join(f" {k}={kv[k]}" for k in ("config_id", "workflow_run_id",
-                                                                            "gtl_job_id") if k in kv),
+        notes = [where + (f" gtl_job_id={kv['gtl_job_id']}" if "gtl_job_id" in kv else ""),
                  f"HF {hf}" + (" (not in the catalog, see README)" if hf in NOT_IN_CATALOG else "")]
         notes.append(f"quant gemm {gq or '-'} moe {mq or '-'}" if (gq or mq) else "quant not stated")
         if image:
@@ -256,7 +255,7 @@ def convert(rows: list[dict], version: str) -> tuple[list[dict], dict[str, list[
                 gpus = None
                 disagg = f"prefill:?x{pshape},decode:?x{dshape}"
                 notes.append("disagg, worker counts and batches not stated: GPU count unknown")
-        date = (kv.get("measured") or "")[:10] or (origin.split("/")[-1] if origin.startswith("db-dump") else "")
+        date = (kv.get("measured") or "")[:10]
         base = {
             "source": f"aiconfigurator-core {version} (Apache-2.0, NVIDIA) systems/silicon_sample.csv id={r['id']}",
             "date": date, "engine": engine, "model": model, "weights": weights, "kv_cache": "",

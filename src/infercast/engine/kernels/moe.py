@@ -211,10 +211,10 @@ def moe_table(chip: Chip, engine: str, version: str | None = None,
     `current_routing`, a TensorRT-LLM version older than every measured release takes aiconfigurator's current
     release (see CURRENT_ROUTING_ENGINES) instead of the oldest."""
     chip = measured_chip(chip)
-    key = (chip_key(chip), engine, version, filename, current_routing)
+    current = current_routing and engine in CURRENT_ROUTING_ENGINES  # other engines: the same table either way
+    key = (chip_key(chip), engine, version, filename, current)
     if key not in _CACHE:
-        refs = find_all(chip.id, engine, "moe", filename, version,
-                        older_takes_current=current_routing and engine in CURRENT_ROUTING_ENGINES)
+        refs = find_all(chip.id, engine, "moe", filename, version, older_takes_current=current)
         _CACHE[key] = _cached(refs, chip) if refs else None
     return _CACHE[key]
 
