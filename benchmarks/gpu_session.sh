@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # One GPU session, run once on a machine with an NVIDIA (or ROCm) GPU and PyTorch with GPU support:
 #   1. calibrate the card          -> benchmarks/results/<chip>-profile.json      (~1 min on an H100)
-#   2. measure llama-3-8b steps     -> benchmarks/results/<chip>-llama-3-8b.csv    (~1-2 min on an H100)
+#   2. measure llama-3-8b (and qwen3-32b) steps -> benchmarks/results/<chip>-steps.csv (~2-4 min)
 #   3. validate those rows without and with the profile -> $OUT/validate-*.json   (seconds)
 # Everything (results, logs, nvidia-smi) is copied into $OUT (default benchmarks/results).
 # Total well under 8 minutes on an H100; each step has its own timeout and a failure does not stop
 # the later steps. Usage, from anywhere:  bash benchmarks/gpu_session.sh
+# On an offline machine whose Python has the dependencies: SKIP_INSTALL=1 bash benchmarks/gpu_session.sh
+# Then, on any machine: python benchmarks/compare_profile.py <profile> (the card against the public tables).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,12 +19,18 @@ LOG="$OUT/session.log"
 log() { echo "[$(date +%H:%M:%S)] $*" | tee -a "$LOG"; }
 START=$(date +%s)
 
-log "install (pip install -e .)"
-if ! $PY -m pip install -q -e . >>"$OUT/pip.log" 2>&1; then
-  # the GPU machine may be offline: the dependencies are usually there already
-  log "pip install -e . failed (offline?); retrying without dependencies"
-  $PY -m pip install -q --no-deps --no-build-isolation -e . >>"$OUT/pip.log" 2>&1 \
-    || { log "install failed: see $OUT/pip.log"; exit 1; }
+if [ -n "${SKIP_INSTALL:-}" ]; then
+  # an offline machine whose Python already has the dependencies (or wheels on PYTHONPATH): run from src/
+  export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
+  log "no install (SKIP_INSTALL): PYTHONPATH=$PYTHONPATH"
+else
+  log "install (pip install -e .)"
+  if ! $PY -m pip install -q -e . >>"$OUT/pip.log" 2>&1; then
+    # the GPU machine may be offline: the dependencies are usually there already
+    log "pip install -e . failed (offline?); retrying without dependencies"
+    $PY -m pip install -q --no-deps --no-build-isolation -e . >>"$OUT/pip.log" 2>&1 \
+      || { log "install failed: see $OUT/pip.log"; exit 1; }
+  fi
 fi
 $PY - <<'PYEOF' 2>&1 | tee -a "$LOG" || exit 1
 import sys, torch
@@ -50,12 +58,30 @@ else
   CHIP=$($PY -c "import torch; from infercast.gpu.calibrate import catalog_id; print(catalog_id(torch.cuda.get_device_name(0)) or 'unknown-gpu')")
 fi
 PROFILE="$RES/$CHIP-profile.json"
-CSV="$RES/$CHIP-llama-3-8b.csv"
+CSV="$RES/$CHIP-steps.csv"
 
-# 2. measure: decode steps in CUDA graphs at context 1024, eager prefill at 512 and 2048 tokens
-log "measure llama-3-8b on $CHIP"
-timeout 300 $IC measure --model llama-3-8b --batch 1,8,32,64,128,256 --context 1024 --prefill 512,2048 \
-  --out "$CSV" 2>>"$OUT/measure.err" | tee -a "$LOG" || log "measure failed: see $OUT/measure.err"
+# 2. measure: decode steps in CUDA graphs, eager prefills. The llama-3-8b sets are the H100 OWN rows' shapes
+#    (data/measured/README.md), so the two cards compare row for row; qwen3-32b (64 GB of bf16 weights) adds a
+#    wider dense model where the card's memory allows it. Each set is one `measure` call with its own timeout.
+log "measure on $CHIP"
+: >"$CSV"
+measure_set() {  # measure_set MODEL TIMEOUT ARGS...: append the rows of one call to $CSV
+  local model=$1 limit=$2; shift 2
+  local part="$RES/part.csv"
+  rm -f "$part"
+  if timeout "$limit" $IC measure --model "$model" "$@" --out "$part" 2>>"$OUT/measure.err" | tee -a "$LOG" \
+     && [ -s "$part" ]; then
+    if [ -s "$CSV" ]; then tail -n +2 "$part" >>"$CSV"; else cat "$part" >"$CSV"; fi
+  else
+    log "measure $model $* failed: see $OUT/measure.err"
+  fi
+}
+measure_set llama-3-8b 150 --batch 1,8,32,64,128,256 --context 1024 --prefill 512,2048,8192
+measure_set llama-3-8b 90 --batch 32 --context 4096 --prefill 2048 --prefill-batch 4
+measure_set llama-3-8b 90 --batch 16 --context 16384 --prefill 1024 --prefill-batch 16
+measure_set qwen3-32b 150 --batch 1,16,64 --context 1024 --prefill 2048
+[ -s "$CSV" ] || rm -f "$CSV"
+rm -f "$RES/part.csv"
 
 # 3. validate the measured rows: the catalog's family efficiencies, then this card's profile
 if [ -s "$CSV" ]; then
