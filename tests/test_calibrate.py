@@ -112,3 +112,26 @@ def test_no_gpu_message(monkeypatch):
     assert res.exit_code == 2
     assert "--device cpu" in " ".join(res.stderr.split())
     assert "Traceback" not in res.output
+
+
+@pytest.mark.parametrize("asked, index", [("cuda", 1), ("gpu", 1), ("cuda:0", 0), ("cuda:1", 1)])
+def test_a_cuda_device_always_carries_an_index(monkeypatch, asked, index):
+    # torch 2.11 on an H200 refused torch.cuda.set_device(torch.device("cuda")) ("Expected a torch.device with a
+    # specified index"): every calibrate and measure call failed before this was fixed (GPU session 2026-11-30)
+    import torch
+    from infercast.gpu.calibrate import resolve_device
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 1)
+    dev = resolve_device(torch, asked)
+    assert (dev.type, dev.index) == ("cuda", index)
+
+
+def test_a_device_index_beyond_the_visible_gpus_is_a_one_line_error(monkeypatch):
+    import torch
+    from infercast.errors import InfercastError
+    from infercast.gpu.calibrate import resolve_device
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    with pytest.raises(InfercastError, match="only 1 GPU"):
+        resolve_device(torch, "cuda:3")

@@ -92,7 +92,9 @@ def resolve_device(torch, device: str | None):
             raise InfercastError(f"--device {name}: {why} (torch {torch.__version__}); "
                                  "use --device cpu to run the same code at tiny sizes")
         dev = torch.device(name)
-        if dev.index is not None and dev.index >= torch.cuda.device_count():
+        if dev.index is None:  # torch >= 2.11's set_device / mem_get_info refuse a CUDA device without an index
+            dev = torch.device("cuda", torch.cuda.current_device())
+        if dev.index >= torch.cuda.device_count():
             raise InfercastError(f"--device {name}: only {torch.cuda.device_count()} GPU(s) visible; "
                                  "use --device cuda:0")
         return dev
