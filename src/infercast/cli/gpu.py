@@ -48,6 +48,8 @@ def register(app: typer.Typer) -> None:
     def calibrate(out: Optional[Path] = opt("out", None, help="write the profile here (JSON); use it with --profile"),
                   quick: bool = typer.Option(False, "--quick", help="smaller sizes and fewer repeats (~4x faster)"),
                   device: str = opt("device", "cuda"),
+                  models: str = typer.Option("llama-3-8b", "--models",
+                                             help="catalog models whose weight shapes are timed, comma-separated"),
                   json_: bool = typer.Option(False, "--json", help="print the profile as JSON")):
         """Measure this device's ceilings (copy bandwidth, GEMM, attention, launch cost) into a profile.
 
@@ -55,10 +57,16 @@ def register(app: typer.Typer) -> None:
         """
         from infercast.gpu.calibrate import calibrate as run, summary_lines, write_profile
 
+        from infercast.specs.model import get_model
+
+        ids = [x.strip() for x in models.split(",") if x.strip()]
+        if not ids or len(ids) > 8:
+            raise InfercastError(f"--models '{fmt_truncate(models)}': give 1 to 8 catalog models, comma-separated")
+        ids = [get_model(x).id for x in ids]  # an unknown model fails here, before any measurement
         if out is not None:
             check_output_file(out, field="out")
         with _progress("calibrate") as cb:
-            prof = run(device=device, quick=quick, progress=cb)
+            prof = run(device=device, quick=quick, progress=cb, models=tuple(ids))
         if out is not None:
             write_atomic(out, lambda tmp: write_profile(prof, tmp), field="out")
         if json_:

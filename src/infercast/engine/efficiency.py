@@ -38,6 +38,9 @@ class Efficiency:
     profiled_copy: bool = False  # the copy rate was measured on this card
     profile: str | None = None  # name or path of the calibration profile used, if any
     profile_gemm: object = None  # a per-shape GEMM table built from the profile's rows
+    profile_gemm_shapes: object = None  # (dtype, N, K) -> time over M, where the profile measured that weight shape
+    profile_attention_decode: object = None  # time over KV bytes (kernels.profile.Curve), measured on this card
+    profile_attention_prefill: object = None  # time over causal FLOPs, measured on this card
     comm_tables_on_pcie: bool = False  # time PCIe hosts' collectives from tables too (off: their link model)
     family_note: str = ""  # where the GEMM fractions come from (short)
     moe_note: str = ""
@@ -228,6 +231,12 @@ def efficiency_for(chip: Chip, profile: str | Path | dict | None = None, speed_o
     from infercast.engine.kernels.gemm import from_rows
 
     gemm_tab = from_rows(chip, prof.get("gemm", []), name)
+    from infercast.engine.kernels import profile as KP
+    from infercast.engine.kernels.gemm import PROFILE_DTYPES
+
+    shapes = prof.get("gemm_shapes", [])
+    shape_curves = KP.gemm_curves(shapes, PROFILE_DTYPES, name) if isinstance(shapes, list) else {}
+    att_dec, att_pre = KP.attention_curves(prof, name)
     bw = chip.bandwidth
     copy = _positive(prof, "copy_gbps", name)
     attn = _positive(prof, "attention_prefill_tflops", name)
@@ -240,7 +249,8 @@ def efficiency_for(chip: Chip, profile: str | Path | dict | None = None, speed_o
         base, elementwise_stream=elem, kv_stream=kv,
         attention_compute=min(1.0, attn * 1e12 / chip.peak_flops("bf16")) if attn else base.attention_compute,
         profiled_attention=attn is not None, profiled_copy=copy is not None, kernel_us=kus,
-        profile_gemm=gemm_tab, profile=name,
+        profile_gemm=gemm_tab, profile=name, profile_gemm_shapes=shape_curves or None,
+        profile_attention_decode=att_dec, profile_attention_prefill=att_pre,
         elementwise_note=f"copy rate measured on {label}" if copy else base.elementwise_note,
         source=f"calibration profile of {label} measured {prof.get('measured', '?')}; elsewhere {base.source}")
 

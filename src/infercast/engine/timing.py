@@ -109,6 +109,12 @@ class Timer:
         who, ver = self._tables("gemm")
         tab = KG.gemm_table(self.chip, who, ver) if (who and tdt) else None
         pdt = "fp8" if tdt in ("fp8_any", "fp8_block") else tdt
+        curve = (self.eff.profile_gemm_shapes or {}).get((pdt, float(s["n"]), float(s["k"]))) \
+            if np.ndim(s["n"]) == 0 and np.ndim(s["k"]) == 0 else None
+        if curve is not None:  # this very weight shape was timed on the card: its own curve over M
+            t = np.where(live, curve.time(s["m"]), 0.0)
+            how = f"{self.eff.profile}: {pdt} GEMM measured at N x K = {s['n']:.0f} x {s['k']:.0f}"
+            return Timed(op, op.count * t, Provenance("profile", how), op.count * tc, op.count * tm)
         if prof is not None and pdt in prof.dtypes:
             t = prof.time(self.chip, pdt, s["m"], s["n"], s["k"])
             how = f"{self.eff.profile}: {pdt} GEMMs measured at N x K = {prof.n[0]:.0f} x {prof.k[0]:.0f}"
@@ -214,6 +220,19 @@ class Timer:
         tc, tm = self._roof(op.flops, op.nbytes, "bf16")
         live = (s["batch"] > 0) if decode else (s["tokens"] > 0)
         kvt = KA.kv_table_dtype(op.dtype)
+        curve = (self.eff.profile_attention_decode if decode else self.eff.profile_attention_prefill) \
+            if not (mla or self.sol) else None
+        if curve is not None:  # timed on this card at several sizes: KV bytes (decode) or causal FLOPs (prefill)
+            s_ = op.shape
+            tokens = s_["batch"] if decode else s_["tokens"]
+            # RoPE on Q and K and the write of the new K/V rows, which the measured SDPA kernel does not do
+            extra = tokens * 4.0 * s_["heads"] * s_.get("head_dim", 128) * ACT_BYTES / self.chip.bandwidth
+            t = curve.time(op.nbytes if decode else op.flops) + extra / self.eff.elementwise_stream + self._fixed(op)
+            t = np.where(live, t, 0.0)
+            what = "KV bytes" if decode else "causal FLOPs"
+            return Timed(op, op.count * t, Provenance("profile", f"{self.eff.profile}: attention measured on this "
+                                                                 f"card at several sizes, interpolated in {what}"),
+                         op.count * tc, op.count * tm)
         if self.eff.profiled_attention and not self.sol:
             return self._attention_fallback(op, tc, tm, live, decode, "profile")
         who, ver = self._tables("mla" if mla else "attention")

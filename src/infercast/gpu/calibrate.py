@@ -220,11 +220,15 @@ def plan_sizes(dev_type: str, quick: bool, free_bytes: int | None = None) -> Siz
     s = Sizes(copy_bytes=copy, gemm_nk=8192,
               gemm_m=[1, 16, 64, 256, 1024, 4096] if quick else ms,
               fp8_m=[16, 64, 256, 1024, 4096] if quick else [m for m in ms if m >= 16],
-              shape_m=[1, 32, 256, 2048] if quick else [1, 8, 32, 128, 512, 2048],
+              shape_m=[1, 32, 256, 2048] if quick else [1, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096],
               shape_div=1,
-              prefill=[(1, 32, 4096, 128)] if quick else [(1, 32, 2048, 128), (1, 32, 4096, 128),
+              # attention from latency-bound to bandwidth- or compute-bound sizes (kernels.profile interpolates)
+              prefill=[(1, 32, 4096, 128)] if quick else [(1, 32, 256, 128), (1, 32, 512, 128), (1, 32, 1024, 128),
+                                                          (1, 32, 2048, 128), (1, 32, 4096, 128),
                                                           (1, 32, 8192, 128), (4, 32, 4096, 128)],
-              decode=[(32, 8, 4, 4096, 128)] if quick else [(8, 8, 4, 1024, 128), (32, 8, 4, 1024, 128),
+              decode=[(32, 8, 4, 4096, 128)] if quick else [(1, 8, 4, 256, 128), (1, 8, 4, 1024, 128),
+                                                            (1, 8, 4, 4096, 128), (8, 8, 4, 1024, 128),
+                                                            (32, 8, 4, 1024, 128), (128, 8, 4, 1024, 128),
                                                             (32, 8, 4, 4096, 128), (16, 8, 4, 16384, 128),
                                                             (8, 8, 4, 65536, 128)],
               launch_kernels=2000, repeats=10 if quick else 25)
@@ -380,10 +384,11 @@ def measure_launch(torch, dev, timer: Timer, n: int, repeats: int) -> dict:
 
 # ---------------------------------------------------------------------------------------- driver
 def calibrate(device: str | None = "cuda", quick: bool = False,
-              progress: Callable[[str, float], None] | None = None) -> dict:
+              progress: Callable[[str, float], None] | None = None, models: tuple[str, ...] = ("llama-3-8b",)) -> dict:
     """Measure the device and return a calibration profile (a JSON-ready dict).
 
-    `progress(label, fraction_done)` is called between steps (the CLI draws a progress bar).
+    `models`: catalog models whose weight shapes (one decoder layer and lm_head, at TP 1) are timed over M,
+    in bf16 and, where the card runs it, fp8. `progress(label, fraction_done)` is called between steps.
     """
     torch = require_torch()
     dev = resolve_device(torch, device)
@@ -400,7 +405,9 @@ def calibrate(device: str | None = "cuda", quick: bool = False,
     f8, f8_note = fp8_support(torch, dev)
     if f8_note:
         notes.append(f8_note)
-    shapes = model_gemm_shapes("llama-3-8b", sz.shape_div)
+    shapes = []
+    for mid in dict.fromkeys(models or ("llama-3-8b",)):
+        shapes += [sh for sh in model_gemm_shapes(mid, sz.shape_div) if sh[1:] not in {x[1:] for x in shapes}]
 
     steps: list[tuple[str, Callable[[], None]]] = []
     prof: dict[str, Any] = {}
@@ -428,9 +435,18 @@ def calibrate(device: str | None = "cuda", quick: bool = False,
             steps.append((f"GEMM fp8 M={M}", lambda M=M: fp8_step(M)))
     for name, N, K in shapes:
         def shape_step(name=name, N=N, K=K):
+            reps = max(3, sz.repeats // 2)
             for M in sz.shape_m:
-                gemm_shapes.append(_gemm_row("bf16", M, N, K, _gemm_time(torch, dev, timer, M, N, K, bf16,
-                                                                         max(3, sz.repeats // 2)), shape=name))
+                gemm_shapes.append(_gemm_row("bf16", M, N, K, _gemm_time(torch, dev, timer, M, N, K, bf16, reps),
+                                             shape=name))
+            if f8 is None or fp8_failed:
+                return
+            try:  # the same shapes in fp8 (per-tensor scaled, torch._scaled_mm): fp8 checkpoints' linear layers
+                for M in sorted({max(16, m) for m in sz.shape_m}):  # cuBLASLt fp8 wants M % 16 == 0
+                    gemm_shapes.append(_gemm_row("fp8", M, N, K, _fp8_time(torch, dev, timer, M, N, K, f8, reps),
+                                                 shape=name))
+            except (RuntimeError, TypeError) as e:
+                fp8_failed.append(f"fp8 GEMM failed ({str(e).splitlines()[0][:160]}); fp8 rows omitted")
         steps.append((f"GEMM {name}", shape_step))
     steps.append(("attention prefill", lambda: prof.update(
         attention_prefill=measure_attention_prefill(torch, dev, timer, sz.prefill, sz.repeats, bf16))))
