@@ -41,6 +41,13 @@ if not torch.cuda.is_available():
     sys.exit("no GPU visible to PyTorch: this script is for a GPU machine")
 PYEOF
 (nvidia-smi || rocm-smi) >"$OUT/smi.txt" 2>&1 || true
+# SM clock, power and temperature every 0.5 s while the session runs: a sustained run may clock lower than a burst
+SMI_PID=
+if command -v nvidia-smi >/dev/null; then
+  nvidia-smi --query-gpu=timestamp,clocks.sm,clocks.mem,power.draw,temperature.gpu --format=csv -lms 500 \
+    >"$OUT/clocks.csv" 2>/dev/null &
+  SMI_PID=$!
+fi
 
 IC="$PY -m infercast.cli"
 
@@ -108,4 +115,5 @@ PYEOF
 fi
 
 [ "$OUT" != "$RES" ] && cp -f "$RES"/"$CHIP"-* "$OUT"/ 2>/dev/null
+[ -n "$SMI_PID" ] && kill "$SMI_PID" 2>/dev/null
 log "done in $(( $(date +%s) - START )) s; files in $OUT"
