@@ -1,5 +1,6 @@
 """The model against measured benchmarks (the packaged visible set): the published error stays in bounds,
 every row is compared or says why, the not-comparable set is pinned, and the out-of-sample figure is honest."""
+import statistics
 import json
 import re
 import subprocess
@@ -58,13 +59,22 @@ def test_error_by_band(result):
     assert sum(v["compared"] for v in b["model"].values()) == s["compared"]
 
 
-def test_own_runs_generic_path_and_with_their_own_profile(result):
-    # generic path: the H100 is timed from NVIDIA's measured kernel tables (another card, vLLM's GEMMs),
-    # which run faster than the card of our runs; with that card's own calibration profile the error falls
-    s, _ = result
-    assert s["by_family"]["OWN"]["median_abs_error"] <= 0.10
-    s1, _ = validate(DATA, profile="h100-sxm", out_of_sample=False)
-    assert s1["by_family"]["OWN"]["median_abs_error"] <= 0.05
+def _own_median(rows, chip: str) -> float:
+    errs = [abs(r["error"]) for r in rows if r["id"].startswith(f"OWN-{chip}-") and r["status"] == "compared"]
+    assert len(errs) >= 17
+    return statistics.median(errs)
+
+
+@pytest.mark.parametrize("chip, generic, profiled", [("h100-sxm", 0.10, 0.05), ("h200-sxm", 0.16, 0.10)])
+def test_own_runs_generic_path_and_with_their_own_profile(result, chip, generic, profiled):
+    # generic path: the card is timed from NVIDIA's measured kernel tables (another card of the model, vLLM's
+    # GEMMs); with the card's own calibration profile the error falls. The H200 runs (2026-11-30) were measured
+    # after every choice was made: its figures are the out-of-sample ones (data/measured/README.md)
+    _, rows = result
+    g = _own_median(rows, chip)
+    assert g <= generic
+    _, rows1 = validate(DATA, profile=chip, out_of_sample=False)
+    assert _own_median(rows1, chip) <= min(profiled, g)
 
 
 def test_every_row_is_compared_or_says_why_and_the_not_comparable_set_is_pinned(result):

@@ -1,0 +1,68 @@
+"""A calibration profile's per-shape measurements as curves (engine.kernels.profile) and their use in timing.
+
+Worked example: the shipped H200 profile (data/profiles/h200-sxm.json, our own run 2026-11-30) timed every
+weight matrix of llama-3-8b; an estimate of that model on that card must take those GEMMs from the card's
+own curves, and the card's curve must reproduce its own measured rows exactly.
+"""
+import json
+from importlib import resources
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from infercast.engine.efficiency import efficiency_for
+from infercast.engine.estimate import estimate
+from infercast.engine.kernels.profile import curve
+from infercast.errors import InfercastError
+from infercast.specs.hardware import get_chip
+
+H200 = json.loads(resources.files("infercast").joinpath("data", "profiles", "h200-sxm.json").read_text())
+
+
+def test_a_curve_passes_through_its_points_and_extends_flat_below_and_at_the_last_rate_above():
+    c = curve([1, 8, 64], [2e-5, 2e-5, 4e-5])
+    assert c.time([1, 8, 64]) == pytest.approx([2e-5, 2e-5, 4e-5])
+    assert c.time(0.1) == pytest.approx(2e-5)  # a smaller kernel is latency-bound: not faster than the smallest
+    assert c.time(128) == pytest.approx(8e-5)  # beyond the last size: its rate
+    assert 2e-5 < c.time(32) < 4e-5
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.floats(1, 1e6), st.floats(1e-6, 1.0)), min_size=2, max_size=12),
+       st.lists(st.floats(0.5, 2e6), min_size=2, max_size=20))
+def test_more_work_never_takes_less_time(points, xs):
+    c = curve([p[0] for p in points], [p[1] for p in points])
+    xs = np.sort(np.array(xs))
+    t = c.time(xs)
+    assert np.all(np.diff(t) >= -1e-15 * t[1:])
+    assert np.all(t > 0) and np.all(np.isfinite(t))
+
+
+def test_the_h200_profile_times_its_own_gemm_shapes_from_its_own_rows():
+    eff = efficiency_for(get_chip("h200-sxm"), H200)
+    for r in H200["gemm_shapes"]:
+        dt = {"bf16": "bfloat16", "fp8": "fp8"}[r["dtype"]]
+        t = eff.profile_gemm_shapes[(dt, float(r["N"]), float(r["K"]))].time(r["M"])
+        assert t <= r["ms"] * 1e-3 * (1 + 1e-9)  # its own time, or a larger M's faster one (non-decreasing)
+    assert eff.profile_attention_decode is not None and eff.profile_attention_prefill is not None
+
+
+def test_an_estimate_on_the_profiled_card_takes_the_models_gemms_and_attention_from_the_profile():
+    e = estimate("llama-3-8b", "h200-sxm", gpus=1, tp=1, concurrency=8, input_len=1024, output_len=128,
+                 profile=H200)
+    by = {o["name"]: o["provenance"] for o in e.operators}
+    for name in ("qkv_proj", "o_proj", "mlp_up", "mlp_down", "lm_head"):
+        assert by[name]["source"] == "profile" and "measured at N x K" in by[name]["detail"], (name, by[name])
+    assert by["attention_decode"]["source"] == "profile"
+    # the card's own curves change the answer: without the profile the step is timed from NVIDIA's tables
+    e2 = estimate("llama-3-8b", "h200-sxm", gpus=1, tp=1, concurrency=8, input_len=1024, output_len=128)
+    assert e.decode_step_ms != e2.decode_step_ms
+
+
+def test_a_profile_with_a_broken_attention_row_is_a_one_line_error_naming_the_field():
+    bad = {"copy_gbps": 4000.0, "attention_decode": [{"batch": 8, "kv_heads": 8, "group": 4, "context": -1,
+                                                      "head_dim": 128, "ms": 0.03}]}
+    with pytest.raises(InfercastError, match="attention_decode row has a non-positive") as ei:
+        efficiency_for(get_chip("h200-sxm"), bad)
+    assert ei.value.field == "profile"
