@@ -54,7 +54,7 @@ IC="$PY -m infercast.cli"
 # 1. calibrate: the profile is written under a temporary name, then renamed after the catalog id
 log "calibrate"
 TMP="$RES/profile-tmp.json"
-timeout 240 $IC calibrate --models llama-3-8b,qwen3-32b --out "$TMP" 2>>"$OUT/calibrate.err" | tee -a "$LOG"
+timeout 240 $IC calibrate --models llama-3-8b,qwen3-32b --sustained 20 --out "$TMP" 2>>"$OUT/calibrate.err" | tee -a "$LOG"
 CHIP=unknown-gpu
 if [ -s "$TMP" ]; then
   CHIP=$($PY -c "import json,sys; print(json.load(open(sys.argv[1])).get('catalog_id') or 'unknown-gpu')" "$TMP")

@@ -50,6 +50,9 @@ def register(app: typer.Typer) -> None:
                   device: str = opt("device", "cuda"),
                   models: str = typer.Option("llama-3-8b", "--models",
                                              help="catalog models whose weight shapes are timed, comma-separated"),
+                  sustained: float = typer.Option(0.0, "--sustained", min=0.0, max=120.0,
+                                                  help="seconds of back-to-back GEMMs to see the clock fall at the "
+                                                       "power limit (0: skip)"),
                   json_: bool = typer.Option(False, "--json", help="print the profile as JSON")):
         """Measure this device's ceilings (copy bandwidth, GEMM, attention, launch cost) into a profile.
 
@@ -66,7 +69,7 @@ def register(app: typer.Typer) -> None:
         if out is not None:
             check_output_file(out, field="out")
         with _progress("calibrate") as cb:
-            prof = run(device=device, quick=quick, progress=cb, models=tuple(ids))
+            prof = run(device=device, quick=quick, progress=cb, models=tuple(ids), sustained_s=sustained)
         if out is not None:
             write_atomic(out, lambda tmp: write_profile(prof, tmp), field="out")
         if json_:

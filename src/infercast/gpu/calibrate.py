@@ -382,13 +382,62 @@ def measure_launch(torch, dev, timer: Timer, n: int, repeats: int) -> dict:
     return out
 
 
+def _smi(torch, dev) -> dict:
+    """SM clock (MHz) and board power (W) now, where NVML answers (nvidia-ml-py); {} elsewhere."""
+    out = {}
+    for key, fn in (("sm_clock_mhz", "clock_rate"), ("power_w", "power_draw")):
+        try:
+            v = getattr(torch.cuda, fn)(dev)
+            out[key] = round(v / 1000.0, 1) if key == "power_w" else int(v)
+        except Exception:  # noqa: BLE001 - no NVML, ROCm, or an older torch: the figure is simply absent
+            pass
+    return out
+
+
+def measure_sustained(torch, dev, seconds: float, n: int = 8192, window_s: float = 0.5) -> dict:
+    """bf16 n x n x n GEMMs back to back for `seconds`: TFLOP/s per window, with clock and power.
+
+    A short burst (the GEMM rows above) runs at the boost clock; a chip at its power limit clocks down
+    in sustained compute-bound work (a long prefill, a saturated server). `ratio` = the last windows'
+    rate over the first window's."""
+    a = torch.randn(n, n, dtype=torch.bfloat16, device=dev)
+    b = torch.randn(n, n, dtype=torch.bfloat16, device=dev)
+    c = torch.empty(n, n, dtype=torch.bfloat16, device=dev)
+    flop = 2.0 * n ** 3
+    torch.matmul(a, b, out=c)
+    torch.cuda.synchronize(dev)
+    t0 = time.perf_counter()
+    ev = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    per, k = None, 8
+    windows = []
+    while time.perf_counter() - t0 < seconds:
+        ev[0].record()
+        for _ in range(k):
+            torch.matmul(a, b, out=c)
+        ev[1].record()
+        torch.cuda.synchronize(dev)
+        ms = ev[0].elapsed_time(ev[1])
+        windows.append({"t_s": round(time.perf_counter() - t0, 2), "tflops": round(k * flop / (ms * 1e-3) / 1e12, 1),
+                        **_smi(torch, dev)})
+        per = ms / k
+        k = max(1, int(window_s * 1e3 / per))
+    del a, b, c
+    first = windows[0]["tflops"]
+    last = statistics.median(w["tflops"] for w in windows[-3:])
+    return {"seconds": round(time.perf_counter() - t0, 1), "n": n, "tflops_first": first, "tflops_last": last,
+            "ratio": round(last / first, 3), "windows": windows}
+
+
 # ---------------------------------------------------------------------------------------- driver
 def calibrate(device: str | None = "cuda", quick: bool = False,
-              progress: Callable[[str, float], None] | None = None, models: tuple[str, ...] = ("llama-3-8b",)) -> dict:
+              progress: Callable[[str, float], None] | None = None, models: tuple[str, ...] = ("llama-3-8b",),
+              sustained_s: float = 0.0) -> dict:
     """Measure the device and return a calibration profile (a JSON-ready dict).
 
     `models`: catalog models whose weight shapes (one decoder layer and lm_head, at TP 1) are timed over M,
-    in bf16 and, where the card runs it, fp8. `progress(label, fraction_done)` is called between steps.
+    in bf16 and, where the card runs it, fp8. `sustained_s` > 0 (a GPU only) adds `gemm_sustained`: back-to-back
+    GEMMs for that long, to see the clock fall at the power limit. `progress(label, fraction_done)` is called
+    between steps.
     """
     torch = require_torch()
     dev = resolve_device(torch, device)
@@ -454,6 +503,9 @@ def calibrate(device: str | None = "cuda", quick: bool = False,
         attention_decode=measure_attention_decode(torch, dev, timer, sz.decode, sz.repeats, bf16))))
     steps.append(("launch overhead", lambda: prof.update(
         measure_launch(torch, dev, timer, sz.launch_kernels, sz.repeats))))
+    if dev.type == "cuda" and sustained_s > 0:
+        steps.append((f"sustained GEMM ({sustained_s:g} s)", lambda: prof.update(
+            gemm_sustained=measure_sustained(torch, dev, sustained_s))))
 
     with torch.inference_mode():
         for i, (label, fn) in enumerate(steps):
@@ -487,6 +539,8 @@ def calibrate(device: str | None = "cuda", quick: bool = False,
     out["attention_decode"] = ad
     out["launch_us"] = prof["launch_us"]
     out["graph_kernel_us"] = prof["graph_kernel_us"]
+    if "gemm_sustained" in prof:
+        out["gemm_sustained"] = prof["gemm_sustained"]
     out["elapsed_s"] = round(time.perf_counter() - t_start, 1)
     if dev.type == "cpu":
         notes.append("CPU run at tiny sizes (copy 16 MiB, GEMM N=K=256, model shapes /16): a smoke test of "
@@ -519,5 +573,7 @@ def summary_lines(profile: dict) -> list[str]:
              f"attention: prefill {profile['attention_prefill_tflops']:,.1f} TFLOP/s, "
              f"decode {profile['attention_decode_gbps']:,.1f} GB/s of KV",
              f"launch: {profile['launch_us']:.2f} us eager, {profile['graph_kernel_us']:.2f} us per kernel in a graph",
+             *([f"sustained bf16 GEMM: {g['tflops_first']:,.1f} -> {g['tflops_last']:,.1f} TFLOP/s over {g['seconds']:g} s "
+                f"(x{g['ratio']:.2f})"] if (g := profile.get("gemm_sustained")) else []),
              f"took {profile.get('elapsed_s', 0):.0f} s"]
     return lines + [f"note: {n}" for n in profile.get("notes", [])]
