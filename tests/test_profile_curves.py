@@ -66,3 +66,17 @@ def test_a_profile_with_a_broken_attention_row_is_a_one_line_error_naming_the_fi
     with pytest.raises(InfercastError, match="attention_decode row has a non-positive") as ei:
         efficiency_for(get_chip("h200-sxm"), bad)
     assert ei.value.field == "profile"
+
+
+@pytest.mark.parametrize("bad", [
+    {"gemm_shapes": [1, 2]},
+    {"gemm_shapes": [{"dtype": "bf16", "M": 1, "N": 4096, "K": "x", "ms": 0.01}]},
+    {"attention_decode": [3]},
+    {"attention_decode": [{"batch": 1, "kv_heads": 8, "group": 4, "context": 1024, "head_dim": 128, "ms": 0.02,
+                           "kv_bytes": "lots"}]},
+    {"attention_prefill": [{"batch": 1, "heads": 32, "seq": float("nan"), "head_dim": 128, "ms": 0.1}]},
+])
+def test_hostile_per_shape_rows_are_one_line_errors(bad):
+    with pytest.raises(InfercastError) as ei:
+        efficiency_for(get_chip("h200-sxm"), {"copy_gbps": 4000.0, **bad})
+    assert ei.value.field == "profile" and "\n" not in str(ei.value)

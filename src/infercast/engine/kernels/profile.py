@@ -57,6 +57,8 @@ def gemm_curves(rows: list, dtypes: dict[str, str], name: str) -> dict[tuple[str
     """(table dtype, N, K) -> time over M, for every weight shape measured at two or more M."""
     pts: dict[tuple[str, float, float], list[tuple[float, float]]] = {}
     for r in rows if isinstance(rows, list) else []:
+        if not isinstance(r, dict):
+            raise InfercastError(f"profile '{name}': every gemm_shapes row must be an object", field="profile")
         dt = dtypes.get(str(r.get("dtype")))
         if dt is None:
             continue
@@ -79,7 +81,7 @@ def attention_curves(prof: dict, name: str) -> tuple[Curve | None, Curve | None]
     for r in dec if isinstance(dec, list) else []:
         b, kv, c, d, ms = (_num(r, k, name, "attention_decode") for k in ("batch", "kv_heads", "context", "head_dim",
                                                                          "ms"))
-        esize = float(r["kv_bytes"]) / (2 * b * kv * c * d) if r.get("kv_bytes") else 2.0
+        esize = _num(r, "kv_bytes", name, "attention_decode") / (2 * b * kv * c * d) if r.get("kv_bytes") else 2.0
         dx.append(2.0 * b * kv * c * d * esize)  # K and V of every cached token [calibrate.measure_attention_decode]
         dt.append(ms * 1e-3)
     for r in pre if isinstance(pre, list) else []:
