@@ -60,7 +60,7 @@ def test_error_by_band(result):
 
 
 def _own_median(rows, chip: str) -> float:
-    errs = [abs(r["error"]) for r in rows if r["id"].startswith(f"OWN-{chip}-") and r["status"] == "compared"]
+    errs = [abs(r.error) for r in rows if r.id.startswith(f"OWN-{chip}-") and r.status == "compared"]
     assert len(errs) >= 17
     return statistics.median(errs)
 
