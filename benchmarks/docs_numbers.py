@@ -174,6 +174,12 @@ def calibration_block() -> str:
         ]
         verdict.append(f"{name}: generic {_met(gen['out']['median'] <= TARGET_OWN_GENERIC)}, with its profile "
                        f"{_met(prof['out']['median'] <= TARGET_OWN_PROFILE)}")
+    from infercast.analyses.validate import validate
+
+    both = validate(None, profile=[c for c, _ in OWN_CARDS], out_of_sample=False)[0]["by_family"]["OWN"]
+    out += ["", f"Both cards, each with its own profile (`infercast validate "
+                + " ".join(f"--profile {c}" for c, _ in OWN_CARDS) + f"`): OWN median {q(both['median_abs_error'])}, "
+                f"p90 {q(both['p90_abs_error'])} over {both['compared']} steps."]
     out += ["", f"Targets (issue 12; generic path median <= {_p(TARGET_OWN_GENERIC)}, with the card's profile <= "
                 f"{_p(TARGET_OWN_PROFILE)}), out of sample: " + "; ".join(verdict) + ". Out of sample, the OWN rows "
                 "are predicted without the PyTorch-specific elementwise and attention choices made after looking at "

@@ -289,3 +289,20 @@ def test_a_stack_without_a_profile_and_no_shape_is_planned_not_refused():
     assert r.status == "compared", r.status
     assert any("shape not stated" in a for a in r.assumptions)
     assert any("generic 'other' engine profile" in a for a in r.assumptions)
+
+
+def test_several_cards_each_take_their_own_profile():
+    # `infercast validate --profile h100-sxm --profile h200-sxm`: each row takes the profile of its own card
+    _, both = validate(DATA, profile=["h100-sxm", "h200-sxm"], out_of_sample=False)
+    for chip in ("h100-sxm", "h200-sxm"):
+        _, one = validate(DATA, profile=chip, out_of_sample=False)
+        pick = lambda rows: {r.id: r.predicted for r in rows if r.id.startswith(f"OWN-{chip}-")}  # noqa: E731
+        assert pick(both) == pick(one) and len(pick(one)) >= 17
+
+
+def test_two_profiles_for_one_card_are_a_one_line_error():
+    res = subprocess.run([sys.executable, "-m", "infercast", "validate", "--profile", "h200-sxm", "--profile",
+                          "h200-sxm", "--plot", ""], capture_output=True, text=True)
+    assert res.returncode == 2
+    assert "two profiles for the same card" in res.stderr and "Traceback" not in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1

@@ -228,6 +228,14 @@ def _planned(ctx: Context, row: dict, st: Stated, n: int, a: list[str]) -> tuple
     return got
 
 
+def profile_for(profile, gpu: str):
+    """The profile (of one, or of several, one per card) that applies to rows of this catalog chip, or None."""
+    for p in (profile if isinstance(profile, (list, tuple)) else [profile]):
+        if profile_applies(p, gpu):
+            return p
+    return None
+
+
 def profile_applies(profile, gpu: str) -> bool:
     """A profile measured one card: apply it only to rows of that catalog chip."""
     if profile is None:
@@ -316,7 +324,7 @@ def _predict(row: dict, ctx: Context, res: RowResult) -> None:
     from infercast.specs.model import get_model
 
     moe = bool(get_model(row["model"]).moe)
-    prof = ctx.profile if profile_applies(ctx.profile, row["gpu"]) else None
+    prof = profile_for(ctx.profile, row["gpu"])
     if prof is not None:
         a.append("calibration profile applied")
     if st.prefix_hit:

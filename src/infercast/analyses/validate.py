@@ -23,6 +23,7 @@ import numpy as np
 from infercast.analyses.measured import (PACKAGED, SEPARATE_FAMILIES, VISIBLE, family_of, packaged_path, read_rows,
                                          source_facts)
 from infercast.analyses.predict import ROW_INFORMED, Context, RowResult, predict_row
+from infercast.errors import InfercastError
 
 __all__ = ["validate", "summarise", "default_data_path", "read_rows", "predict_row", "family_of", "RowResult",
            "bands_of", "default_paths"]
@@ -111,10 +112,16 @@ def validate(path: str | Path | list | None = None, profile=None, speed_of_light
     `include_aic` also the aiconfigurator silicon rows, summarised apart) and summarise the error."""
     paths = default_paths(include_aic) if path is None else (list(path) if isinstance(path, (list, tuple)) else [path])
     rows = [r for p in paths for r in read_rows(p)]
-    if profile is not None and not isinstance(profile, dict):
+    if profile is not None:
         from infercast.specs.profile import load as load_profile
 
-        profile = load_profile(profile)
+        many = profile if isinstance(profile, (list, tuple)) else [profile]
+        profile = [p if isinstance(p, dict) else load_profile(p) for p in many]
+        cards = [p.get("catalog_id") for p in profile]
+        if len(set(cards)) != len(cards):
+            raise InfercastError(f"--profile: two profiles for the same card ({', '.join(str(c) for c in cards)}); "
+                                 "give one profile per chip", field="profile")
+        profile = profile[0] if len(profile) == 1 else tuple(profile)
     ctx = Context(profile=profile, facts=source_facts(rows), speed_of_light=speed_of_light)
     results = [predict_row(r, ctx) for r in rows]
     oos = None

@@ -1,7 +1,7 @@
 """`infercast validate`: the model's own error against measured benchmarks."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import List, Optional
 
 import typer
 from rich.table import Table
@@ -18,8 +18,9 @@ def register(app: typer.Typer) -> None:
     @user_errors
     def validate(
         data: Optional[str] = opt("data", None),
-        profile: Optional[str] = opt("profile", None, help="calibration profile (applied to rows of its chip): a "
-                                     "JSON file or a shipped profile's name (h100-sxm)"),
+        profile: Optional[List[str]] = typer.Option(None, "--profile", help="calibration profile (applied to rows of "
+                                                    "its chip): a JSON file or a shipped profile's name (h100-sxm); "
+                                                    "repeat it for several cards, one profile each"),
         speed_of_light: bool = typer.Option(False, "--speed-of-light", help="predict at datasheet peaks with no overheads"),
         plot: Optional[str] = opt("plot", None, help="write the predicted-vs-measured figure here (.png or .svg)"),
         rows: bool = typer.Option(False, "--rows", help="print every row"),
@@ -35,7 +36,10 @@ def register(app: typer.Typer) -> None:
 
         if plot:
             check_output_file(plot, field="plot", suffixes=PLOT_SUFFIXES)
-        summary, results = run(data, profile=load_profile(profile), speed_of_light=speed_of_light,
+        if profile and len(profile) > 16:
+            raise InfercastError("--profile: at most 16 profiles, one per card", field="profile")
+        profs = [load_profile(p) for p in profile] if profile else None
+        summary, results = run(data, profile=profs, speed_of_light=speed_of_light,
                                include_aic=aic)
         if plot:
             if not summary["compared"]:
