@@ -69,6 +69,12 @@ ROW_INFORMED: dict[str, tuple[str, ...]] = {
     # SGLang's scheduler: prefill batches apart from decodes and first, so a closed loop of equal requests stays in
     # lock-step and every round queues like the first burst: NVIDIA's own SGLang rows, TTFT median |error| 62 -> 14 %
     "sglang-prefill-first": ("AIC",),
+    # compute-bound kernels at the power-limited clock of a sustained run (efficiency.json `sustained_compute`, measured
+    # on our H200: 0.848 of the burst rate): prompted by our own H200 prefills (OWN, 12-19 % under with the card's
+    # profile); its effect on every family below was looked at before it was adopted, so it is off for all of them
+    # out of sample (visible set in sample 13.2 -> 11.6 %, p90 43.7 -> 37.2 %; AIC 14.7 -> 15.0 %, p90 70.6 -> 73.8 %)
+    "power-limited-compute": ("OWN", "AIC", "AMDB", "ANTB", "LAMB", "MLP40", "MLP41", "MLP50", "NIM", "OCI", "SGL",
+                              "SGLB", "TRT017", "TRTBLOG", "TRTON", "TRTSB", "VLLMB"),
 }
 
 @dataclass
@@ -118,6 +124,8 @@ def _ablated(dep, ctx: Context):
         eng = replace(eng, batch_overlap="")
     if "overlap-first-token" in ctx.ablate and eng.overlap_scheduler:
         eng = replace(eng, overlap_scheduler="")
+    if "power-limited-compute" in ctx.ablate:
+        eff = replace(eff, sustained_compute=1.0)
     if "cdna-stream-scaling" in ctx.ablate and dep.chip.family.startswith("cdna"):
         eff = replace(eff, weight_stream={k: eff.kv_stream for k in eff.weight_stream})
     if "pcie-comm-model" in ctx.ablate:

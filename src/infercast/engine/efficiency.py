@@ -42,6 +42,9 @@ class Efficiency:
     profile_attention_decode: object = None  # time over KV bytes (kernels.profile.Curve), measured on this card
     profile_attention_prefill: object = None  # time over causal FLOPs, measured on this card
     comm_tables_on_pcie: bool = False  # time PCIe hosts' collectives from tables too (off: their link model)
+    # a serving run's compute-bound kernels at the power-limited clock: sustained / burst GEMM rate (1.0: not measured
+    # or not limited); efficiency.json `sustained_compute`, or the profile's own `gemm_sustained`
+    sustained_compute: float = 1.0
     family_note: str = ""  # where the GEMM fractions come from (short)
     moe_note: str = ""
     attention_note: str = ""
@@ -219,11 +222,32 @@ def _positive(prof: dict, key: str, name: str) -> float | None:
     return x
 
 
+def sustained_compute(chip: Chip) -> float:
+    """Sustained over burst compute rate of a chip at its power limit, where measured (efficiency.json), else 1."""
+    return float(read_json("efficiency.json")["sustained_compute"]["by_chip"].get(chip.id, 1.0))
+
+
+def _profile_sustained(prof: dict, name: str) -> float | None:
+    g = prof.get("gemm_sustained")
+    if g is None:
+        return None
+    r = g.get("ratio") if isinstance(g, dict) else None
+    try:
+        r = float(r)
+    except (TypeError, ValueError):
+        r = float("nan")
+    if not (0.2 <= r <= 1.2):
+        raise InfercastError(f"profile '{name}': gemm_sustained.ratio must be a number between 0.2 and 1.2 (sustained "
+                             f"over burst GEMM rate), got {str(g.get('ratio') if isinstance(g, dict) else g)[:40]!r}",
+                             field="profile")
+    return min(1.0, r)
+
+
 def efficiency_for(chip: Chip, profile: str | Path | dict | None = None, speed_of_light: bool = False) -> Efficiency:
     """The family's sourced fractions, overridden by a calibration profile's measurements."""
     if speed_of_light:
         return SPEED_OF_LIGHT
-    base = _family_eff(chip.family)
+    base = replace(_family_eff(chip.family), sustained_compute=sustained_compute(chip))
     if profile is None:
         return base
     prof = profile if isinstance(profile, dict) else load_profile(profile)
@@ -251,6 +275,7 @@ def efficiency_for(chip: Chip, profile: str | Path | dict | None = None, speed_o
         profiled_attention=attn is not None, profiled_copy=copy is not None, kernel_us=kus,
         profile_gemm=gemm_tab, profile=name, profile_gemm_shapes=shape_curves or None,
         profile_attention_decode=att_dec, profile_attention_prefill=att_pre,
+        sustained_compute=_profile_sustained(prof, name) or base.sustained_compute,
         elementwise_note=f"copy rate measured on {label}" if copy else base.elementwise_note,
         source=f"calibration profile of {label} measured {prof.get('measured', '?')}; elsewhere {base.source}")
 
