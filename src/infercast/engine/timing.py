@@ -106,9 +106,14 @@ class Timer:
         r = self.eff.sustained_compute
         if r >= 1.0 or self.sol:
             return t
-        sec = np.asarray(t.seconds, dtype=float)
-        w = np.minimum(1.0, np.asarray(t.compute, dtype=float) / np.where(sec > 0, sec, 1.0))
-        return replace(t, seconds=sec * (1.0 + (1.0 / r - 1.0) * w))
+        # t (1 + k w) = t + k min(compute, t): no division, and in place on the sweep's arrays (its hot path)
+        m = np.minimum(t.compute, t.seconds)
+        if isinstance(m, np.ndarray) and m.ndim:
+            m *= 1.0 / r - 1.0
+            m += t.seconds
+        else:
+            m = t.seconds + (1.0 / r - 1.0) * m
+        return replace(t, seconds=m)
 
     # ---------------------------------------------------------------- kinds
     def gemm(self, op: Op) -> Timed:
