@@ -87,6 +87,9 @@ measure_set llama-3-8b 150 --batch 1,8,32,64,128,256 --context 1024 --prefill 51
 measure_set llama-3-8b 90 --batch 32 --context 4096 --prefill 2048 --prefill-batch 4
 measure_set llama-3-8b 90 --batch 16 --context 16384 --prefill 1024 --prefill-batch 16
 measure_set qwen3-32b 150 --batch 1,16,64 --context 1024 --prefill 2048
+# the same shapes with fp8 linear layers (torch._scaled_mm), where the card has fp8 tensor cores
+measure_set llama-3-8b 150 --weights fp8 --batch 1,8,32,64,128,256 --context 1024 --prefill 512,2048,8192
+measure_set qwen3-32b 150 --weights fp8 --batch 1,16,64 --context 1024 --prefill 2048
 [ -s "$CSV" ] || rm -f "$CSV"
 rm -f "$RES/part.csv"
 

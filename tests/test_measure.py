@@ -132,3 +132,33 @@ def test_no_gpu_message(monkeypatch):
     res = runner.invoke(app, ["measure", "--model", "llama-3-8b"])
     assert res.exit_code == 2
     assert "use --device cpu" in " ".join(res.stderr.split())
+
+
+def test_fp8_linear_layers_compute_the_same_product_as_their_dequantised_weights():
+    # `measure --weights fp8`: x cast to e4m3 and torch._scaled_mm against e4m3 weights, rows padded to 16 and cut
+    # back; the result must be the product of the two fp8 tensors (bf16 output rounding aside)
+    import torch
+
+    from infercast.gpu.measure import RandomDecoder
+
+    shp, _ = shapes_for(get_model("llama-3-8b"), layers=1, scale=1 / 16)
+    net = RandomDecoder(torch, torch.device("cpu"), torch.bfloat16, shp, fp8=torch.float8_e4m3fn)
+    w = net.layers[0]["wqkv"]
+    assert w.dtype == torch.float8_e4m3fn and net.lm_head.dtype == torch.bfloat16
+    x = torch.randn(5, shp.d, dtype=torch.bfloat16)
+    y = net._lin(x, w)
+    ref = x.to(torch.float8_e4m3fn).float() @ w.float().t()
+    assert y.shape == (5, w.shape[0]) and y.dtype == torch.bfloat16
+    assert torch.allclose(y.float(), ref, rtol=2e-2, atol=2e-2)
+
+
+def test_fp8_rows_say_fp8_weights_and_16_bit_cache():
+    res = runner.invoke(app, ["measure", "--model", "llama-3-8b", "--batch", "2", "--context", "32", "--prefill", "",
+                              "--device", "cpu", "--scale", "1/16", "--layers", "1", "--weights", "fp8", "--json"])
+    assert res.exit_code == 0, res.output
+    import json
+    r = json.loads(res.stdout)[0]
+    assert (r["weights"], r["kv_cache"]) == ("fp8", "bf16") and r["id"].endswith("-fp8w")
+    assert "torch._scaled_mm" in r["notes"]
+    bad = runner.invoke(app, ["measure", "--model", "llama-3-8b", "--device", "cpu", "--weights", "int4"])
+    assert bad.exit_code == 2 and "--weights int4" in bad.stderr

@@ -95,6 +95,8 @@ def register(app: typer.Typer) -> None:
                 out: Optional[Path] = opt("out", None, help="write rows here (CSV, the columns of measured-dev.csv)"),
                 device: str = opt("device", "cuda"),
                 dtype: str = typer.Option("bf16", "--dtype", help="weights, activations and KV cache: bf16, fp16, fp32"),
+                weights: Optional[str] = typer.Option(None, "--weights",
+                                                      help="fp8: the linear layers' weights in fp8 (torch._scaled_mm)"),
                 layers: Optional[int] = opt("layers", None, help="build only the first N layers (recorded in notes)",
                                             integer=True),
                 scale: Optional[str] = typer.Option(None, "--scale",
@@ -117,7 +119,8 @@ def register(app: typer.Typer) -> None:
             check_output_file(out, field="out")
         with _progress(f"measure {fmt_truncate(model)}") as cb:
             rows = run(model, batch=batch, context=context, prefill=prefill, prefill_batch=prefill_batch,
-                       device=device, dtype=dtype, layers=layers, scale=scale, repeats=repeats, progress=cb)
+                       device=device, dtype=dtype, layers=layers, scale=scale, repeats=repeats, progress=cb,
+                       weights=weights)
         if out is not None:
             write_atomic(out, lambda tmp: write_rows(rows, tmp), field="out")
         if json_:

@@ -25,7 +25,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, Callable
 
-from infercast.gpu.calibrate import Timer, catalog_id, require_torch, resolve_device
+from infercast.gpu.calibrate import Timer, catalog_id, fp8_support, require_torch, resolve_device
 from infercast.errors import InfercastError
 from infercast.specs.model import ModelSpec, get_model
 
@@ -160,9 +160,11 @@ def _free_bytes(torch, dev) -> int:
     return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES"))
 
 
-def memory_need(shp: Shapes, esize: int, decode: list[tuple[int, int]], prefill: list[tuple[int, int]]) -> dict:
-    """Bytes for weights, the largest KV cache and the largest activations of the requested steps."""
-    weights = shp.weight_elems * esize
+def memory_need(shp: Shapes, esize: int, decode: list[tuple[int, int]], prefill: list[tuple[int, int]],
+                w_esize: int | None = None) -> dict:
+    """Bytes for weights (at `w_esize` bytes each when not `esize`: fp8 linear layers), the largest KV cache and
+    the largest activations of the requested steps."""
+    weights = shp.weight_elems * (w_esize or esize)
     kv = max([shp.kv_bytes(b, c + 1, esize) for b, c in decode] + [shp.kv_bytes(b, s, esize) for b, s in prefill]
              + [0])
     widest = max(shp.d * 4, shp.head_dim * (shp.heads + 2 * shp.kv_heads) * 2,
@@ -190,9 +192,14 @@ def check_fits(model_id: str, dtype: str, need: dict, free: int, dev_name: str,
 class RandomDecoder:
     """Random weights in the model's shapes; `decode_step` and `prefill` build the timed callables."""
 
-    def __init__(self, torch, dev, dtype, shp: Shapes, seed: int = 0):
+    def __init__(self, torch, dev, dtype, shp: Shapes, seed: int = 0, fp8=None):
+        """`fp8`: a float8 dtype to store the linear layers' weights in (attention, MLP and expert projections;
+        embedding, router and lm_head stay 16-bit, as fp8 checkpoints keep them); their inputs are cast to it
+        per call and multiplied by `torch._scaled_mm` (per-tensor scale 1, 16-bit output)."""
         self.torch, self.dev, self.dtype, self.shp = torch, dev, dtype, shp
         self.F = torch.nn.functional
+        self.fp8 = fp8
+        self.one = torch.ones((), device=dev, dtype=torch.float32)
         torch.manual_seed(seed)
 
         def rnd(*shape):
@@ -201,6 +208,10 @@ class RandomDecoder:
         def ones(n):
             return torch.ones(n, device=dev, dtype=dtype)
 
+        def lin(*shape):  # a linear layer's weight [N, K]: fp8 where asked
+            w = rnd(*shape)
+            return w.to(fp8) if fp8 is not None else w
+
         s = shp
         self.emb = rnd(s.vocab, s.d)
         self.lm_head = rnd(s.vocab, s.d)
@@ -208,16 +219,16 @@ class RandomDecoder:
         self.layers: list[dict[str, Any]] = []
         for i in range(s.layers):
             L: dict[str, Any] = {"ln1": ones(s.d), "ln2": ones(s.d),
-                                 "wqkv": rnd(s.head_dim * (s.heads + 2 * s.kv_heads), s.d),
-                                 "wo": rnd(s.d, s.heads * s.head_dim)}
+                                 "wqkv": lin(s.head_dim * (s.heads + 2 * s.kv_heads), s.d),
+                                 "wo": lin(s.d, s.heads * s.head_dim)}
             if s.is_moe(i):
                 mult = 2 if s.gated else 1
                 L["router"] = rnd(s.experts, s.d)
-                L["experts"] = [(rnd(mult * s.expert_d_ff, s.d), rnd(s.d, s.expert_d_ff)) for _ in range(s.experts)]
+                L["experts"] = [(lin(mult * s.expert_d_ff, s.d), lin(s.d, s.expert_d_ff)) for _ in range(s.experts)]
                 if s.shared_d_ff:
-                    L["mlp"] = (rnd(mult * s.shared_d_ff, s.d), rnd(s.d, s.shared_d_ff))
+                    L["mlp"] = (lin(mult * s.shared_d_ff, s.d), lin(s.d, s.shared_d_ff))
             else:
-                L["mlp"] = (rnd((2 if s.gated else 1) * s.d_ff, s.d), rnd(s.d, s.d_ff))
+                L["mlp"] = (lin((2 if s.gated else 1) * s.d_ff, s.d), lin(s.d, s.d_ff))
             self.layers.append(L)
         self.inv_freq = 1.0 / (500000.0 ** (torch.arange(0, s.head_dim, 2, device=dev, dtype=torch.float32)
                                             / s.head_dim))
@@ -230,6 +241,19 @@ class RandomDecoder:
             self.sdpa_gqa = False
 
     # ---- pieces ----
+    def _lin(self, x, w):
+        """x @ w.T: F.linear for 16-bit weights; for fp8 weights, x cast to fp8 and torch._scaled_mm (rows padded
+        to a multiple of 16, which cuBLASLt's fp8 GEMMs require)."""
+        if self.fp8 is None or w.dtype != self.fp8:
+            return self.F.linear(x, w)
+        shape = x.shape
+        x2 = x.reshape(-1, shape[-1])
+        m = x2.shape[0]
+        if m % 16:
+            x2 = self.F.pad(x2, (0, 0, 0, 16 - m % 16))
+        y = self.torch._scaled_mm(x2.to(self.fp8), w.t(), scale_a=self.one, scale_b=self.one, out_dtype=self.dtype)
+        return y[:m].reshape(*shape[:-1], w.shape[0])
+
     def _norm(self, x, w):
         if hasattr(self.F, "rms_norm"):
             return self.F.rms_norm(x, (x.shape[-1],), w, 1e-5)
@@ -249,13 +273,13 @@ class RandomDecoder:
 
     def _mlp(self, x, w_in, w_out):
         F = self.F
-        h = F.linear(x, w_in)
+        h = self._lin(x, w_in)
         if self.shp.gated:
             g, u = h.chunk(2, dim=-1)
             h = F.silu(g) * u
         else:
             h = F.gelu(h, approximate="tanh")
-        return F.linear(h, w_out)
+        return self._lin(h, w_out)
 
     def _moe(self, x, L):
         """x [T, d]: softmax top-k routing, then each expert on its own tokens (host-side loop)."""
@@ -301,13 +325,13 @@ class RandomDecoder:
             x = self.emb.index_select(0, tokens)  # [B, d]
             for L, (kc, vc) in zip(self.layers, caches):
                 h = self._norm(x, L["ln1"])
-                q, k, v = F.linear(h, L["wqkv"]).split(qkv_split, dim=-1)
+                q, k, v = self._lin(h, L["wqkv"]).split(qkv_split, dim=-1)
                 q = self._rope(q.view(B, H, hd), cos, sin)
                 k = self._rope(k.view(B, KV, hd), cos, sin)
                 kc[:, :, C].copy_(k)
                 vc[:, :, C].copy_(v.view(B, KV, hd))
                 o = F.scaled_dot_product_attention(q.view(B, KV, G, hd), kc, vc)  # group as query positions
-                x = x + F.linear(o.reshape(B, H * hd), L["wo"])
+                x = x + self._lin(o.reshape(B, H * hd), L["wo"])
                 x = x + self._ffn(self._norm(x, L["ln2"]), L)
             logits = F.linear(self._norm(x, self.ln_f), self.lm_head)
             return logits.argmax(-1)
@@ -330,7 +354,7 @@ class RandomDecoder:
             x = F.embedding(tokens, self.emb)  # [B, S, d]
             for L, (kc, vc) in zip(self.layers, caches):
                 h = self._norm(x, L["ln1"])
-                q, k, v = F.linear(h, L["wqkv"]).split(qkv_split, dim=-1)
+                q, k, v = self._lin(h, L["wqkv"]).split(qkv_split, dim=-1)
                 q = self._rope(q.view(B, S, H, hd).transpose(1, 2), cos, sin)
                 k = self._rope(k.view(B, S, KV, hd).transpose(1, 2), cos, sin)
                 kc.copy_(k)
@@ -342,7 +366,7 @@ class RandomDecoder:
                                                        vc.repeat_interleave(s.group, 1), is_causal=True)
                 else:
                     o = F.scaled_dot_product_attention(q, kc, vc, is_causal=True)
-                x = x + F.linear(o.transpose(1, 2).reshape(B, S, H * hd), L["wo"])
+                x = x + self._lin(o.transpose(1, 2).reshape(B, S, H * hd), L["wo"])
                 x = x + self._ffn(self._norm(x, L["ln2"]), L)
             last = self._norm(x[:, -1], self.ln_f)
             return F.linear(last, self.lm_head).argmax(-1)
@@ -390,18 +414,31 @@ def _ints(v, name: str) -> list[int]:
 
 def measure(model: str, batch="1,8,32", context="1024,4096", prefill="512,2048", prefill_batch="1",
             device: str | None = "cuda", dtype: str = "bf16", layers: int | None = None, scale=None,
-            repeats: int | None = None, progress: Callable[[str, float], None] | None = None) -> list[dict]:
+            repeats: int | None = None, progress: Callable[[str, float], None] | None = None,
+            weights: str | None = None) -> list[dict]:
     """Time decode steps (every batch x context) and prefills (every prefill_batch x prefill length).
+
+    `weights='fp8'` stores the linear layers' weights in fp8 (e4m3) and runs them with `torch._scaled_mm`;
+    activations and the KV cache stay at `dtype`.
 
     Returns rows in the columns of shared/data/measured-dev.csv (values as strings/numbers).
     """
     torch = require_torch()
     spec = get_model(model)
     if dtype not in DTYPES:
-        raise InfercastError(f"--dtype {dtype}: use one of {', '.join(DTYPES)} (fp8 weights are not implemented)")
+        raise InfercastError(f"--dtype {dtype}: use one of {', '.join(DTYPES)} (for fp8 weights add --weights fp8)")
+    if weights not in (None, dtype, "fp8"):
+        raise InfercastError(f"--weights {str(weights)[:20]}: use fp8, or leave it out for --dtype's {dtype}",
+                             field="weights")
     dev = resolve_device(torch, device)
     tdt = getattr(torch, DTYPES[dtype])
     esize = torch.empty((), dtype=tdt).element_size()
+    f8 = None
+    if weights == "fp8":
+        f8, why = fp8_support(torch, dev) if dev.type == "cuda" else (getattr(torch, "float8_e4m3fn", None), None)
+        if f8 is None or not hasattr(torch, "_scaled_mm"):
+            raise InfercastError(f"--weights fp8: {why or 'this PyTorch has no fp8 GEMM (torch._scaled_mm)'}",
+                                 field="weights")
     sc = parse_scale(scale)
     shp, notes = shapes_for(spec, layers, sc)
     decode = [(b, c) for c in _ints(context, "context") for b in _ints(batch, "batch")]
@@ -416,7 +453,7 @@ def measure(model: str, batch="1,8,32", context="1024,4096", prefill="512,2048",
             notes.append(f"device '{dev_name}' is not in the catalog")
     else:
         dev_name, gpu = "the CPU", "cpu"
-    need = memory_need(shp, esize, decode, pre)
+    need = memory_need(shp, esize, decode, pre, w_esize=1 if f8 is not None else None)
     check_fits(spec.id, dtype, need, _free_bytes(torch, dev), dev_name if dev.type == "cuda" else "the CPU",
                decode, pre)
 
@@ -433,13 +470,19 @@ def measure(model: str, batch="1,8,32", context="1024,4096", prefill="512,2048",
     reps_pre = repeats or (5 if dev.type == "cuda" else 3)
     timer = Timer(torch, dev)
     today = dt.date.today().isoformat()
-    suffix = (f"-L{shp.layers}" if shp.layers != spec.layers else "") + (f"-w{sc:g}" if sc != 1.0 else "")
+    suffix = ((f"-L{shp.layers}" if shp.layers != spec.layers else "") + (f"-w{sc:g}" if sc != 1.0 else "")
+              + ("-fp8w" if f8 is not None else ""))
+    if f8 is not None:
+        notes.append("linear layers' weights in fp8 (e4m3), their inputs cast to fp8 per call (per-tensor scale 1, no "
+                     "amax pass) and multiplied by torch._scaled_mm with bf16 output, rows padded to a multiple of 16; "
+                     "embedding, router and lm_head in bf16")
     base_notes = "; ".join(notes)
 
     def row(kind: str, b: int, n: int, ms: float, what: str) -> dict:
         dec = kind == "decode"
         return {"id": f"OWN-{gpu}-{spec.id}-{kind}-b{b}-{'c' if dec else 's'}{n}{suffix}", "source": source,
-                "date": today, "engine": engine, "model": spec.id, "weights": dtype, "kv_cache": dtype, "gpu": gpu,
+                "date": today, "engine": engine, "model": spec.id, "weights": "fp8" if f8 is not None else dtype,
+                "kv_cache": dtype, "gpu": gpu,
                 "num_gpus": 1, "tp": 1, "pp": 1, "ep": "", "scenario": "decode-step" if dec else "prefill-step",
                 "input_len": n, "output_len": 1 if dec else 0, "concurrency": b,
                 "metric": "decode_step_ms" if dec else "prefill_ms", "value": float(f"{ms:.4g}"), "unit": "ms",
@@ -457,7 +500,7 @@ def measure(model: str, batch="1,8,32", context="1024,4096", prefill="512,2048",
     rows: list[dict] = []
     with torch.inference_mode():
         tick(f"random weights ({need['weights'] / 1e9:.2f} GB)")
-        net = RandomDecoder(torch, dev, tdt, shp)
+        net = RandomDecoder(torch, dev, tdt, shp, fp8=f8)
         for b, c in decode:
             tick(f"decode b{b} c{c}")
             step = net.decode_step(b, c)
