@@ -408,7 +408,7 @@ def measure_sustained(torch, dev, seconds: float, n: int = 8192, window_s: float
     torch.cuda.synchronize(dev)
     t0 = time.perf_counter()
     ev = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-    per, k = None, 8
+    k = 8
     windows = []
     while time.perf_counter() - t0 < seconds:
         ev[0].record()
@@ -419,8 +419,7 @@ def measure_sustained(torch, dev, seconds: float, n: int = 8192, window_s: float
         ms = ev[0].elapsed_time(ev[1])
         windows.append({"t_s": round(time.perf_counter() - t0, 2), "tflops": round(k * flop / (ms * 1e-3) / 1e12, 1),
                         **_smi(torch, dev)})
-        per = ms / k
-        k = max(1, int(window_s * 1e3 / per))
+        k = max(1, int(window_s * 1e3 * k / ms))
     del a, b, c
     first = windows[0]["tflops"]
     last = statistics.median(w["tflops"] for w in windows[-3:])

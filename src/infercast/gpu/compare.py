@@ -34,6 +34,8 @@ class Pair:
     profile_ms: float
     table_ms: float
     exact: bool  # the table holds a measured row at this very shape (else interpolated / nearest layout)
+    dtype: str = "bf16"
+    m: int | None = None  # a GEMM's rows (None for attention)
 
     @property
     def ratio(self) -> float:
@@ -62,7 +64,7 @@ def gemm_pairs(chip: Chip, rows: list[dict], engine: str) -> list[Pair]:
         exact = _exact_gemm_ms(tab.ref, "fp8" if dt == "fp8_any" else dt, m, n, k)
         t = exact if exact is not None else float(tab.time(chip, dt, np.array([float(m)]), n, k)[0]) * 1e3
         what = f"{r['dtype']} M={m} N={n} K={k}" + (f" ({r['shape']})" if r.get("shape") else "")
-        out.append(Pair("gemm", what, engine, tab.ref.detail, float(r["ms"]), t, exact is not None))
+        out.append(Pair("gemm", what, engine, tab.ref.detail, float(r["ms"]), t, exact is not None, r["dtype"], m))
     return out
 
 
@@ -112,10 +114,9 @@ def summary(pairs: list[Pair]) -> list[dict]:
     groups: dict[tuple, list[float]] = {}
     for p in pairs:
         band = ""
-        if p.kind == "gemm":
-            m = int(p.shape.split("M=")[1].split()[0])
-            band = ("M<=64 (weight streaming)" if m <= 64 else "M>=1024 (compute)" if m >= 1024 else "64<M<1024")
-        key = (p.kind, p.engine, p.shape.split()[0], band)
+        if p.m is not None:
+            band = ("M<=64 (weight streaming)" if p.m <= 64 else "M>=1024 (compute)" if p.m >= 1024 else "64<M<1024")
+        key = (p.kind, p.engine, p.dtype, band)
         groups.setdefault(key, []).append(p.ratio)
     return [{"kind": k, "engine": e, "dtype": d, "band": b, "n": len(v), "median_ratio": statistics.median(v),
              "min_ratio": min(v), "max_ratio": max(v)} for (k, e, d, b), v in groups.items()]
