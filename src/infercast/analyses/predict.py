@@ -113,7 +113,7 @@ def _ablated(dep, ctx: Context):
         if "pytorch-elementwise" in ctx.ablate:
             eng = replace(eng, elementwise_passes=1.0)
         if "pytorch-sdpa-attention" in ctx.ablate:
-            eng = replace(eng, table_ops=None, attention_compute={})
+            eng = replace(eng, table_ops=None, attention_compute={}, attention_reference=None)
     if "wide-ep-deepep-tables" in ctx.ablate:
         eng = replace(eng, wide_ep_tables=False)
     if "moe-current-routing" in ctx.ablate:

@@ -91,6 +91,9 @@ class Engine:
     token_budget: dict | None = None  # tokens per step by the GPU's memory (tiers, else, lowest_for, source)
     step_tokens: int = 8192  # tokens one step processes, prompt chunks and decodes (TensorRT-LLM max_num_tokens)
     releases: dict | None = None  # release -> date (ISO), with its source: the version current at a date
+    # the engine's own attention kernel timed on one card (a shipped profile): {"profile", "families", "source"}; read
+    # on chips of those families without a profile of their own, sizes scaled by the peak ratio (timing.Timer.attention)
+    attention_reference: dict | None = None
 
     def release_at(self, date: str) -> str | None:
         """The newest release out by `date` (ISO 'YYYY-MM[-DD]'), or None before the first one listed."""
@@ -199,6 +202,17 @@ def load_profile(path: str | Path) -> dict:
     return prof
 
 
+@lru_cache(maxsize=None)
+def reference_attention(name: str):
+    """(decode curve, prefill curve, the chip they were measured on) of a shipped profile's attention timings."""
+    from infercast.engine.kernels import profile as KP
+    from infercast.specs.hardware import get_chip
+
+    prof = load_profile(name)
+    dec, pre = KP.attention_curves(prof, name)
+    return dec, pre, get_chip(prof["catalog_id"])
+
+
 SPEED_OF_LIGHT = Efficiency(
     gemm_compute={k: 1.0 for k in ("fp32", "tf32", "bf16", "fp16", "fp8", "int8", "fp4", "int4")},
     weight_stream={k: 1.0 for k in ("fp32", "tf32", "bf16", "fp16", "fp8", "int8", "fp4", "int4")},
@@ -295,7 +309,8 @@ def _engines() -> dict[str, Engine]:
                       batch_overlap=v.get("batch_overlap", ""),
                       large_memory_batch=v.get("large_memory_batch"), releases=v.get("releases"),
                       token_budget=v.get("token_budget"),
-                      overlap_scheduler=v.get("overlap_scheduler", ""), prefill_first=v.get("prefill_first", ""))
+                      overlap_scheduler=v.get("overlap_scheduler", ""), prefill_first=v.get("prefill_first", ""),
+                      attention_reference=v.get("attention_reference"))
             for k, v in raw.items()}
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from infercast.engine import collectives as C
+from infercast.engine.efficiency import reference_attention
 from infercast.engine.kernels import attention as KA
 from infercast.engine.kernels import comm as KC
 from infercast.engine.kernels import gemm as KG
@@ -252,6 +253,9 @@ class Timer:
                          op.count * tc, op.count * tm)
         if self.eff.profiled_attention and not self.sol:
             return self._attention_fallback(op, tc, tm, live, decode, "profile")
+        ref = self._reference_attention(op, decode, mla, live, tc, tm)
+        if ref is not None:
+            return ref
         who, ver = self._tables("mla" if mla else "attention")
         if who and op.shape.get("reread", 1.0) == 1.0:
             kind = "decode" if decode else "prefill"
@@ -278,6 +282,28 @@ class Timer:
                 return Timed(op, op.count * t, Provenance("table", f"{tab.ref.detail}{how}"), op.count * tc,
                              op.count * tm)
         return self._attention_fallback(op, tc, tm, live, decode, "fallback")
+
+    def _reference_attention(self, op, decode, mla, live, tc, tm) -> Timed | None:
+        """The engine's own attention kernel as timed on a reference card (efficiency.json `attention_reference`), on a
+        chip of the same family: time(size x reference rate / this chip's rate), the size being KV bytes (decode) or
+        causal FLOPs (prefill), so the latency floor stays and the bandwidth- or compute-bound part scales."""
+        ref = self.eng.attention_reference
+        if ref is None or mla or self.sol or self.chip.family not in ref["families"]:
+            return None
+        dec, pre, rchip = reference_attention(ref["profile"])
+        curve = dec if decode else pre
+        if curve is None:
+            return None
+        scale = rchip.bandwidth / self.chip.bandwidth if decode else rchip.peak_flops("bf16") / self.chip.peak_flops("bf16")
+        s = op.shape
+        tokens = s["batch"] if decode else s["tokens"]
+        # RoPE on Q and K and the write of the new K/V rows, which the measured SDPA kernel does not do
+        extra = tokens * 4.0 * s["heads"] * s.get("head_dim", 128) * ACT_BYTES / self.chip.bandwidth
+        t = curve.time((op.nbytes if decode else op.flops) * scale) + extra / self.eff.elementwise_stream + self._fixed(op)
+        t = np.where(live, t, 0.0)
+        return Timed(op, op.count * t, Provenance("table", f"{ref['short']}, sizes scaled by {rchip.name}'s / this "
+                                                           f"chip's {'bandwidth' if decode else '16-bit peak'}"),
+                     op.count * tc, op.count * tm)
 
     def _attention_fallback(self, op, tc, tm, live, decode, source):
         e = self.eff
