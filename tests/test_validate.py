@@ -306,3 +306,17 @@ def test_two_profiles_for_one_card_are_a_one_line_error():
     assert res.returncode == 2
     assert "two profiles for the same card" in res.stderr and "Traceback" not in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1
+
+
+def test_rows_faster_than_the_speed_of_light_prediction_are_named(tmp_path):
+    # 10 million tokens/s on one H100 would need ~160 PFLOP/s for an 8B model: no stated condition explains it
+    head = "id,model,gpu,metric,value,scenario,input_len,output_len,num_gpus,tp\n"
+    body = "".join(f"{i},llama-3.1-8b,h100-sxm,output_tok_per_s_per_gpu,{v},offline-max-throughput,128,128,1,1\n"
+                   for i, v in (("FAST-1", 1e7), ("OK-1", 100)))
+    (tmp_path / "rows.csv").write_text(head + body)
+    summary, _ = validate(str(tmp_path / "rows.csv"), speed_of_light=True)
+    assert summary["beats_bound"]["ids"] == ["FAST-1"]
+    out = subprocess.run([sys.executable, "-m", "infercast", "validate", "--data", str(tmp_path / "rows.csv"),
+                          "--speed-of-light"], capture_output=True, text=True, check=True).stdout
+    assert "1 row(s) measured faster than the speed-of-light prediction" in re.sub(r"\s+", " ", out)
+    assert "beats_bound" not in validate(str(tmp_path / "rows.csv"))[0]  # only a speed-of-light run is a bound

@@ -51,6 +51,12 @@ def register(app: typer.Typer) -> None:
                          suffixes=PLOT_SUFFIXES)
         if json_:
             return print_json({"summary": summary, "rows": [r.as_dict() for r in results]})
+        fast = summary.get("beats_bound")
+        if fast and fast["rows"]:
+            shown = ", ".join(fast["ids"][:12]) + (f" and {fast['rows'] - 12} more" if fast["rows"] > 12 else "")
+            console.print(f"[bold]{fast['rows']} row(s) measured faster than the speed-of-light prediction[/] "
+                          f"(unexplained by the model's physics and scheduling: a prompt cache, speculation or a "
+                          f"lighter precision they do not state, another scheduler, or a misread value): {shown}")
         oos = summary.get("out_of_sample")
         if oos and oos.get("median_abs_error") is not None:
             console.print(f"[bold]out of sample[/] (each family predicted with the choices its own rows prompted "
