@@ -183,7 +183,8 @@ def calibration_block() -> str:
     out += ["", f"Targets (issue 12; generic path median <= {_p(TARGET_OWN_GENERIC)}, with the card's profile <= "
                 f"{_p(TARGET_OWN_PROFILE)}), out of sample: " + "; ".join(verdict) + ". Out of sample, the OWN rows "
                 "are predicted without the PyTorch-specific elementwise and attention choices made after looking at "
-                "the H100's rows; the H200's rows were measured after every choice was made."]
+                "their rows (the attention reference, SDPA timed on the H200, after looking at both cards' rows; "
+                "every other choice before the H200's rows were measured)."]
     return "\n".join(out)
 
 

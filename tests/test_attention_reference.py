@@ -58,3 +58,11 @@ def test_more_sequences_or_context_never_take_less_time(b, c, db, dc):
     t0, _ = _attention("h100-sxm", batch=b, ctx=c)
     t1, _ = _attention("h100-sxm", batch=b + db, ctx=c + dc)
     assert np.isfinite(float(t1.seconds)) and float(t1.seconds) >= float(t0.seconds)
+
+
+def test_a_profile_keeps_its_own_measurements_together():
+    # the H100's shipped profile times GEMMs but not attention: the H200's SDPA curve is not mixed into it
+    dep = deployment("llama-3-8b", "h100-sxm", engine="pytorch-cudagraph", profile="h100-sxm")
+    ops = step(dep, decode_seqs=8, decode_ctx=1024)
+    att = next(t for t in ops if t.op.name == "attention_decode")
+    assert "PyTorch SDPA timed" not in att.provenance.detail and att.provenance.source == "fallback"
