@@ -241,12 +241,7 @@ class Timer:
         curve = (self.eff.profile_attention_decode if decode else self.eff.profile_attention_prefill) \
             if not (mla or self.sol) else None
         if curve is not None:  # timed on this card at several sizes: KV bytes (decode) or causal FLOPs (prefill)
-            s_ = op.shape
-            tokens = s_["batch"] if decode else s_["tokens"]
-            # RoPE on Q and K and the write of the new K/V rows, which the measured SDPA kernel does not do
-            extra = tokens * 4.0 * s_["heads"] * s_.get("head_dim", 128) * ACT_BYTES / self.chip.bandwidth
-            t = curve.time(op.nbytes if decode else op.flops) + extra / self.eff.elementwise_stream + self._fixed(op)
-            t = np.where(live, t, 0.0)
+            t = np.where(live, self._sdpa_curve(op, curve, decode, 1.0), 0.0)
             what = "KV bytes" if decode else "causal FLOPs"
             return Timed(op, op.count * t, Provenance("profile", f"{self.eff.profile}: attention measured on this "
                                                                  f"card at several sizes, interpolated in {what}"),
@@ -297,28 +292,34 @@ class Timer:
         if curve is None:
             return None
         scale = rchip.bandwidth / self.chip.bandwidth if decode else rchip.peak_flops("bf16") / self.chip.peak_flops("bf16")
-        s = op.shape
-        tokens = s["batch"] if decode else s["tokens"]
-        # RoPE on Q and K and the write of the new K/V rows, which the measured SDPA kernel does not do
-        extra = tokens * 4.0 * s["heads"] * s.get("head_dim", 128) * ACT_BYTES / self.chip.bandwidth
-        t = curve.time((op.nbytes if decode else op.flops) * scale) + extra / self.eff.elementwise_stream + self._fixed(op)
-        t = np.where(live, t, 0.0)
+        t = np.where(live, self._sdpa_curve(op, curve, decode, scale), 0.0)
         return Timed(op, op.count * t, Provenance("table", f"{ref['short']}, sizes scaled by {rchip.name}'s / this "
                                                            f"chip's {'bandwidth' if decode else '16-bit peak'}"),
                      op.count * tc, op.count * tm)
+
+    def _rope_kv_write(self, op, decode):
+        """Seconds of the RoPE on Q and K and the write of the new K/V rows (in the attention kernel, or beside a
+        measured SDPA call that does not do them), streamed at the elementwise rate."""
+        s = op.shape
+        tokens = s["batch"] if decode else s["tokens"]
+        return tokens * 4.0 * s["heads"] * s.get("head_dim", 128) * ACT_BYTES / (self.chip.bandwidth *
+                                                                                self.eff.elementwise_stream)
+
+    def _sdpa_curve(self, op, curve, decode, scale):
+        """A measured SDPA curve read at the op's KV bytes (decode) or causal FLOPs (prefill) x `scale`, plus what
+        the timed call did not do and the launch cost."""
+        return curve.time((op.nbytes if decode else op.flops) * scale) + self._rope_kv_write(op, decode) + \
+            self._fixed(op)
 
     def _attention_fallback(self, op, tc, tm, live, decode, source):
         e = self.eff
         attn = e.attention_compute if (e.profiled_attention or self.sol) else self.eng.attention_eff(
             self.chip.family, e.attention_compute)
-        # RoPE on Q and K and the write of the new K/V rows, done by the attention kernel
-        s = op.shape
-        tokens = s["batch"] if decode else s["tokens"]
-        extra = tokens * 4.0 * s["heads"] * s.get("head_dim", 128) * ACT_BYTES / self.chip.bandwidth
+        extra = self._rope_kv_write(op, decode)
         if decode:
-            t = _pnorm(tm / e.kv_stream, tc / attn, e.overlap_p) + extra / e.elementwise_stream
+            t = _pnorm(tm / e.kv_stream, tc / attn, e.overlap_p) + extra
         else:
-            t = tc / attn + tm / e.kv_stream + extra / e.elementwise_stream
+            t = tc / attn + tm / e.kv_stream + extra
         t = np.where(live, t + self._fixed(op), 0.0)
         what = "measured on this card" if source == "profile" else self.eff.attention_note
         return Timed(op, op.count * t, Provenance(source, f"attention at {attn:.2f} of 16-bit peak, KV streamed at "
