@@ -74,9 +74,10 @@ PCT = re.compile(r"_p\d+$")  # ttft_ms_p99, tpot_ms_p50, ...
 def beats_bound(r: RowResult) -> bool:
     """A row measured faster than its speed-of-light prediction (datasheet peaks, no overheads, the engine's scheduling
     as modelled): unexplained by the model's physics, so something the row does not state did work for it (a prompt
-    cache, speculation, a lighter precision), its engine schedules otherwise than modelled, or it was misread. Throughputs (`..._per_s...`) beat the bound from above, times from below.
-    Only where the row fixes the load (a batch, a concurrency, an offline queue) and reports a mean: an MLPerf server
-    run's latencies are read at the model's own highest rate, and a percentile rests on the simulation's draws."""
+    cache, speculation, a lighter precision), its engine schedules otherwise than modelled, or it was misread.
+    Throughputs (`..._per_s...`) beat the bound from above, times from below. Only where the row fixes the load (a
+    batch, a concurrency, an offline queue) and reports a mean: an MLPerf server run's latencies are read at the
+    model's own highest rate, and a percentile rests on the simulation's draws."""
     if r.status != "compared" or r.predicted is None or r.scenario.startswith("server") or PCT.search(r.metric):
         return False
     return r.measured > r.predicted * (1 + 1e-9) if "per_s" in r.metric else r.measured < r.predicted * (1 - 1e-9)

@@ -91,8 +91,8 @@ class Engine:
     token_budget: dict | None = None  # tokens per step by the GPU's memory (tiers, else, lowest_for, source)
     step_tokens: int = 8192  # tokens one step processes, prompt chunks and decodes (TensorRT-LLM max_num_tokens)
     releases: dict | None = None  # release -> date (ISO), with its source: the version current at a date
-    # the engine's own attention kernel timed on one card (a shipped profile): {"profile", "families", "source"}; read
-    # on chips of those families when no profile is given, sizes scaled by the peak ratio (timing.Timer.attention)
+    # the engine's own attention kernel timed on one card: {"profile" (a shipped one), "families", "short", "source"};
+    # read on chips of those families when no profile is given, sizes scaled by the peak ratio (timing.Timer.attention)
     attention_reference: dict | None = None
 
     def release_at(self, date: str) -> str | None:

@@ -291,7 +291,8 @@ class Timer:
         curve = dec if decode else pre
         if curve is None:
             return None
-        scale = rchip.bandwidth / self.chip.bandwidth if decode else rchip.peak_flops("bf16") / self.chip.peak_flops("bf16")
+        scale = (rchip.bandwidth / self.chip.bandwidth if decode
+                 else rchip.peak_flops("bf16") / self.chip.peak_flops("bf16"))
         t = np.where(live, self._sdpa_curve(op, curve, decode, scale), 0.0)
         return Timed(op, op.count * t, Provenance("table", f"{ref['short']}, sizes scaled by {rchip.name}'s / this "
                                                            f"chip's {'bandwidth' if decode else '16-bit peak'}"),
