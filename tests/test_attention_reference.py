@@ -66,3 +66,15 @@ def test_a_profile_keeps_its_own_measurements_together():
     ops = step(dep, decode_seqs=8, decode_ctx=1024)
     att = next(t for t in ops if t.op.name == "attention_decode")
     assert "PyTorch SDPA timed" not in att.provenance.detail and att.provenance.source == "fallback"
+
+
+def test_out_of_sample_the_own_rows_do_not_read_the_reference():
+    # the reference was looked for on our own steps (OWN): the out-of-sample figure switches it off with the rest of
+    # the PyTorch-specific attention choice, so those rows fall back to the engine tables' attention
+    from infercast.analyses.predict import Context, _ablated
+
+    dep = deployment("llama-3-8b", "h100-sxm", engine="pytorch-cudagraph")
+    off = _ablated(dep, Context(ablate=frozenset({"pytorch-sdpa-attention"})))
+    assert dep.engine.attention_reference is not None and off.engine.attention_reference is None
+    att = next(t for t in step(off, decode_seqs=8, decode_ctx=1024) if t.op.name == "attention_decode")
+    assert "PyTorch SDPA timed" not in att.provenance.detail
