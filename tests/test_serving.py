@@ -214,27 +214,43 @@ def test_continuous_batching_equals_its_steps_evaluated_one_by_one(model, chip, 
     b = per / _micro(per, pp_)
     others = np.clip((C - 1) / C, 0, 1)
     chunks = np.ceil(I / 8192)
-    w = np.minimum(1.0, b * chunks / O)  # share of steps that carry a prompt chunk
+    w1 = np.minimum(1.0, b * chunks / O)  # share of steps in which one attention group carries a prompt chunk
+    dp, m = dep.attn_dp, _micro(per, pp_)
+    # a step (a pipeline turn) carries a chunk when any of the dp x m attention groups' micro-batches does, and waits
+    # for it; the expert layer gathers the mean group's tokens (TensorRT-LLM tech blog 10: iteration time = max over
+    # ranks)
+    n = dp * m
+    w, w_see = 1 - (1 - w1) ** n, 1 - (1 - w1 * others) ** n
+    x = b * I / O / w1  # the prompt tokens of a chunk step, on its group
     kw2 = dict(decode_seqs=b, decode_ctx=I + O / 2, prefill_ctx=(I + 1) / 2, pp=pp_)
-    dec = step_time(dep, **kw2)
-    chunk = step_time(dep, prefill_tokens=b * I / O / w, prefill_seqs=b / O / w, **kw2)
+    k = np.maximum(1, n * w1 / w / m)  # chunks in the busiest micro-batch
+    g = (dict(group_tokens=b), dict(group_tokens=b + k * x / dp)) if dp > 1 else ({}, {})
+    dec = step_time(dep, **kw2, **g[0])
+    chunk = step_time(dep, prefill_tokens=x, prefill_seqs=b / O / w1, **kw2, **g[1])
     full = (1 - w) * dec["latency"] + w * chunk["latency"]
-    mine_cycle = (1 - w * others) * dec["cycle"] + w * others * chunk["cycle"]
+    mine_cycle = (1 - w_see) * dec["cycle"] + w_see * chunk["cycle"]
     np.testing.assert_allclose(r["step"]["latency"], full, rtol=1e-12)
     for a, y, z in zip(r["step"]["_timed"], dec["_timed"], chunk["_timed"]):
         np.testing.assert_allclose(np.broadcast_to(a.seconds, C.shape),
                                    np.broadcast_to((1 - w) * y.seconds + w * z.seconds, C.shape), rtol=1e-12)
-    own = step_time(dep, prefill_tokens=b * I / O * others + I / chunks, prefill_seqs=b / O * others + 1 / chunks,
-                    **{**kw2, "decode_seqs": b * others})
+    mine_p = b * I / O * others + I / chunks  # this group's prompt tokens: its own chunk, others' prompts
+    g_own = dict(group_tokens=b * others + (mine_p + (dp - 1) * w1 * others * x) / dp) if dp > 1 else {}
+    own = step_time(dep, prefill_tokens=mine_p, prefill_seqs=b / O * others + 1 / chunks,
+                    **{**kw2, "decode_seqs": b * others}, **g_own)
     mine = {"cycle": mine_cycle}
     # an overlap scheduler (the default engine, TensorRT-LLM >= 1.0) sends the first token when the next step ends
     nxt = mine["cycle"] if dep.engine.overlap_scheduler else 0.0
     assert bool(dep.engine.overlap_scheduler)
     ttft = chunks * own["latency"] + np.where(C > 1, mine["cycle"], 0.0) + nxt
     np.testing.assert_allclose(r["ttft_s"], ttft, rtol=1e-12)
-    # one request alone: its TTFT is its prompt's prefill and then its own first decode step, nothing else
-    np.testing.assert_allclose(r["ttft_s"][0], prefill_time(dep, I, 1, pp=pp_)[0] + np.broadcast_to(nxt, C.shape)[0],
-                               rtol=1e-12)
+    # one request alone: its TTFT is its prompt's prefill and then its own first decode step, nothing else; with
+    # attention data-parallel the prompt is on one group and the expert layer gathers its tokens only
+    alone = prefill_time(dep, I, 1, pp=pp_)[0]
+    if dp > 1:
+        lone = dict(prefill_tokens=I / chunks, prefill_seqs=1 / chunks, prefill_ctx=(I + 1) / 2, pp=pp_)
+        alone = chunks * step_time(dep, **lone, group_tokens=I / chunks / dp)["latency"]
+        assert float(np.ravel(alone)[0]) < float(np.ravel(prefill_time(dep, I, 1, pp=pp_)[0])[0])
+    np.testing.assert_allclose(r["ttft_s"][0], np.ravel(alone)[0] + np.broadcast_to(nxt, C.shape)[0], rtol=1e-12)
 
 
 def test_moe_decode_steps_read_the_experts_of_their_own_tokens_not_of_prompts_spread_thin():

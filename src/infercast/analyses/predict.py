@@ -73,6 +73,11 @@ ROW_INFORMED: dict[str, tuple[str, ...]] = {
     # on our H200: 0.848 of the burst rate): prompted by our own H200 prefills (OWN, 12-19 % under with the card's
     # profile); its effect on every family below was looked at before it was adopted, so it is off for all of them
     # out of sample (visible set in sample 13.2 -> 11.6 %, p90 43.7 -> 37.2 %; AIC 14.7 -> 15.0 %, p90 70.6 -> 73.8 %)
+    # each prompt prefilled in one attention-DP group's (or pipeline micro-batch's) batch, the step waiting for the
+    # busiest (TensorRT-LLM tech blog 10; `Engine.balanced_batches`): looked for on TensorRT-LLM tech blog 3's
+    # DeepSeek-R1 B200 row (TRTTB, +71 % without it), after Blackwell MoE rows of these families ran high too (it
+    # moves none of theirs: no attention-DP or pipeline step there mixes prompts into decodes)
+    "batch-imbalance": ("TRTTB", "VLLMB", "SGLB", "MLP50"),
     "power-limited-compute": ("OWN", "AIC", "AMDB", "ANTB", "LAMB", "MLP40", "MLP41", "MLP50", "NIM", "OCI", "SGL",
                               "SGLB", "TRT017", "TRTBLOG", "TRTON", "TRTSB", "VLLMB"),
 }
@@ -122,6 +127,8 @@ def _ablated(dep, ctx: Context):
         eng = replace(eng, prefill_first="")
     if "batch-overlap" in ctx.ablate:
         eng = replace(eng, batch_overlap="")
+    if "batch-imbalance" in ctx.ablate:
+        eng = replace(eng, balanced_batches=True)
     if "overlap-first-token" in ctx.ablate and eng.overlap_scheduler:
         eng = replace(eng, overlap_scheduler="")
     if "power-limited-compute" in ctx.ablate:

@@ -80,6 +80,11 @@ class Engine:
     table_ops: tuple[str, ...] | None = None  # operator families those tables may time (None: all)
     batch_overlap: str = ""  # attention-DP + EP: the batch split in two so one half's all-to-all hides behind the
     # other half's compute (SGLang two-batch overlap, vLLM dual batch overlap); the source, or "" when not done
+    # attention-DP groups and pipeline micro-batches given equal prompt tokens in every step (True: an idealised
+    # balanced scheduler, and the ablation); False, every engine's default: each prompt is prefilled in one group's
+    # micro-batch and the step waits for the busiest (TensorRT-LLM tech blog 10, "ADP Balance Strategy": iteration
+    # time = max over ranks; a pipeline's micro-batches pass every stage in turn, so the slowest sets the turn)
+    balanced_batches: bool = False
     wide_ep_tables: bool = True  # time attention-DP + EP MoE layers from the DeepEP wide-EP tables where measured
     # a checkpoint released in MXFP4 (gpt-oss) timed by the MXFP4 MoE kernel tables on FP4 chips: off by default, the
     # choice was made on rows that turned out to be reserved data (InferenceX results, data/measured/README.md)

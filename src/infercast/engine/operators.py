@@ -46,12 +46,14 @@ def _gemm(name, group, count, m, n, k, wbytes, dtype, kernels=1.0) -> Op:
 
 
 def build(dep, decode_seqs=0, decode_ctx=0, prefill_tokens=0, prefill_seqs=0, prefill_ctx=0, pp=None,
-          decode_query=1) -> list[Op]:
+          decode_query=1, group_tokens=None) -> list[Op]:
     """The operators of one step on one GPU of one pipeline stage (layers / pp of them).
 
     `decode_query` tokens per decode sequence (k + 1 in a speculative verify step) pass the linear
     layers and attend to the cache, which is read once for all of them. The lm_head (on the last
-    stage) is included with count 1; the caller places it.
+    stage) is included with count 1; the caller places it. With attention data-parallel the
+    arguments are one attention group's (the busiest's, whose step the others wait for) and
+    `group_tokens` the mean tokens per group, which the expert layer gathers (default: the same).
     """
     m, e = dep.model, dep.engine
     tp = int(dep.tp)
@@ -104,7 +106,7 @@ def build(dep, decode_seqs=0, decode_ctx=0, prefill_tokens=0, prefill_seqs=0, pr
         # experts split over es GPUs; with EP wider than TP, attention is data-parallel and the expert
         # layer sees the tokens of all es/tp attention groups [SB-gpu §EP]
         es = dep.expert_shards
-        tg = T * es / tp
+        tg = (T if group_tokens is None else np.asarray(group_tokens, dtype=float)) * es / tp
         touched = mo.experts / es * (1.0 - (1.0 - mo.active / mo.experts) ** tg)  # per GPU [EP-nb]
         pairs = tg * mo.active / es
         mats = 3 if gated else 2

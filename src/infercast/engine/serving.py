@@ -90,7 +90,7 @@ def continuous(dep: Deployment, input_len, output_len, concurrency, pp=None, spe
     tps = 1.0 if spec is None else spec.tokens_per_step
     steps = O / tps  # verify steps per request
     ctx = I + O / 2 if decode_ctx is None else np.asarray(decode_ctx, dtype=float)
-    full, mine, pre = _three_steps(dep, b, I, O, steps, others, pp_, q, ctx)
+    full, mine, pre = _three_steps(dep, b, I, O, steps, others, pp_, q, ctx, m)
     drafted = draft_time(dep, spec, b, ctx, pp_)
     t_full = token_time(_plus(full, drafted), m) / tps
     tpot = token_time(_plus(mine, drafted), m) / tps
@@ -110,7 +110,7 @@ def continuous(dep: Deployment, input_len, output_len, concurrency, pp=None, spe
     }
 
 
-def _three_steps(dep: Deployment, b, I, O, steps, others, pp_, q, ctx) -> tuple[dict, dict, dict]:
+def _three_steps(dep: Deployment, b, I, O, steps, others, pp_, q, ctx, m=1.0) -> tuple[dict, dict, dict]:
     """Three steps: the mean step with every arriving prompt; the mean step a request sees (the others' prompts
     only); and the one that carries a chunk of its own prompt beside the others' decodes and prompts, returned
     with its latency times the chunks (alone, at C = 1, exactly `prefill_time(dep, I, 1)`).
@@ -130,10 +130,26 @@ def _three_steps(dep: Deployment, b, I, O, steps, others, pp_, q, ctx) -> tuple[
     # the steps a request sees carry the others' prompts only: below saturation a share `others` of the same
     # chunk steps; when prompts ride every step, a share `others` of their prompt tokens (linear in tokens)
     w_oth = w_all * others
+    x = b * I / steps * inv_all  # prompt tokens in a chunk step (of the attention group carrying the chunk)
     rows = [dict(decode_seqs=b, prefill_tokens=0.0, prefill_seqs=0.0),
-            dict(decode_seqs=b, prefill_tokens=b * I / steps * inv_all, prefill_seqs=b / steps * inv_all),
+            dict(decode_seqs=b, prefill_tokens=x, prefill_seqs=b / steps * inv_all),
             dict(decode_seqs=b * others, prefill_tokens=b * I / steps * others + I / chunks,
                  prefill_seqs=b / steps * others + 1.0 / chunks)]
+    w_mix, w_see = w_all, w_oth
+    dp = dep.attn_dp
+    lanes = dp * np.asarray(m, dtype=float)  # batches that take prompts apart: attention groups x micro-batches
+    if np.any(lanes > 1) and not dep.engine.balanced_batches:
+        # each prompt is prefilled in one group's micro-batch and every step waits for the busiest group [TensorRT-LLM
+        # tech blog 10, "ADP Balance Strategy": iteration time = max over ranks], every pipeline turn for the slowest
+        # micro-batch: a turn carries a chunk when any of the n lanes does, 1 - (1 - w)^n of the turns
+        w_mix, w_see = 1.0 - (1.0 - w_all) ** lanes, 1.0 - (1.0 - w_oth) ** lanes
+        if dp > 1:
+            # the expert layer gathers the mean group's tokens: the busiest micro-batch holds k = max(1, n w /
+            # (1 - (1 - w)^n) / m) of the turn's chunks, so the experts' work over the turns stays as balanced
+            k = np.maximum(1.0, lanes * w_all / np.maximum(w_mix, 1e-300) / m)
+            rows[0]["group_tokens"] = b * q
+            rows[1]["group_tokens"] = b * q + k * x / dp
+            rows[2]["group_tokens"] = b * others * q + (rows[2]["prefill_tokens"] + (dp - 1) * w_oth * x) / dp
     common = dict(decode_ctx=ctx, prefill_ctx=(I + 1) / 2, pp=pp_, decode_query=q)
     eff = dep.eff
     hidden = [getattr(eff, f.name) for f in fields(eff)] if is_dataclass(eff) else []
@@ -154,7 +170,7 @@ def _three_steps(dep: Deployment, b, I, O, steps, others, pp_, q, ctx) -> tuple[
         steps_ = [step_time(dep, **r, **common) for r in rows]
     dec, chunk, pre = steps_
     own = _Lazy(pre, lambda k: chunks * pre["latency"] if k == "latency" else pre[k])
-    return _mix(dec, chunk, w_all), _mix(dec, chunk, w_oth), own
+    return _mix(dec, chunk, w_mix), _mix(dec, chunk, w_see), own
 
 
 class _Lazy(Mapping):

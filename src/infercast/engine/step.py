@@ -114,16 +114,17 @@ GROUPS = ("qkv_proj", "o_proj", "mlp", "shared_experts", "experts", "lm_head", "
 
 
 def step(dep: Deployment, decode_seqs=0, decode_ctx=0, prefill_tokens=0, prefill_seqs=0, prefill_ctx=0,
-         pp=None, decode_query=1) -> list[Timed]:
+         pp=None, decode_query=1, group_tokens=None) -> list[Timed]:
     """Every operator of one step on one GPU, timed, with the source of its time (lm_head included)."""
-    ops = O.build(dep, decode_seqs, decode_ctx, prefill_tokens, prefill_seqs, prefill_ctx, pp, decode_query)
+    ops = O.build(dep, decode_seqs, decode_ctx, prefill_tokens, prefill_seqs, prefill_ctx, pp, decode_query,
+                  group_tokens)
     timer = Timer(dep)
     return [timer.time(op) for op in ops]
 
 
 def step_time(dep: Deployment, decode_seqs=0, decode_ctx=0, prefill_tokens=0, prefill_seqs=0,
-              prefill_ctx=0, pp=None, decode_query=1) -> dict[str, np.ndarray]:
-    """Seconds of one step by operator group, plus the pipeline's totals.
+              prefill_ctx=0, pp=None, decode_query=1, group_tokens=None) -> dict[str, np.ndarray]:
+    """Seconds of one step by operator group, plus the pipeline's totals (`group_tokens`: `operators.build`).
 
     Keys: each of GROUPS (per stage; `lm_head` on the last stage only), `stage` (one stage's
     layers and its activation hand-off), `latency` (a token through every stage: pp x stage +
@@ -131,7 +132,8 @@ def step_time(dep: Deployment, decode_seqs=0, decode_ctx=0, prefill_tokens=0, pr
     (latency / pp, so pp x total is a token's step), and `_timed` (the operators with provenance).
     """
     pp_ = np.asarray(dep.pp if pp is None else pp, dtype=float)
-    timed = step(dep, decode_seqs, decode_ctx, prefill_tokens, prefill_seqs, prefill_ctx, pp_, decode_query)
+    timed = step(dep, decode_seqs, decode_ctx, prefill_tokens, prefill_seqs, prefill_ctx, pp_, decode_query,
+                 group_tokens)
     B = np.asarray(decode_seqs, dtype=float)
     T = B * np.asarray(decode_query, dtype=float) + np.asarray(prefill_tokens, dtype=float)
     zero = np.zeros(np.broadcast(T, pp_).shape)

@@ -38,9 +38,8 @@ class DeploymentStep:
 
     With pp stages the batch is split into pp micro-batches in flight and a replica step (every
     sequence advancing one token) takes pp x the stage time at batch/pp; with attention
-    data-parallel the batch is split over `attn_dp` groups (as `serving.continuous`). Prompt tokens
-    are split the same way (a balanced pipeline: right for throughput, optimistic for the TTFT of
-    a lone compute-bound prompt on pp > 1 or attn_dp > 1, by up to that factor). Prompt tokens are
+    data-parallel the batch is split over `attn_dp` groups (as `serving.continuous`). Each prompt
+    stays in one group's micro-batch and the busiest sets the step (`Engine.balanced_batches`). Prompt tokens are
     taken to come from prompts of `prompt_len` tokens, attending on average to half of one; draft
     tokens of speculative decoding arrive here as prompt tokens too (linear layers see them alike)."""
 
@@ -53,11 +52,18 @@ class DeploymentStep:
         from infercast.engine.step import step_time
 
         dep = self.dep
-        g = float(dep.pp * dep.attn_dp)
+        dp = dep.attn_dp
+        g = float(dep.pp * dp)
+        B = np.asarray(decode_seqs, dtype=float) / g
         P = np.asarray(prefill_tokens, dtype=float)
-        st = step_time(dep, decode_seqs=np.asarray(decode_seqs, dtype=float) / g, decode_ctx=decode_ctx,
-                       prefill_tokens=P / g, prefill_seqs=P / self.prompt_len / g,
-                       prefill_ctx=(self.prompt_len + 1.0) / 2.0)
+        Pg, extra = P / g, {}
+        if g > 1 and not dep.engine.balanced_batches:
+            # each prompt is prefilled in one group's micro-batch and the step waits for the busiest [TensorRT-LLM
+            # tech blog 10]: one prompt's tokens, or an equal share when there are more prompts than batches
+            Pg = np.minimum(P, np.maximum(P / g, self.prompt_len))
+            extra = {"group_tokens": B + P / g} if dp > 1 else {}
+        st = step_time(dep, decode_seqs=B, decode_ctx=decode_ctx, prefill_tokens=Pg,
+                       prefill_seqs=Pg / self.prompt_len, prefill_ctx=(self.prompt_len + 1.0) / 2.0, **extra)
         return dep.pp * st["total"]
 
 
