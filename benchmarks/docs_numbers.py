@@ -31,7 +31,7 @@ FAMILIES = {
     "TRTSB": "TensorRT-LLM 0.5-0.6 static batch",
     "TRTBLOG": "TensorRT-LLM H100/H200 blogs",
     "TRTON": "TensorRT-LLM online serving (Triton)",
-    "TRTDS": "TensorRT-LLM DeepSeek-R1 blog",
+    "TRTTB": "TensorRT-LLM tech blog, DeepSeek-R1 on B200",
     "MLP40": "MLPerf Inference v4.0",
     "MLP41": "MLPerf Inference v4.1",
     "MLP50": "MLPerf Inference v5.0",
