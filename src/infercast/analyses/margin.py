@@ -285,7 +285,7 @@ def _steps(m, c, best: dict, pre: dict, I: int, O: int, f: float, engine: str | 
     dec = step_time(dd, decode_seqs=float(best["concurrency"]) / dd.attn_dp, decode_ctx=I + O / 2)
     pd = deployment(m, c, tp=pre["tp"], pp=1, ep=pre["ep"], weights=pre["precision"], kv=best["kv"], engine=engine)
     new = max(1.0, I * (1 - f))
-    per = max(1.0, pd.engine.step_tokens // new)  # as disagg.prefill_rate batches prompts
+    per = max(1.0, pd.rank_tokens // new)  # as disagg.prefill_rate batches prompts
     pre_st = step_time(pd, prefill_tokens=per * new, prefill_seqs=per, prefill_ctx=I * f + (new + 1) / 2)
     return step_groups(dec), step_groups(pre_st)
 

@@ -143,12 +143,18 @@ def _ablated(dep, ctx: Context):
 
 
 STATED_BATCH = re.compile(r"\bbatch (\d+) per attention-DP rank")  # the run's configured max batch (AIC rows)
+# the run's configured step budget, as the engine's own flag or key names it (SGLang --chunked-prefill-size,
+# TensorRT-LLM --max_num_tokens, vLLM --max-num-batched-tokens)
+STATED_BUDGET = re.compile(r"(?:chunked[-_]prefill[-_]size|max[-_]num[-_]tokens|max[-_]num[-_]batched[-_]tokens)"
+                           r"[\s=:]+(\d+)", re.IGNORECASE)
 
 
 def _dep(ctx: Context, row: dict, st: Stated, tp: int, pp: int, ep: int, prof):
-    batch = int(m.group(1)) if (m := STATED_BATCH.search(row.get("notes") or "")) else None
+    notes = row.get("notes") or ""
+    batch = int(m.group(1)) if (m := STATED_BATCH.search(notes)) else None
+    budget = int(m.group(1)) if (m := STATED_BUDGET.search(notes)) else None
     key = ("dep", row["model"], row["gpu"], tp, pp, ep, st.weights, st.kv, st.engine, ctx.speed_of_light,
-           prof is not None, ctx.ablate, batch)
+           prof is not None, ctx.ablate, batch, budget)
     if key not in ctx.cache:
         engine = st.engine
         if engine and "nim-is-trtllm" in ctx.ablate and "nim" in engine.lower():
@@ -157,6 +163,8 @@ def _dep(ctx: Context, row: dict, st: Stated, tp: int, pp: int, ep: int, prof):
                        engine=engine, profile=prof, speed_of_light=ctx.speed_of_light, strict_engine=False)
         if batch:  # the engine's max batch as the run configured it (max_num_seqs / max_batch_size)
             d = replace(d, engine=replace(d.engine, max_batch=batch))
+        if budget:  # the step budget as the run configured it
+            d = replace(d, engine=replace(d.engine, step_tokens=budget))
         ctx.cache[key] = _ablated(d, ctx)
     return ctx.cache[key]
 

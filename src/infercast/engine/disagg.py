@@ -52,7 +52,7 @@ def kv_transfer_time(pools: Pools, input_len) -> np.ndarray:
 
 def _prefill_seats(dep: Deployment, new) -> np.ndarray:
     """Prompts one prefill step takes per replica: as many as the token budget holds (at least one)."""
-    return np.maximum(1.0, np.floor(dep.engine.step_tokens / new)) * dep.attn_dp
+    return np.maximum(1.0, np.floor(dep.rank_tokens / new)) * dep.attn_dp
 
 
 def prefill_rate(dep: Deployment, input_len, cached_fraction=0.0) -> tuple[np.ndarray, np.ndarray]:
@@ -67,7 +67,7 @@ def prefill_rate(dep: Deployment, input_len, cached_fraction=0.0) -> tuple[np.nd
     seqs = _prefill_seats(dep, new)
     per = seqs / dep.attn_dp
     full = step_time(dep, prefill_tokens=per * new, prefill_seqs=per, prefill_ctx=ctx)
-    chunks = np.maximum(1.0, np.ceil(new / dep.engine.step_tokens))
+    chunks = np.maximum(1.0, np.ceil(new / dep.rank_tokens))
     one = step_time(dep, prefill_tokens=new / chunks, prefill_seqs=1.0 / chunks, prefill_ctx=ctx)
     # a replica pipelines its micro-batches: one full batch leaves every cycle once the pipeline is full
     return seqs / (chunks * np.maximum(full["cycle"], full["latency"] / dep.pp)), chunks * one["latency"]

@@ -95,6 +95,9 @@ class Engine:
     large_memory_batch: dict | None = None  # a larger default max batch on GPUs with much memory, with its source
     token_budget: dict | None = None  # tokens per step by the GPU's memory (tiers, else, lowest_for, source)
     step_tokens: int = 8192  # tokens one step processes, prompt chunks and decodes (TensorRT-LLM max_num_tokens)
+    # the step budget is the whole replica's and split over attention-DP ranks (SGLang); its source, or "" when each
+    # rank has the whole budget (TensorRT-LLM max_num_tokens and vLLM max_num_batched_tokens are per rank)
+    dp_split_budget: str = ""
     releases: dict | None = None  # release -> date (ISO), with its source: the version current at a date
     # the engine's own attention kernel timed on one card: {"profile" (a shipped one), "families", "short", "source"};
     # read on chips of those families when no profile is given, sizes scaled by the peak ratio (timing.Timer.attention)
@@ -315,6 +318,7 @@ def _engines() -> dict[str, Engine]:
                       large_memory_batch=v.get("large_memory_batch"), releases=v.get("releases"),
                       token_budget=v.get("token_budget"),
                       overlap_scheduler=v.get("overlap_scheduler", ""), prefill_first=v.get("prefill_first", ""),
+                      dp_split_budget=v.get("dp_split_budget", ""),
                       attention_reference=v.get("attention_reference"))
             for k, v in raw.items()}
 

@@ -34,12 +34,12 @@ def token_time(st: dict, micro):
 
 def prefill_time(dep: Deployment, input_len, seqs=1, pp=None):
     """Seconds to prefill `seqs` prompts of `input_len` tokens through every stage, in chunks of at
-    most the engine's step budget per step (`Engine.step_tokens`, chunked prefill); returns (seconds, the step of
+    most one attention group's step budget (`Deployment.rank_tokens`, chunked prefill); returns (seconds, the step of
     one chunk)."""
     I = np.asarray(input_len, dtype=float)
     n = np.asarray(seqs, dtype=float)
     tokens = n * I
-    chunks = np.maximum(1.0, np.ceil(tokens / dep.engine.step_tokens))
+    chunks = np.maximum(1.0, np.ceil(tokens / dep.rank_tokens))
     per = tokens / chunks
     st = step_time(dep, prefill_tokens=per, prefill_seqs=n / chunks, prefill_ctx=(I + 1) / 2, pp=pp)
     return chunks * st["latency"], st
@@ -124,7 +124,7 @@ def _three_steps(dep: Deployment, b, I, O, steps, others, pp_, q, ctx, m=1.0) ->
     leading axis when that axis cannot meet another array's axes (its rank is above every input's, efficiency
     arrays of a Monte Carlo included), else three calls. Step-time cost is per call: this is the sweep's hot
     path."""
-    chunks = np.maximum(1.0, np.ceil(I / dep.engine.step_tokens))
+    chunks = np.maximum(1.0, np.ceil(I / dep.rank_tokens))
     w_all = np.minimum(1.0, b * chunks / steps)  # share of steps carrying a prompt chunk
     inv_all = 1.0 / np.maximum(w_all, 1e-300)
     # the steps a request sees carry the others' prompts only: below saturation a share `others` of the same

@@ -406,18 +406,23 @@ def _deployment_step(dep, lengths: Lengths) -> StepModel:
 
 def deployment_table(dep, lengths: Lengths, max_batch: int, token_budget: int | None = None) -> StepTable:
     """The deployment's step table for a workload, built once to be reused across runs (`simulate_deployment`);
-    `token_budget` defaults to the engine's step budget on its GPU (`Engine.step_tokens`)."""
+    `token_budget` defaults to the replica's step budget (`replica_tokens`)."""
     return StepTable.build(_deployment_step(dep, lengths), max_batch=max_batch, max_context=lengths.max_total + 1,
-                           max_tokens=token_budget or dep.engine.step_tokens)
+                           max_tokens=token_budget or replica_tokens(dep))
+
+
+def replica_tokens(dep) -> int:
+    """Tokens one replica's step may hold: each attention group's budget (`Deployment.rank_tokens`) times the groups."""
+    return dep.rank_tokens * dep.attn_dp
 
 
 def simulate_deployment(dep, lengths: Lengths, arrivals: Arrivals, *, table: StepTable | None = None,
                         **kw) -> SimResult:
     """`simulate` with the deployment's own step model (prompt length and KV context from the workload), or
-    with `table`, that model's table from `deployment_table`; the token budget is the engine's on its GPU
-    (`Engine.step_tokens`) unless given."""
+    with `table`, that model's table from `deployment_table`; the token budget is the replica's (`replica_tokens`)
+    unless given."""
     step = table or _deployment_step(dep, lengths)
-    kw.setdefault("token_budget", dep.engine.step_tokens)
+    kw.setdefault("token_budget", replica_tokens(dep))
     kw.setdefault("first_token_next_step", bool(dep.engine.overlap_scheduler))
     kw.setdefault("mixed_prefill", not dep.engine.prefill_first)
     return simulate(step, lengths, arrivals, **kw)

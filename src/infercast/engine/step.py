@@ -56,6 +56,13 @@ class Deployment:
         return self.expert_shards // self.tp
 
     @property
+    def rank_tokens(self) -> int:
+        """Tokens one attention group's step may hold: the engine's step budget, or its share of it where the
+        engine splits the replica's budget over the groups (`Engine.dp_split_budget`, SGLang)."""
+        e, dp = self.engine, self.attn_dp
+        return max(1, e.step_tokens // dp) if e.dp_split_budget and dp > 1 else e.step_tokens
+
+    @property
     def gpus(self) -> int:
         return self.expert_shards * self.pp
 

@@ -60,7 +60,7 @@ class DeploymentStep:
         if g > 1 and not dep.engine.balanced_batches:
             # each prompt is prefilled in one group's micro-batch and the step waits for the busiest [TensorRT-LLM
             # tech blog 10]: one prompt's tokens, or an equal share when there are more prompts than batches
-            Pg = np.minimum(P, np.maximum(P / g, self.prompt_len))
+            Pg = np.minimum(P, np.maximum(P / g, min(self.prompt_len, dep.rank_tokens)))
             extra = {"group_tokens": B + P / g} if dp > 1 else {}
         st = step_time(dep, decode_seqs=B, decode_ctx=decode_ctx, prefill_tokens=Pg,
                        prefill_seqs=Pg / self.prompt_len, prefill_ctx=(self.prompt_len + 1.0) / 2.0, **extra)
