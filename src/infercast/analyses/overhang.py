@@ -92,7 +92,8 @@ def overhang(train_flop: float, chip, gpus: int, days: float, model, min_tps_use
         notes.append(f"implied utilisation {u:.2f} > 1: the run as given exceeds the cluster's peak at {q}; check the "
                      "FLOP, GPU count, days or peak precision")
     p = plan(m, c, Workload(I, O), Targets(min_tps_user=T),
-             Space(max_gpus=min(N, max_gpus), precisions=(weights,) if weights else None, engine=engine),
+             Space(max_gpus=min(N, max_gpus), precisions=(weights,) if weights else None, engine=engine,
+                   disaggregated=True),
              frontiers=False)
     best = p.best
     if best is None:
@@ -105,11 +106,15 @@ def overhang(train_flop: float, chip, gpus: int, days: float, model, min_tps_use
     in_s = used * float(best["input_tok_s_per_gpu"])
     shape = {k: best[k] for k in ("precision", "kv", "engine", "tp", "pp", "ep", "dp", "gpus", "concurrency",
                                   "output_tok_s_per_gpu", "input_tok_s_per_gpu", "tokens_per_s_per_user", "ttft_s",
-                                  "tpot_s")}
+                                  "tpot_s", "disaggregated")}
     if used < N:
         notes.append(f"{N - used:,} GPUs left over: {N:,} is not a multiple of the {per}-GPU replica")
-    notes.append(f"serving shape: the planner's best of {p.n:,} configurations (TP, PP, EP, precision, batch) with "
-                 f">= {fmt.num(T)} tokens/s per user, {I:,} prompt + {O:,} generated tokens per request")
+    notes.append(f"serving shape: the planner's best of {p.n:,} configurations (TP, PP, EP, precision, batch, "
+                 f"aggregated or prefill and decode pools apart) with >= {fmt.num(T)} tokens/s per user, {I:,} prompt "
+                 f"+ {O:,} generated tokens per request")
+    if best.get("disaggregated"):
+        notes.append(f"disaggregated: {best['disaggregated']}; a replica counts one decode and one prefill replica, "
+                     "the pools in the ratio that balances their request rates")
     day = out_s * SECONDS_PER_DAY
     return Overhang(model=m.id, chip=c.id, gpus=N, days=D, train_flop=F, peak_precision=q, peak_flops_per_gpu=peak,
                     implied_training_utilisation=u, min_tps_user=T, input_len=I, output_len=O, tokens_per_s=out_s,

@@ -192,7 +192,8 @@ def _rate_from(m: ModelSpec, chip: str, I: int, O: int, tps: float, best: dict |
         up = low = 0.0
     if best is None:  # serves nothing: its rates and speed are 0, `why_not` says why
         return Rate(chip, m.id, I, O, tps, False, 0.0, 0.0, 0.0, None, None, up, low, why)
-    shape = f"tp{best['tp']} pp{best['pp']}" + (f" ep{best['ep']}" if best["ep"] > 1 else "")
+    shape = (f"tp{best['tp']} pp{best['pp']}" + (f" ep{best['ep']}" if best["ep"] > 1 else "")
+             + (" disaggregated" if best.get("disaggregated") else ""))
     return Rate(chip, m.id, I, O, tps, True, float(best["output_tok_s_per_gpu"]), float(best["input_tok_s_per_gpu"]),
                 float(best["tokens_per_s_per_user"]), prec, shape, up, low)
 
@@ -201,7 +202,8 @@ def _rate(m: ModelSpec, chip: str, I: int, O: int, tps: float, max_gpus: int, we
           engine: str | None, points: int = 24) -> Rate:
     try:
         p = plan(m, chip, Workload(I, O), Targets(min_tps_user=tps),
-                 Space(max_gpus=max_gpus, points=points, precisions=(weights,) if weights else None, engine=engine),
+                 Space(max_gpus=max_gpus, points=points, precisions=(weights,) if weights else None, engine=engine,
+                       disaggregated=True),
                  frontiers=False)
         best = p.best
         why = "" if best else f"no deployment up to {max_gpus} GPUs reaches {F.num(tps)} tokens/s per user"

@@ -109,8 +109,8 @@ def _print_overhang(o) -> None:
                                                   "TFLOP/s per GPU)"),
                  ("serving shape", f"{s['precision']} TP {s['tp']} x PP {s['pp']}" + (f", EP {s['ep']}" if s["ep"] > 1
                                                                                       else "")
-                  + f" ({s['gpus']} GPUs), batch {fmt.num(s['concurrency'])}, {fmt.num(s['tokens_per_s_per_user'])} "
-                    "tok/s per user"),
+                  + f" ({s['gpus']} GPUs{', prefill and decode pools apart' if s.get('disaggregated') else ''}), "
+                    f"batch {fmt.num(s['concurrency'])}, {fmt.num(s['tokens_per_s_per_user'])} tok/s per user"),
                  ("replicas (GPUs used)", f"{o.replicas:,} ({o.gpus_used:,})"),
                  ("output tokens/s", fmt.num(o.tokens_per_s)),
                  ("copies (tokens/s / target)", fmt.num(o.copies)),

@@ -195,6 +195,12 @@ def estimate(model, chip, *, gpus: int | None = None, tp: int | None = None, pp:
                          f"({limiter}); capped at {cmax:.0f}")
             c, limit = cmax, str(limiter)
     r = (static_batch if static else continuous)(dep, input_len, output_len, c)
+    lanes = dep.attn_dp * min(dep.pp, max(1.0, c / dep.attn_dp))
+    if not static and lanes > 1 and not dep.engine.balanced_batches:
+        what = " x ".join(x for x in (f"{dep.attn_dp} attention-DP groups" if dep.attn_dp > 1 else "",
+                                      f"{dep.pp} pipeline micro-batches" if dep.pp > 1 else "") if x)
+        notes.append(f"{what}: each prompt is prefilled in one of them and a step waits for the busiest, not an "
+                     "even split of the prompt tokens (TensorRT-LLM tech blog 10, ADP balance)")
     parts = r["step"]
     pp_ = dep.pp
     dec = {k: _f(v) * (1 if k in ("lm_head", "scheduler") else pp_) * 1e3 for k, v in parts.items()
