@@ -104,3 +104,41 @@ def test_out_of_sample_the_blog_row_is_predicted_with_an_even_split():
     off = predict_row(row, Context(ablate=frozenset({"batch-imbalance"})))
     assert on.status == off.status == "compared"
     assert off.predicted > 1.2 * on.predicted
+
+
+def test_sglang_splits_its_step_budget_over_attention_dp_ranks_and_the_others_do_not():
+    """SGLang divides --chunked-prefill-size by the attention-DP size (server_args.py, _handle_data_parallelism);
+    TensorRT-LLM's max_num_tokens and vLLM's max_num_batched_tokens are per rank."""
+    from infercast.engine.simulate import replica_tokens
+
+    sg = deployment("deepseek-v3", "h200-sxm", tp=1, ep=8, engine="sglang")
+    trt = deployment("deepseek-v3", "h200-sxm", tp=1, ep=8, engine="tensorrt-llm")
+    assert sg.engine.dp_split_budget and not trt.engine.dp_split_budget
+    assert sg.rank_tokens == sg.engine.step_tokens // 8 and replica_tokens(sg) == 8 * sg.rank_tokens
+    assert trt.rank_tokens == trt.engine.step_tokens and replica_tokens(trt) == 8 * trt.engine.step_tokens
+    tp8 = deployment("deepseek-v3", "h200-sxm", tp=8, engine="sglang")  # no attention DP: the whole budget
+    assert tp8.rank_tokens == tp8.engine.step_tokens
+
+
+def test_a_row_states_its_runs_step_budget_under_the_engines_own_flag():
+    from infercast.analyses.validate import predict_row
+
+    row = {"id": "X-1", "model": "deepseek-v3", "gpu": "h100-sxm", "metric": "input_tok_per_s_per_gpu",
+           "value": "7000", "scenario": "prefill-only (disaggregated)", "input_len": "4096", "num_gpus": "32",
+           "ep": "32", "engine": "SGLang", "notes": "prefill EP32"}
+    default = predict_row(row)
+    stated = predict_row({**row, "notes": "prefill EP32; --chunked-prefill-size 524288"})
+    assert default.status == stated.status == "compared"
+    # 8,192 split over 32 ranks is 256 tokens a step per rank: a 4,096-token prompt in 16 steps, not one
+    assert stated.predicted > 2 * default.predicted
+
+
+def test_the_overhang_and_the_world_take_the_best_of_aggregated_and_disaggregated_serving():
+    from infercast.analyses.overhang import overhang
+    from infercast.engine.planner import Space, Targets, Workload, plan
+
+    o = overhang(train_flop=2.15e25, chip="h100-sxm", gpus=4096, days=90, model="deepseek-v3", min_tps_user=20)
+    agg = plan("deepseek-v3", "h100-sxm", Workload(2000, 500), Targets(min_tps_user=20), Space(max_gpus=256),
+               frontiers=False).best
+    assert o.shape["output_tok_s_per_gpu"] >= agg["output_tok_s_per_gpu"] * (1 - 1e-9)
+    assert "disaggregated" in o.shape
