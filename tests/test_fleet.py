@@ -80,17 +80,23 @@ def test_shipped_fleet_names():
 
 def test_essay_cluster_brackets_the_essays_figure():
     # the essay (after SemiAnalysis): ~57 forward passes per chip per second, $4.9 per M tokens at $1/A100-hour.
-    # The realistic model at max throughput (a batch of ~1,700, ~1 token/s per user) must exceed it, and
-    # the same cluster held to a reading-speed floor (8.33 tok/s per user, SemiAnalysis) must fall below it:
-    # the market figure is a point between, set by the batch SemiAnalysis assumed ("high utilisation").
+    # SemiAnalysis' cluster as laid out (TP 8 x PP 16, aggregated) falls below it even at max throughput: its 16
+    # micro-batches pass the stages in turn, and in almost every turn one of them carries a 7,680-token prompt that
+    # the others queue behind (the pipeline convoy, tests/test_batch_imbalance.py), and held to a reading-speed
+    # floor (8.33 tok/s per user, SemiAnalysis) it falls further. The planner's best for the same model and chip,
+    # prefill and decode pools apart, is above it: the market figure lies between the layout and the best practice.
+    from infercast.analyses.table import essay_table
+
     r = evaluate("essay-gpt4")
     p = r.parts[0]
     assert (p.tp, p.pp, r.gpus) == (8, 16, 128)
-    assert r.forward_passes_per_chip_s > 57
-    assert r.usd_per_m_tokens < 4.9
+    assert 20 < r.forward_passes_per_chip_s < 57
+    assert r.usd_per_m_tokens > 4.9
     e = estimate("gpt-4", "a100-sxm-80gb", gpus=128, tp=8, pp=16, weights="bf16", input_len=7680,
                  output_len=512, tpot_max=1 / 8.33)
-    assert e.forward_passes_per_chip_s < 57
+    assert e.forward_passes_per_chip_s < r.forward_passes_per_chip_s
+    best = essay_table("gpt-4", ["a100-sxm-80gb"]).rows[0]
+    assert best.realistic_mixed > 57
 
 
 @pytest.mark.parametrize("change, field", [
