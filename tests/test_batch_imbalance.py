@@ -178,3 +178,14 @@ def test_a_pipeline_turn_waits_for_its_heaviest_micro_batch(pp, w, c):
     assert 0.8 < sim / lane < 1.05
     if c >= 10:
         assert sim > 2 * even
+
+
+def test_a_row_that_balanced_its_ranks_is_predicted_as_an_even_split():
+    from infercast.analyses.measured import packaged_path, read_rows
+    from infercast.analyses.validate import predict_row
+
+    row = next(r for r in read_rows(packaged_path("measured-techniques.csv")) if r["id"] == "TRTTB-001")
+    plain = predict_row(row)
+    bal = predict_row({**row, "notes": row["notes"] + "; attention_dp_config: enable_balance: true"})
+    assert any("attention-DP balance" in x for x in bal.assumptions)
+    assert bal.predicted > 1.2 * plain.predicted

@@ -154,7 +154,7 @@ def _dep(ctx: Context, row: dict, st: Stated, tp: int, pp: int, ep: int, prof):
     batch = int(m.group(1)) if (m := STATED_BATCH.search(notes)) else None
     budget = int(m.group(1)) if (m := STATED_BUDGET.search(notes)) else None
     key = ("dep", row["model"], row["gpu"], tp, pp, ep, st.weights, st.kv, st.engine, ctx.speed_of_light,
-           prof is not None, ctx.ablate, batch, budget)
+           prof is not None, ctx.ablate, batch, budget, st.balanced)
     if key not in ctx.cache:
         engine = st.engine
         if engine and "nim-is-trtllm" in ctx.ablate and "nim" in engine.lower():
@@ -165,6 +165,8 @@ def _dep(ctx: Context, row: dict, st: Stated, tp: int, pp: int, ep: int, prof):
             d = replace(d, engine=replace(d.engine, max_batch=batch))
         if budget:  # the step budget as the run configured it
             d = replace(d, engine=replace(d.engine, step_tokens=budget))
+        if st.balanced:  # the run balanced its attention-DP ranks (TensorRT-LLM attention_dp_config.enable_balance)
+            d = replace(d, engine=replace(d.engine, balanced_batches=True))
         ctx.cache[key] = _ablated(d, ctx)
     return ctx.cache[key]
 
