@@ -189,3 +189,15 @@ def test_a_row_that_balanced_its_ranks_is_predicted_as_an_even_split():
     bal = predict_row({**row, "notes": row["notes"] + "; attention_dp_config: enable_balance: true"})
     assert any("attention-DP balance" in x for x in bal.assumptions)
     assert bal.predicted > 1.2 * plain.predicted
+
+
+def test_draft_tokens_are_every_groups_not_one_prompt(blog3):
+    """In the simulation's step model the extra tokens of a speculative verify step are the drafts of every
+    group's decodes: spread evenly, not put on one group as a prompt would be."""
+    k = 3.0
+    spec_step = step_model(blog3, prompt_len=2048.0, draft_per_seq=k)
+    plain = step_model(_balanced(blog3), prompt_len=2048.0)
+    B = 64.0  # 8 per group, 24 drafts each
+    assert float(spec_step(B, 2048.0, k * B)) == pytest.approx(float(plain(B, 2048.0, k * B)), rel=1e-12)
+    # a prompt beside them still lands on one group
+    assert float(spec_step(B, 2048.0, k * B + 2048.0)) > float(plain(B, 2048.0, k * B + 2048.0))

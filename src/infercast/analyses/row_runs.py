@@ -69,6 +69,16 @@ def sim_metric(sim, metric: str) -> float:
     return v * 1e3 if name.endswith("_ms") else v
 
 
+def spec_decode(spec):
+    """The simulation's speculative decoding for the analytic model's `Speculation`: its k drafts, and a per-draft
+    acceptance read as (mean tokens per verify step - 1) / k, capped below 1."""
+    from infercast.engine import workload as W
+
+    if spec is None:
+        return None
+    return W.SpecDecode(spec.tokens, min(0.999, (spec.tokens_per_step - 1) / spec.tokens))
+
+
 def simulate_run(ctx: Context, dep, st: Stated, arrivals, spec, a: list[str], in_flight: float | None = None,
                  max_batch: int | None = None, table=None, whole_run: int | None = None):
     """The request-level simulation of one replica (cached per run). Poisson arrivals with `in_flight` requests
@@ -83,9 +93,7 @@ def simulate_run(ctx: Context, dep, st: Stated, arrivals, spec, a: list[str], in
            whole_run)
     if key not in ctx.cache:
         lengths = st.lengths or W.fixed(max(1, int(round(st.input_len))), max(1, int(round(st.output_len))))
-        sd = None
-        if spec is not None:
-            sd = W.SpecDecode(spec.tokens, min(0.999, (spec.tokens_per_step - 1) / spec.tokens))
+        sd = spec_decode(spec)
         if whole_run is not None:
             n, warm = whole_run, 0
         else:
@@ -208,7 +216,7 @@ def server_search(ctx: Context, dep, st: Stated, spec, ttft_lim: float, tpot_lim
         top = 1.2 * float(rates[-1])
         cap = int(cmax)
         lengths = st.lengths or W.fixed(max(1, int(round(I))), max(1, int(round(O))))
-        table = deployment_table(dep, lengths, cap)
+        table = deployment_table(dep, lengths, cap, spec=spec_decode(spec))
 
         def run(lam):
             c = float(np.interp(lam, rates, cs)) if lam < rates[-1] else float(cmax)

@@ -120,6 +120,8 @@ def _three_steps(dep: Deployment, b, I, O, steps, others, pp_, q, ctx, m=1.0) ->
     w = min(1, b x chunks / steps) of the steps carry a chunk (at w = 1 every step carries b I / steps prompt
     tokens). Spreading the prompts thinly over every step instead would read, in an MoE layer, the experts
     that a few prompt tokens route to in every decode step [Jensen: experts touched are concave in tokens].
+    With n = dp x m attention groups' micro-batches (`m` per group) a step runs at a chunk step's pace when any
+    of them carries one, `busiest_share(w, n)` of the steps, unless the engine balances them.
     Three step rows (decode-only, a chunk step, the own-prompt step) in one vectorised call along a new
     leading axis when that axis cannot meet another array's axes (its rank is above every input's, efficiency
     arrays of a Monte Carlo included), else three calls. Step-time cost is per call: this is the sweep's hot

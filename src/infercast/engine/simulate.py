@@ -399,16 +399,18 @@ def simulate_disaggregated(prefill: StepModel | StepTable, decode: StepModel | S
     return _summarise(req, streams, dstreams, arrivals.kind, lo, hi, warmup, max_ttft, max_tpot)
 
 
-def _deployment_step(dep, lengths: Lengths) -> StepModel:
+def _deployment_step(dep, lengths: Lengths, spec: SpecDecode | None = None) -> StepModel:
     """The deployment's step model for a workload (prompt length and KV context from its means)."""
-    return step_model(dep, prompt_len=lengths.mean_input, context=lengths.mean_input + lengths.mean_output)
+    return step_model(dep, prompt_len=lengths.mean_input, context=lengths.mean_input + lengths.mean_output,
+                      draft_per_seq=float(spec.k) if spec is not None else 0.0)
 
 
-def deployment_table(dep, lengths: Lengths, max_batch: int, token_budget: int | None = None) -> StepTable:
+def deployment_table(dep, lengths: Lengths, max_batch: int, token_budget: int | None = None,
+                     spec: SpecDecode | None = None) -> StepTable:
     """The deployment's step table for a workload, built once to be reused across runs (`simulate_deployment`);
     `token_budget` defaults to the replica's step budget (`replica_tokens`)."""
-    return StepTable.build(_deployment_step(dep, lengths), max_batch=max_batch, max_context=lengths.max_total + 1,
-                           max_tokens=token_budget or replica_tokens(dep))
+    return StepTable.build(_deployment_step(dep, lengths, spec), max_batch=max_batch,
+                           max_context=lengths.max_total + 1, max_tokens=token_budget or replica_tokens(dep))
 
 
 def replica_tokens(dep) -> int:
@@ -421,7 +423,7 @@ def simulate_deployment(dep, lengths: Lengths, arrivals: Arrivals, *, table: Ste
     """`simulate` with the deployment's own step model (prompt length and KV context from the workload), or
     with `table`, that model's table from `deployment_table`; the token budget is the replica's (`replica_tokens`)
     unless given."""
-    step = table or _deployment_step(dep, lengths)
+    step = table or _deployment_step(dep, lengths, kw.get("spec"))
     kw.setdefault("token_budget", replica_tokens(dep))
     kw.setdefault("first_token_next_step", bool(dep.engine.overlap_scheduler))
     kw.setdefault("mixed_prefill", not dep.engine.prefill_first)

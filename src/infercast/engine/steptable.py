@@ -47,6 +47,7 @@ class DeploymentStep:
     prompt_len: float
     max_batch: int
     kv_tokens: float
+    draft_per_seq: float = 0.0  # speculative draft tokens per decoding sequence among the extra tokens (spread evenly)
 
     def __call__(self, decode_seqs, decode_ctx, prefill_tokens):
         from infercast.engine.step import step_time
@@ -59,17 +60,22 @@ class DeploymentStep:
         Pg, extra = P / g, {}
         if g > 1 and not dep.engine.balanced_batches:
             # each prompt is prefilled in one group's micro-batch and the step waits for the busiest [TensorRT-LLM
-            # tech blog 10]: one prompt's tokens, or an equal share when there are more prompts than batches
-            Pg = np.minimum(P, np.maximum(P / g, min(self.prompt_len, dep.rank_tokens)))
+            # tech blog 10]: one prompt's tokens, or an equal share when there are more prompts than batches; draft
+            # tokens belong to every group's decodes alike
+            drafts = np.minimum(P, self.draft_per_seq * B * g)
+            prompts = P - drafts
+            Pg = drafts / g + np.minimum(prompts, np.maximum(prompts / g, min(self.prompt_len, dep.rank_tokens)))
             extra = {"group_tokens": B + P / g} if dp > 1 else {}
         st = step_time(dep, decode_seqs=B, decode_ctx=decode_ctx, prefill_tokens=Pg,
                        prefill_seqs=Pg / self.prompt_len, prefill_ctx=(self.prompt_len + 1.0) / 2.0, **extra)
         return dep.pp * st["total"]
 
 
-def step_model(dep, *, prompt_len: float = 1024.0, context: float | None = None) -> DeploymentStep:
+def step_model(dep, *, prompt_len: float = 1024.0, context: float | None = None,
+               draft_per_seq: float = 0.0) -> DeploymentStep:
     """Wrap a `Deployment` as a `StepModel`. `context`: the typical prompt + output length, used to
-    turn the KV pool into tokens (exact for full attention; sliding-window layers make it length-dependent)."""
+    turn the KV pool into tokens (exact for full attention; sliding-window layers make it length-dependent);
+    `draft_per_seq`: speculative draft tokens verified per decoding sequence (k)."""
     from infercast.engine.memory import kv_bytes_per_seq_per_gpu, kv_pool_bytes
 
     prompt_len = check_number("input_len", prompt_len, allow_none=False)
@@ -81,7 +87,7 @@ def step_model(dep, *, prompt_len: float = 1024.0, context: float | None = None)
                               "KV cache; use more GPUs per replica or smaller weights", field="tp", value=dep.tp)
     kv_tokens = math.floor(max(pool, 0.0) / per_token) * dep.attn_dp if per_token > 0 else 0.0
     max_batch = int(dep.engine.max_batch) * dep.pp * dep.attn_dp  # engine cap per micro-batch, per DP group
-    return DeploymentStep(dep, float(prompt_len), max_batch, float(kv_tokens))
+    return DeploymentStep(dep, float(prompt_len), max_batch, float(kv_tokens), float(draft_per_seq))
 
 
 GRID_EXACT_BATCH = 64  # every batch size up to this is a row of its own
