@@ -236,3 +236,19 @@ def test_uncertainty_uses_the_shape_the_planner_chose():
     d = json.loads(out)
     u = d["uncertainty"]["output_tok_s_per_gpu"]
     assert u["point"] == pytest.approx(d["output_tok_s_per_gpu"]) and u["p10"] < u["point"] < u["p90"]
+
+
+def test_disaggregated_pools_are_offered_when_asked_and_never_need_more_gpus():
+    # DeepSeek-V3 at a reading speed on H100: an aggregated attention-DP replica waits for whichever group holds a
+    # prompt, so the planner's best with prefill and decode pools apart needs fewer GPUs for the same demand
+    args = ("size", "-m", "deepseek-v3", "-c", "h100-sxm", "--tokens-per-day", "1e11", "-i", "2000", "-o", "500",
+            "--min-tps-user", "20", "--json")
+    code, out, err = run(*args)
+    assert code == 0, err
+    agg = json.loads(out)[0]
+    code, out, err = run(*args, "--disaggregated")
+    assert code == 0, err
+    dis = json.loads(out)[0]
+    assert dis["gpus"] <= agg["gpus"]
+    assert agg["parts"][0]["shape"]["disaggregated"] is None
+    assert "prefill" in dis["parts"][0]["shape"]["disaggregated"]

@@ -90,6 +90,8 @@ def register(app: typer.Typer) -> None:
         load: float = opt("load", 0.7, help="average draw as a fraction of rated power (Epoch: 0.7)"),
         pue: float = opt("pue", 1.2, help="facility power usage effectiveness (Epoch: 1.2)"),
         profile: Optional[str] = opt("profile", None),
+        disaggregated: bool = typer.Option(False, "--disaggregated", help="also consider prefill and decode pools "
+                                           "apart (the planner's best of both)"),
         recipe: bool = typer.Option(False, "--recipe", help="also print launch commands for each chip's point"),
         json_: bool = typer.Option(False, "--json", help="machine-readable output: a list, one entry per chip"),
     ):
@@ -104,7 +106,8 @@ def register(app: typer.Typer) -> None:
         chips = chips_given(chip, chip_file, default=S.DEFAULT_CHIPS)
         demands = _demand(model, tokens_per_day, requests_per_s, fleet, input_len, output_len, range_ratio, trace,
                           targets, weights, kv, gpus, prof)
-        space = S.speculative_space(spec, Space(max_gpus=max_gpus, engine=engine, profile=prof))
+        space = S.speculative_space(spec, Space(max_gpus=max_gpus, engine=engine, profile=prof,
+                                                disaggregated=disaggregated))
         rows = S.size_chips(demands, chips, headroom=headroom, space=space, price=price, watts=watts,
                             load_fraction=load, pue=pue, gpus=gpus)
         recipes = {}
