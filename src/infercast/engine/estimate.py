@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from infercast.engine.memory import plan
-from infercast.engine.serving import best_under_latency, continuous, max_concurrency, static_batch
+from infercast.engine.serving import _micro, best_under_latency, continuous, max_concurrency, static_batch
 from infercast.engine.step import BOUND_CLASSES, Deployment, bound_breakdown, deployment
 from infercast.errors import InfercastError
 from infercast.specs import precision as P
@@ -195,7 +195,7 @@ def estimate(model, chip, *, gpus: int | None = None, tp: int | None = None, pp:
                          f"({limiter}); capped at {cmax:.0f}")
             c, limit = cmax, str(limiter)
     r = (static_batch if static else continuous)(dep, input_len, output_len, c)
-    lanes = dep.attn_dp * min(dep.pp, max(1.0, c / dep.attn_dp))
+    lanes = dep.attn_dp * float(_micro(c / dep.attn_dp, dep.pp))  # as serving.continuous counts its batches
     if not static and lanes > 1 and not dep.engine.balanced_batches:
         what = " x ".join(x for x in (f"{dep.attn_dp} attention-DP groups" if dep.attn_dp > 1 else "",
                                       f"{dep.pp} pipeline micro-batches" if dep.pp > 1 else "") if x)

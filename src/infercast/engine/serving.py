@@ -180,7 +180,7 @@ def busiest_share(w, lanes):
     batches (attention-DP groups x micro-batches) carries a prompt chunk in a share w of its steps: 1 - (1 - w)^n.
     Exact for attention-DP groups, which meet in every MoE layer [TensorRT-LLM tech blog 10]; for a pipeline whose
     micro-batches equal its stages, the convoy behind a heavy micro-batch (`tests/test_batch_imbalance.py` checks it
-    against an event simulation of the pipeline: within 15 %, where an even split is off by 2-4x)."""
+    against an event simulation of the pipeline: 0.85-1.02x of it, where an even split is off by 2-4x)."""
     return 1.0 - (1.0 - np.asarray(w, dtype=float)) ** lanes
 
 
