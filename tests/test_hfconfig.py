@@ -75,6 +75,22 @@ def test_deepseek_v3_fields():
 def test_gpt_oss_sliding_and_mxfp4():
     m = from_hf_config(cfg("gpt-oss-20b"))
     assert (m.sliding_window, m.sliding_layers, m.bias, m.dtype) == (128, 12, True, "fp4")
+    # modules_to_not_convert (self_attn, router, embed_tokens, lm_head) stay 16-bit; MXFP4 is 4.25 bits
+    ck = m.checkpoints["fp4"]
+    assert (ck.modules, ck.weight_bits) == ({"attention": "bf16", "o_proj": "bf16"}, 4.25)
+    assert m.weight_bytes() == pytest.approx(get_model("gpt-oss-20b").weight_bytes(), rel=0.005)
+
+
+@pytest.mark.parametrize("names", ["self_attn", 7, None, {"a": 1}, [1, None, ["x"]], ["model.layers.*.self_attn"] * 100_000])
+def test_odd_modules_to_not_convert_never_fail(tmp_path: Path, names):
+    """A hostile or odd `modules_to_not_convert` is read as far as it names modules, never an error."""
+    raw = json.loads((HF / "gpt-oss-20b" / "config.json").read_text())
+    raw["quantization_config"]["modules_to_not_convert"] = names
+    (tmp_path / "config.json").write_text(json.dumps(raw))
+    m = from_hf_config(str(tmp_path / "config.json"))
+    kept = {"attention": "bf16", "o_proj": "bf16"} if isinstance(names, list) and len(names) > 10 else {}
+    assert m.checkpoints["fp4"].modules == kept
+    assert m.weight_bytes() > 0
 
 
 def test_gemma2_alternating_window_and_report_counts():

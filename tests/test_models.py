@@ -156,6 +156,43 @@ def test_gpt_oss_breakdown_matches_model_card():
         assert m.embedding_params + m.lm_head_params == pytest.approx(1.16e9, rel=0.01)
 
 
+def test_gpt_oss_120b_checkpoint_size_from_its_formats():
+    """gpt-oss model card (arXiv 2508.10925): the MoE weights (114.71B) ship in MXFP4 at 4.25 bits per parameter,
+    attention (0.96B) and embed+unembed (1.16B) in BF16: 114.71e9 x 4.25 / 8 + 2.12e9 x 2 = 65.18 GB."""
+    m = get_model("gpt-oss-120b")
+    assert m.weight_bytes() == pytest.approx(114.71e9 * 4.25 / 8 + (0.96e9 + 1.16e9) * 2, rel=0.005)
+    assert [m.module_dtype(x) for x in ("attention", "o_proj", "lm_head", "experts")] == ["bf16"] * 3 + ["fp4"]
+    # an engine that quantises the model to FP8 quantises every linear layer but the output head (ModelOpt's
+    # configs disable "*lm_head*" and the routers)
+    assert m.module_dtype("attention", "fp8") == "fp8" and m.module_bytes("lm_head", "fp8") == 2.0
+    sixteen = m.norm_params + m.embedding_params + m.moe_layers * m.router_params + m.lm_head_params
+    assert m.weight_bytes("fp8") == pytest.approx((m.total_params - sixteen) * 1.0 + sixteen * 2.0)
+
+
+def test_deepseek_checkpoints_keep_their_head_16bit_and_fp4_attention_8bit():
+    """DeepSeek-V3 report (arXiv 2412.19437) §3.3.1: the FP8 release keeps the output head BF16, linears FP8.
+    Served in NVFP4 (nvidia/DeepSeek-R1-FP4), the engines run the MLA projections in FP8 and o_proj, dense and
+    shared MLPs and the experts in NVFP4 (vLLM's and LMSYS's GB200 posts; TensorRT-LLM tech blog 3)."""
+    m = get_model("deepseek-r1")
+    assert m.module_bytes("lm_head") == 2.0 and m.module_bytes("attention") == 1.0
+    assert [m.module_dtype(x, "fp4") for x in ("attention", "o_proj", "experts", "lm_head")] == \
+        ["fp8", "fp4", "fp4", "bf16"]
+    o = m.layers * m.attn_o_params_per_layer
+    qkv = m.layers * m.attn_params_per_layer - o
+    sixteen = m.lm_head_params + m.embedding_params + m.norm_params + m.moe_layers * m.router_params
+    assert m.weight_bytes("fp4") == pytest.approx(qkv * 1.0 + sixteen * 2.0 + (m.total_params - qkv - sixteen) * 0.5625)
+
+
+def test_four_bit_formats_carry_their_block_scales():
+    """NVFP4: one E4M3 scale per 16 E2M1 values (4.5 bits); AWQ int4: 16-bit scale and zero per 128 (4.25)."""
+    from infercast.specs import precision as P
+    assert P.nbytes("nvfp4") == P.nbytes("fp4") == 4.5 / 8
+    assert P.nbytes("awq") == 4.25 / 8
+    dense = get_model("llama-3.1-70b")
+    sixteen = dense.embedding_params + dense.lm_head_params + dense.norm_params
+    assert dense.weight_bytes("fp4") == pytest.approx((dense.total_params - sixteen) * 0.5625 + sixteen * 2.0)
+
+
 def test_qwen25_non_embedding_counts():
     """Qwen2.5 model cards: non-embedding 6.53B (7B), 70.0B (72B)."""
     for mid, non_emb in (("qwen2.5-7b", 6.53e9), ("qwen2.5-72b", 70.0e9)):

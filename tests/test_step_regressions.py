@@ -71,3 +71,22 @@ def test_a_pcie_card_whose_link_name_says_no_nvlink_times_its_collectives_with_t
 
     assert provenance("l40s").source == "fallback" and "ring model" in provenance("l40s").detail
     assert provenance("h100-sxm").source == "table"
+
+
+def test_a_checkpoint_streams_its_unquantised_modules_at_16_bit():
+    """gpt-oss ships MXFP4 experts and BF16 attention and lm_head (config.json modules_to_not_convert): a
+    batch-1 decode step on one H100 streams those at 2 bytes a weight and times them as bf16 GEMMs; an engine
+    that requantises the model to FP8 streams its attention at 1 byte (the output head stays 16-bit)."""
+    from infercast.engine.operators import build
+
+    m = deployment("gpt-oss-20b", "h100-sxm", tp=1).model
+    ops = {o.name: o for o in build(deployment("gpt-oss-20b", "h100-sxm", tp=1), decode_seqs=1, decode_ctx=1000)}
+    qkv = (m.heads + 2 * m.kv_heads) * m.head_dim * m.d_model
+    assert ops["qkv_proj"].dtype == ops["lm_head"].dtype == "bf16" and ops["experts"].dtype == "fp4"
+    assert float(ops["qkv_proj"].nbytes) == pytest.approx(qkv * 2.0 + (qkv / m.d_model + m.d_model) * 2.0)
+    fp8 = {o.name: o for o in build(deployment("gpt-oss-20b", "h100-sxm", tp=1, weights="fp8"), decode_seqs=1,
+                                    decode_ctx=1000)}
+    assert fp8["qkv_proj"].dtype == "fp8" and float(fp8["qkv_proj"].nbytes) < float(ops["qkv_proj"].nbytes)
+    assert fp8["lm_head"].dtype == "bf16"
+    # the published checkpoint (65.2 GB) is what the memory plan places, not 4 bits for every module
+    assert deployment("gpt-oss-120b", "h100-sxm", tp=1).model.weight_bytes() / 1e9 == pytest.approx(65.18, abs=0.1)

@@ -78,6 +78,10 @@ ROW_INFORMED: dict[str, tuple[str, ...]] = {
     # DeepSeek-R1 B200 row (TRTTB, +71 % without it), after Blackwell MoE rows of these families ran high too (it
     # moves none of theirs: no attention-DP or pipeline step there mixes prompts into decodes)
     "batch-imbalance": ("TRTTB", "VLLMB", "SGLB", "MLP50"),
+    # DeepSeek served in NVFP4 runs its MLA projections in FP8 and o_proj in NVFP4 (models.json `checkpoints`):
+    # read from these families' own rows' notes (TRTTB-001, VLLMB-005, SGLB-001), and chosen after seeing their
+    # prefill rows move with the checkpoint's BF16 attention (VLLMB-005 +12 -> -18 %)
+    "deepseek-fp4-attention": ("TRTTB", "VLLMB", "SGLB"),
     "power-limited-compute": ("OWN", "AIC", "AMDB", "ANTB", "LAMB", "MLP40", "MLP41", "MLP50", "NIM", "OCI", "SGL",
                               "SGLB", "TRT017", "TRTBLOG", "TRTON", "TRTSB", "VLLMB"),
 }
@@ -139,7 +143,12 @@ def _ablated(dep, ctx: Context):
         eff = replace(eff, comm_tables_on_pcie=True)
     if "sibling-tables" in ctx.ablate and dep.chip.id in SIBLINGS:
         eff = replace(eff, tables=False)
-    return replace(dep, engine=eng, eff=eff) if (eng is not dep.engine or eff is not dep.eff) else dep
+    model = dep.model
+    if "deepseek-fp4-attention" in ctx.ablate and model.family == "deepseek" and "fp4" in model.checkpoints:
+        model = model.model_copy(update={"checkpoints": {k: v for k, v in model.checkpoints.items() if k != "fp4"}})
+    if eng is dep.engine and eff is dep.eff and model is dep.model:
+        return dep
+    return replace(dep, engine=eng, eff=eff, model=model)
 
 
 STATED_BATCH = re.compile(r"\bbatch (\d+) per attention-DP rank")  # the run's configured max batch (AIC rows)

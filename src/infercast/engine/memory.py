@@ -38,8 +38,7 @@ def weight_bytes_per_gpu(dep: Deployment, tp=None, pp=None):
     total = m.weight_bytes(dep.weights)
     if not m.moe:
         return total / (tp * pp)
-    from infercast.specs import precision as P
-    experts = m.moe_layers * m.moe.experts * m.expert_params * P.nbytes(dep.weights)
+    experts = m.moe_layers * m.moe.experts * m.expert_params * m.module_bytes("experts", dep.weights)
     es = np.maximum(tp, dep.ep)
     return ((total - experts) / tp + experts / es) / pp
 

@@ -63,11 +63,12 @@ def build(dep, decode_seqs=0, decode_ctx=0, prefill_tokens=0, prefill_seqs=0, pr
     Tp = np.asarray(prefill_tokens, dtype=float)
     Sp = np.asarray(prefill_seqs, dtype=float)
     T = B * q + Tp  # tokens through the linear layers
-    wb = P.nbytes(dep.weights)
     d, L = m.d_model, m.layers
     Ls = L / pp  # layers on this stage (array when pp is)
     ops: list[Op] = []
-    w = dep.weights
+    # each module's weight bytes and precision: a released checkpoint may keep some modules 16-bit
+    # (gpt-oss: MXFP4 experts, bf16 attention and lm_head; its config's modules_to_not_convert)
+    wb, w = m.module_bytes("attention", dep.weights), m.module_dtype("attention", dep.weights)
 
     # attention projections, split over TP by heads [SB-inf Q1]
     if m.mla:
@@ -86,13 +87,15 @@ def build(dep, decode_seqs=0, decode_ctx=0, prefill_tokens=0, prefill_seqs=0, pr
     else:
         ops.append(_gemm("qkv_proj", "qkv_proj", Ls, T, (m.heads + 2 * m.kv_heads) * m.head_dim / tp, d, wb, w))
         o_k = m.heads * m.head_dim / tp
-    ops.append(_gemm("o_proj", "o_proj", Ls, T, d, o_k, wb, w))
+    ops.append(_gemm("o_proj", "o_proj", Ls, T, d, o_k, m.module_bytes("o_proj", dep.weights),
+                     m.module_dtype("o_proj", dep.weights)))
 
     # dense MLP layers: gate+up fused, then down [KIP]
     gated = m.mlp == "gated"
     if m.dense_mlp_layers:
         f = m.d_ff / tp
         n_dense = m.dense_mlp_layers / L * Ls
+        wb, w = m.module_bytes("dense_mlp", dep.weights), m.module_dtype("dense_mlp", dep.weights)
         ops.append(_gemm("mlp_up", "mlp", n_dense, T, (2 if gated else 1) * f, d, wb, w))
         ops.append(_gemm("mlp_down", "mlp", n_dense, T, d, f, wb, w))
     if m.moe:
@@ -100,6 +103,7 @@ def build(dep, decode_seqs=0, decode_ctx=0, prefill_tokens=0, prefill_seqs=0, pr
         n_moe = m.moe_layers / L * Ls
         if mo.shared_experts:
             f = mo.shared_experts * (mo.shared_d_ff or mo.expert_d_ff) / tp
+            wb, w = m.module_bytes("shared_experts", dep.weights), m.module_dtype("shared_experts", dep.weights)
             ops.append(_gemm("shared_up", "shared_experts", n_moe, T, 2 * f, d, wb, w))
             ops.append(_gemm("shared_down", "shared_experts", n_moe, T, d, f, wb, w))
         ops.append(_gemm("router", "experts", n_moe, T, mo.experts, d, 2.0, "bf16"))
@@ -110,6 +114,7 @@ def build(dep, decode_seqs=0, decode_ctx=0, prefill_tokens=0, prefill_seqs=0, pr
         touched = mo.experts / es * (1.0 - (1.0 - mo.active / mo.experts) ** tg)  # per GPU [EP-nb]
         pairs = tg * mo.active / es
         mats = 3 if gated else 2
+        wb, w = m.module_bytes("experts", dep.weights), dep.weights
         ops.append(Op("experts", "moe", n_moe, {"tokens": tg, "hidden": d, "inter": mo.expert_d_ff,
                                                  "topk": mo.active, "experts": mo.experts, "es": es, "tp": tp,
                                                  "ep": dep.ep},
@@ -118,6 +123,7 @@ def build(dep, decode_seqs=0, decode_ctx=0, prefill_tokens=0, prefill_seqs=0, pr
                       w, 4.0, "experts"))
 
     # lm_head: decode tokens and the last position of each prefill sequence, on the last stage
+    wb, w = m.module_bytes("lm_head", dep.weights), m.module_dtype("lm_head", dep.weights)
     ops.append(_gemm("lm_head", "lm_head", 1.0, B * q + Sp, m.vocab / tp, d, wb, w))
 
     # attention over the KV cache: decode streams every cached byte [SB-inf 1.5]; prefill is FLOP-bound

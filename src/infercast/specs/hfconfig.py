@@ -37,6 +37,7 @@ from typing import Any
 
 from infercast.errors import InfercastError
 from infercast.files import read_json, shown
+from infercast.specs import precision as P
 from infercast.specs.model import MLA, ModelSpec, MoE
 from infercast.vocabulary import check_number
 
@@ -258,6 +259,24 @@ def _dtype(c: _Cfg) -> str:
     return _DTYPES.get(str(d).replace("torch.", "").lower(), "bf16") if isinstance(d, str) else "bf16"
 
 
+def _checkpoint(c: _Cfg, dtype: str) -> dict:
+    """A quantised config's own checkpoint: the modules `quantization_config.modules_to_not_convert` (or
+    ModelOpt's `exclude_modules`) leaves in 16-bit, and MXFP4's 4.25 bits (one 8-bit scale per 32 values,
+    OCP MX spec v1.0). The output head, router and embedding are 16-bit in every quantised checkpoint."""
+    q = c.raw("quantization_config")
+    if not isinstance(q, dict) or P.nbytes(dtype) >= 2.0:
+        return {}
+    names = q.get("modules_to_not_convert", q.get("exclude_modules"))
+    names = [n.lower() for n in names[:10_000] if isinstance(n, str)] if isinstance(names, list) else []
+    keys = (("attention", ("self_attn", ".attn")), ("o_proj", ("self_attn", ".attn", "o_proj")),
+            ("shared_experts", ("shared_expert",)))
+    kept = {mod: "bf16" for mod, ks in keys if any(k in n for n in names for k in ks)}
+    bits = 4.25 if str(q.get("quant_method", "")).lower() == "mxfp4" else None
+    if not kept and bits is None:
+        return {}
+    return {dtype: dict(modules=kept, weight_bits=bits, source=f"{c.where}: quantization_config")}
+
+
 def _sliding(c: _Cfg, layers: int) -> tuple[int | None, int]:
     mt = c.model_type
     window = c.int("sliding_window", default=None)
@@ -395,6 +414,7 @@ def from_hf_dict(raw: dict[str, Any], where: str = "config.json", default_name: 
         bias=bias, qkv_bias=qkv_bias, mla=mla, moe=moe, sliding_window=window, sliding_layers=n_sliding,
         max_context=c.int("max_position_embeddings", default=4096), dtype=_dtype(c),
     )
+    spec["checkpoints"] = _checkpoint(c, spec["dtype"])
     try:
         probe = ModelSpec(**spec, published_params=1.0, params_source="")
         total = probe.total_params

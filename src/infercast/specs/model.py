@@ -28,6 +28,27 @@ class MoE(BaseModel):
         return self
 
 
+Module = Literal["attention", "o_proj", "dense_mlp", "shared_experts"]
+
+
+class Checkpoint(BaseModel):
+    """How a model quantised to one precision runs its modules: those at another precision than the
+    experts' (a config's `modules_to_not_convert` / `exclude_modules` leave them 16-bit; an engine may
+    requantise them), and the bits per quantised weight as stored, scales included."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+    modules: dict[Module, str] = {}  # module group -> the precision its weights are stored and run at
+    weight_bits: float | None = Field(None, gt=0, le=16)
+    source: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> "Checkpoint":
+        for mod, prec in self.modules.items():
+            if P.check(prec, "checkpoints") != prec:
+                raise ValueError(f"checkpoints: {mod} precision '{prec}' is not a canonical name (bf16, fp8, fp4...)")
+        return self
+
+
 class MLA(BaseModel):
     """DeepSeek multi-head latent attention (arXiv 2405.04434 §2.1)."""
 
@@ -63,6 +84,8 @@ class ModelSpec(BaseModel):
     sliding_layers: int = Field(0, ge=0)  # how many layers use the window
     max_context: PositiveInt = 4096
     dtype: str = "bf16"  # released weight precision
+    # quantised checkpoints, by weight precision, whose modules are not all at that precision
+    checkpoints: dict[str, Checkpoint] = {}
     published_params: float = Field(gt=0)  # total parameters as published
     published_active_params: float | None = None
     params_source: str
@@ -80,6 +103,9 @@ class ModelSpec(BaseModel):
         if self.moe and self.moe.dense_layers > self.layers:
             raise ValueError("moe.dense_layers cannot exceed layers")
         P.check(self.dtype, "dtype")
+        for k in self.checkpoints:
+            if P.check(k, "checkpoints") != k or P.nbytes(k) >= 2.0:
+                raise ValueError(f"checkpoints: '{k}' is not a quantised precision's name (fp8, fp4, int8, int4)")
         return self
 
     # ---- layer counts -------------------------------------------------------------
@@ -111,6 +137,12 @@ class ModelSpec(BaseModel):
         elif self.qkv_bias:
             p += hd * (h + 2 * kv)
         return p
+
+    @property
+    def attn_o_params_per_layer(self) -> float:
+        """The output projection's share of attn_params_per_layer: heads x v_head_dim (or head_dim) x d."""
+        v = self.mla.v_head_dim if self.mla else self.head_dim
+        return self.heads * v * self.d_model + (self.d_model if self.bias else 0)
 
     def _mlp(self, width: int) -> float:
         mats = 3 if self.mlp == "gated" else 2
@@ -198,11 +230,41 @@ class ModelSpec(BaseModel):
         return full * context + self.sliding_layers * sw
 
     # ---- bytes ----------------------------------------------------------------------
+    def module_bytes(self, module: str, weights: str | None = None) -> float:
+        """Bytes per weight of one module group ('attention', 'dense_mlp', 'shared_experts', 'experts',
+        'lm_head') at a weight precision.
+
+        Quantisation leaves the output head in 16-bit: ModelOpt's quantisation configs disable
+        "*lm_head*" (and the MoE routers), vLLM's and SGLang's FP8 methods quantise linear layers, not the
+        vocabulary-parallel head, and DeepSeek-V3's FP8 release keeps it BF16 (arXiv 2412.19437 §3.3.1).
+        A checkpoint listed in `checkpoints` runs its `modules` at their own precision and stores the rest at
+        its `weight_bits`; otherwise every other module is at the precision's bytes."""
+        p = self.module_dtype(module, weights)
+        ck = self.checkpoints.get(P.check(weights or self.dtype, "weights"))
+        if ck and ck.weight_bits and module not in ck.modules and module != "lm_head":
+            return ck.weight_bits / 8.0
+        return P.nbytes(p)
+
+    def module_dtype(self, module: str, weights: str | None = None) -> str:
+        """The precision a module's matmuls run with at a weight precision (see module_bytes)."""
+        w = P.check(weights or self.dtype, "weights")
+        if P.nbytes(w) >= 2.0:
+            return w
+        if module == "lm_head":
+            return "bf16"
+        ck = self.checkpoints.get(w)
+        return ck.modules.get(module, w) if ck else w
+
     def weight_bytes(self, weights: str | None = None) -> float:
-        """All weights stored in memory at a precision (norms and embeddings at 16-bit)."""
-        b = P.nbytes(weights or self.dtype)
-        matmul = self.total_params - self.norm_params - self.embedding_params
-        return matmul * b + (self.norm_params + self.embedding_params) * 2.0
+        """All weights stored in memory at a precision, module by module (router, norms, embedding at 16-bit)."""
+        b = lambda mod: self.module_bytes(mod, weights)  # noqa: E731
+        routed = self.moe_layers * self.moe.experts * self.expert_params if self.moe else 0.0
+        o = self.attn_o_params_per_layer
+        return (self.layers * ((self.attn_params_per_layer - o) * b("attention") + o * b("o_proj"))
+                + self.dense_mlp_layers * self.dense_mlp_params * b("dense_mlp")
+                + self.moe_layers * self.shared_expert_params * b("shared_experts")
+                + routed * b("experts") + self.lm_head_params * b("lm_head")
+                + (self.moe_layers * self.router_params + self.norm_params + self.embedding_params) * 2.0)
 
     @property
     def kv_elems_per_token_layer(self) -> float:

@@ -6,10 +6,17 @@ from typing import Literal
 Precision = Literal["fp32", "tf32", "bf16", "fp16", "fp8", "int8", "fp4", "int4"]
 PRECISIONS: tuple[str, ...] = ("fp32", "tf32", "bf16", "fp16", "fp8", "int8", "fp4", "int4")
 
-# bytes per stored element (fp4/int4: two per byte; block scales ignored, < 1 %)
+# bytes per stored element, with the block scales the 4-bit formats carry (8-bit formats' per-channel or
+# 128x128 block scales are < 0.1 %):
+# fp4: NVFP4, two E2M1 values per byte and one E4M3 scale per 16 values, 4.5 bits (NVIDIA technical blog
+#   "Introducing NVFP4 for efficient and accurate low-precision inference", 2025; the format engines and
+#   ModelOpt quantise to on Blackwell). A checkpoint in MXFP4 (one E8M0 scale per 32, 4.25 bits: OCP MX spec
+#   v1.0) states its own bits in the model catalog (`weight_bits`).
+# int4: AWQ/GPTQ with a 16-bit scale and zero point per group of 128, 4.25 bits (AWQ, arXiv 2306.00978 §5.1
+#   group size 128)
 BYTES: dict[str, float] = {
     "fp32": 4.0, "tf32": 4.0, "bf16": 2.0, "fp16": 2.0,
-    "fp8": 1.0, "int8": 1.0, "fp4": 0.5, "int4": 0.5,
+    "fp8": 1.0, "int8": 1.0, "fp4": 4.5 / 8, "int4": 4.25 / 8,
 }
 
 # When a chip lacks a tensor rate for a format, kernels run at the next wider one
