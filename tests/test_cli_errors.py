@@ -385,6 +385,7 @@ def test_stdout_closed_by_the_reader():
     ("scenario_default.toml", b"[run", ["forecast"]),
 ])
 def test_damaged_installation_says_reinstall(tmp_path, monkeypatch, name, damage, command):
+    from infercast.analyses import measured
     from infercast.engine import efficiency
     from infercast.specs import hardware, model, store
 
@@ -395,7 +396,7 @@ def test_damaged_installation_says_reinstall(tmp_path, monkeypatch, name, damage
     real = store.data_path
     monkeypatch.setattr(store, "data_path", lambda n: data / n if n == name else real(n))
     caches = (store.read_json, store.read_toml, hardware._catalog, model._catalog, efficiency._family_eff,
-              efficiency._engines)
+              efficiency._engines, measured._packaged_rows)
     for f in caches:
         f.cache_clear()
     try:
