@@ -105,12 +105,36 @@ def test_essay_cluster_brackets_the_essays_figure():
     ({"workloads__0__share": 0.6}, "workloads.share"),
     ({"workloads__0__model": "llama-9"}, "workloads[0].model"),
     ({"pools__0__utilisation": 1.5}, "pools[0].utilisation"),
+    ({"workloads__0__disaggregated": True}, "workloads[0]: disaggregated"),  # with tp given: the planner's choice
+    ({"workloads__0__disaggregated": "sometimes"}, "workloads[0].disaggregated"),
 ])
 def test_bad_fleets_name_the_field(change, field):
     with pytest.raises(InfercastError) as ei:
         parse_fleet(_fleet(**change), "bad.toml")
     msg = str(ei.value)
     assert field in msg and "bad.toml" in msg
+
+
+def test_disaggregated_workload_is_the_planners_best_with_pools_apart():
+    """A workload with disaggregated = true runs at the planner's best over aggregated shapes and prefill/decode
+    pools apart: one pool, one workload gives that point's tokens/s per GPU, and for DeepSeek-V3 with long prompts
+    at 20 tokens/s per user on H100 the pools apart serve more than any aggregated shape the fleet finds."""
+    from infercast.engine.planner import Space, Targets, Workload, plan
+
+    d = {"name": "ds", "pools": [{"chip": "h100-sxm", "count": 64, "price": 2.0}],
+         "workloads": [{"name": "agent", "model": "deepseek-v3", "share": 1.0, "input_len": 8000, "output_len": 1000,
+                        "min_tokens_per_s_per_user": 20.0, "disaggregated": True}]}
+    apart = evaluate(parse_fleet(d))
+    best = plan("deepseek-v3", "h100-sxm", Workload(8000, 1000), Targets(min_tps_user=20.0),
+                Space(precisions=("fp8",), max_gpus=64, disaggregated=True), frontiers=False).best
+    part = apart.parts[0]
+    assert best["disaggregated"] and part.binding == "prefill and decode pools apart"
+    assert part.output_tok_s_per_gpu == pytest.approx(best["output_tok_s_per_gpu"], rel=1e-9)
+    assert apart.output_tok_s == pytest.approx(64 * best["output_tok_s_per_gpu"], rel=1e-9)
+    assert part.tokens_per_s_per_user >= 20.0 and "prefill tp" in part.shape_chosen_by
+    d["workloads"][0]["disaggregated"] = False
+    together = evaluate(parse_fleet(d))
+    assert apart.output_tok_s > together.output_tok_s
 
 
 def test_unknown_chip_suggests_and_shares_say_sum(tmp_path):

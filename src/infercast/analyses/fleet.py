@@ -77,6 +77,14 @@ class Workload(BaseModel):
     pp: int | None = Field(None, gt=0, le=MAX_DEGREE)
     ep: int | None = Field(None, gt=0, le=MAX_DEGREE)
     max_gpus_per_replica: int = Field(64, gt=0, le=MAX_REPLICA_GPUS)
+    disaggregated: bool = Field(False, description="also plan prefill and decode on pools of their own (the "
+                                                   "planner's best of both), as large MoE models are served")
+
+    @model_validator(mode="after")
+    def _shape_or_pools(self) -> "Workload":
+        if self.disaggregated and (self.tp or self.pp or self.ep):
+            raise ValueError("disaggregated: the planner chooses both pools' shapes; drop tp/pp/ep or disaggregated")
+        return self
 
     @field_validator("model")
     @classmethod
@@ -267,6 +275,64 @@ def _choose_shape(w: Workload, chip: str, count: int, engine: str | None) -> tup
     return pt["tp"], pt["pp"], pt["ep"], pt["precision"], "best output tokens/s per GPU meeting the targets (sweep)"
 
 
+@dataclass(frozen=True)
+class _Point:
+    """The operating point of one (pool, workload) part, from `estimate` or from the planner."""
+
+    model: str
+    tp: int
+    pp: int
+    ep: int
+    weights: str
+    engine: str
+    gpus: int  # one replica's (both pools' when disaggregated)
+    replicas: float
+    concurrency: float
+    tokens_per_s_per_user: float
+    ttft_s: float
+    output_tok_s_per_gpu: float
+    input_tok_s_per_gpu: float
+    binding: str
+
+
+def _estimated(w: Workload, pool: Pool, prof, tp: int, pp: int, ep: int, prec: str, how: str) -> tuple[_Point, str]:
+    """An aggregated shape's operating point: `estimate` at the workload's targets (max throughput without)."""
+    tpot_max = 1.0 / w.min_tokens_per_s_per_user if w.min_tokens_per_s_per_user else None
+    targets = tpot_max is not None or w.max_ttft_s is not None
+    e = estimate(w.model, pool.chip, tp=tp, pp=pp, ep=ep, weights=prec, kv=w.kv, engine=pool.engine, profile=prof,
+                 input_len=w.input_len, output_len=w.output_len, max_throughput=not targets, tpot_max=tpot_max,
+                 ttft_max=w.max_ttft_s)
+    return _Point(e.model, e.tp, e.pp, e.ep, e.weights, e.engine, e.gpus, e.replicas, e.concurrency,
+                  e.tokens_per_s_per_user, e.ttft_s, e.output_tok_s_per_gpu, e.input_tok_s_per_gpu,
+                  f"batch: {e.batch_limit}; step: {e.bound_by}-bound"), how
+
+
+def _planned(w: Workload, pool: Pool, prof) -> tuple[_Point, str]:
+    """The planner's best of aggregated shapes and prefill/decode pools apart meeting the targets (the decode
+    pool's shape is the one reported; its GPUs count both pools)."""
+    from infercast.engine.planner import Space, Targets, plan
+    from infercast.engine.planner import Workload as Lengths
+
+    m = get_model(w.model)
+    cap = min(pool.count, w.max_gpus_per_replica)
+    p = plan(m, pool.chip, Lengths(w.input_len, w.output_len),
+             Targets(min_tps_user=w.min_tokens_per_s_per_user, max_ttft=w.max_ttft_s),
+             Space(precisions=(w.weights or m.dtype,), kv=w.kv, max_gpus=cap, disaggregated=True, engine=pool.engine,
+                   profile=prof), frontiers=False)
+    pt = p.best
+    if pt is None:
+        raise InfercastError(f"no shape up to {cap} GPUs per replica, pools apart or not, meets "
+                             f"{_targets(w) or 'the targets'}; relax the targets or change the precision",
+                             field="fleet")
+    apart = pt.get("disaggregated")
+    how = ("best output tokens/s per GPU meeting the targets, prefill and decode apart: " + apart if apart else
+           "best output tokens/s per GPU meeting the targets (planner; pools apart serve less here)")
+    return _Point(m.id, pt["tp"], pt["pp"], pt["ep"], pt["precision"], pt["engine"], pt["gpus"], 1.0,
+                  pt["concurrency"], pt["tokens_per_s_per_user"], pt["ttft_s"], pt["output_tok_s_per_gpu"],
+                  pt["input_tok_s_per_gpu"], "prefill and decode pools apart" if apart else
+                  "aggregated (the planner's best)"), how
+
+
 def _targets(w: Workload) -> str:
     t = []
     if w.min_tokens_per_s_per_user:
@@ -307,22 +373,17 @@ def evaluate(fleet: Fleet | str | Path, profile=None, tokens_per_workday: float 
         watts = gpu_watts(rated, lf, pue)
         rows = []
         for w in fl.workloads:
-            tp, pp, ep, prec, how = _choose_shape(w, pool.chip, pool.count, pool.engine)
-            tpot_max = 1.0 / w.min_tokens_per_s_per_user if w.min_tokens_per_s_per_user else None
-            targets = tpot_max is not None or w.max_ttft_s is not None
+            prof = profile if _profile_for(profile, pool.chip) else None
             try:
-                prof = profile if _profile_for(profile, pool.chip) else None
-                e = estimate(w.model, pool.chip, tp=tp, pp=pp, ep=ep, weights=prec, kv=w.kv, engine=pool.engine,
-                             profile=prof,
-                             input_len=w.input_len, output_len=w.output_len, max_throughput=not targets,
-                             tpot_max=tpot_max, ttft_max=w.max_ttft_s)
+                e, how = (_planned(w, pool, prof) if w.disaggregated else
+                          _estimated(w, pool, prof, *_choose_shape(w, pool.chip, pool.count, pool.engine)))
             except InfercastError as err:
                 raise InfercastError(f"workload '{w.name}' on pools[{i}] ({pool.chip}): {err}", field="fleet") from None
             if e.gpus > pool.count:
                 raise InfercastError(f"workload '{w.name}': one replica needs {e.gpus} GPUs but pools[{i}] "
                                      f"({pool.chip}) has count = {pool.count}", field="fleet")
-            dep = deployment(w.model, pool.chip, tp=tp, pp=pp, ep=ep, weights=prec, kv=w.kv, engine=pool.engine,
-                             profile=prof)
+            dep = deployment(w.model, pool.chip, tp=e.tp, pp=e.pp, ep=e.ep, weights=e.weights, kv=w.kv,
+                             engine=pool.engine, profile=prof)
             c = e.concurrency / e.replicas
             share, gain = (float(x) for x in phase_split(dep, w.input_len, w.output_len, c, w.cached_fraction))
             out, inp = e.output_tok_s_per_gpu * gain, e.input_tok_s_per_gpu * gain
@@ -336,7 +397,6 @@ def evaluate(fleet: Fleet | str | Path, profile=None, tokens_per_workday: float 
             busy = gpus * pool.utilisation
             o_s, i_s = busy * out, busy * inp
             usd_h = gpus * usd
-            bind = f"batch: {e.batch_limit}; step: {e.bound_by}-bound"
             parts.append(Part(
                 pool=pool.chip, workload=w.name, model=e.model, tp=e.tp, pp=e.pp, ep=e.ep, weights=e.weights,
                 engine=e.engine, shape_chosen_by=how, gpus=gpus, replicas=gpus / e.gpus,
@@ -344,7 +404,7 @@ def evaluate(fleet: Fleet | str | Path, profile=None, tokens_per_workday: float 
                 output_tok_s_per_gpu=out, input_tok_s_per_gpu=inp, output_tok_s=o_s, input_tok_s=i_s,
                 requests_per_s=o_s / w.output_len, prefill_share=share, usd_per_hour=usd_h,
                 usd_per_m_input=1e6 * usd_h * share / 3600 / i_s, usd_per_m_output=1e6 * usd_h * (1 - share) / 3600 / o_s,
-                watts=gpus * watts, binding=bind))
+                watts=gpus * watts, binding=e.binding))
             pool_tok["output_tok_s"] += o_s
             pool_tok["input_tok_s"] += i_s
         pools_out.append({"chip": pool.chip, "count": pool.count, "usd_per_gpu_hour": usd, "price_source": price_src,
