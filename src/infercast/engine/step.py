@@ -67,6 +67,23 @@ class Deployment:
         return self.expert_shards * self.pp
 
 
+def _module_note(m: ModelSpec, w: str) -> str:
+    """Which modules a quantised model runs at another precision than `w`, and why (ModelSpec.module_bytes)."""
+    other: dict[str, list[str]] = {}
+    for mod in ("attention", "o_proj", "dense_mlp", "shared_experts", "lm_head"):
+        p = m.module_dtype(mod, w)
+        if p != w:
+            other.setdefault(p, []).append(mod)
+    said = "; ".join((", ".join(mods[:-1]) + " and " if len(mods) > 1 else "") + f"{mods[-1]} in {p}"
+                     for p, mods in other.items())
+    ck = m.checkpoints.get(w)
+    if ck is None:
+        return f"weights {w}: {said}, as quantised checkpoints keep the output head (ModelOpt, vLLM, SGLang)"
+    bits = f", the rest stored at {ck.weight_bits:g} bits" if ck.weight_bits else ""
+    src = ck.source if len(ck.source) <= 160 else ck.source[:157].rstrip() + "..."
+    return f"weights {w}: {said}{bits} ({src})"
+
+
 def deployment(model: str | ModelSpec, chip: str | Chip, *, tp: int = 1, pp: int = 1, ep: int = 1,
                weights: str | None = None, kv: str | None = None, engine: str | None = None,
                profile=None, speed_of_light: bool = False, strict_engine: bool = True) -> Deployment:
@@ -111,6 +128,8 @@ def deployment(model: str | ModelSpec, chip: str | Chip, *, tp: int = 1, pp: int
         notes.append(note)
     if k in ("fp4", "int4"):
         notes.append(f"{k} KV cache: bytes halved again; attention still computes at 16-bit")
+    if P.nbytes(w) < 2.0:
+        notes.append(_module_note(m, w))
     return Deployment(model=m, chip=c, tp=tp, pp=pp, ep=ep, weights=w, kv=k, compute=comp,
                       engine=eng, eff=efficiency_for(c, profile, speed_of_light), notes=tuple(notes))
 
