@@ -231,8 +231,8 @@ class ModelSpec(BaseModel):
 
     # ---- bytes ----------------------------------------------------------------------
     def module_bytes(self, module: str, weights: str | None = None) -> float:
-        """Bytes per weight of one module group ('attention', 'dense_mlp', 'shared_experts', 'experts',
-        'lm_head') at a weight precision.
+        """Bytes per weight of one module group ('attention' (q/k/v or MLA projections), 'o_proj', 'dense_mlp',
+        'shared_experts', 'experts', 'lm_head') at a weight precision.
 
         Quantisation leaves the output head in 16-bit: ModelOpt's quantisation configs disable
         "*lm_head*" (and the MoE routers), vLLM's and SGLang's FP8 methods quantise linear layers, not the
