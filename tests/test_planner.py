@@ -86,3 +86,34 @@ def test_any_tail_percentile_is_honoured():
            for q in (50, 80, 97.5, 99.9)]
     assert all(a >= b * (1 - 1e-9) for a, b in zip(got, got[1:]))
     assert got[1] < got[0] and got[3] < got[2]
+
+
+def test_under_a_speed_target_the_planner_chunks_prompts_finer_where_a_step_waits_for_its_busiest_group(monkeypatch):
+    """DeepSeek-V3 on H100 at >= 10 tokens/s per user: an attention-DP shape whose steps wait for the group carrying
+    a prompt chunk serves more per GPU at a smaller step budget (TensorRT-LLM max_num_tokens) than at the engine's
+    8,192; the point meets the target and the estimate and the recipe carry the budget. Without a target nothing
+    changes (max throughput wants the largest chunks)."""
+    import infercast.engine.planner as planner_mod
+    from infercast.analyses.recipe import recipe_for_estimate
+    from infercast.engine.estimate import estimate
+
+    args = ("deepseek-v3", "h100-sxm", Workload(2000, 500))
+    space = Space(precisions=("fp8",), max_gpus=64)
+    tuned = plan(*args, Targets(min_tps_user=10.0), space, frontiers=False).best
+    with monkeypatch.context() as mp:
+        mp.setattr(planner_mod, "BUDGETS", ())
+        default = plan(*args, Targets(min_tps_user=10.0), space, frontiers=False).best
+    assert tuned["rank_tokens"] in planner_mod.BUDGETS and default["rank_tokens"] is None
+    assert tuned["output_tok_s_per_gpu"] > 1.5 * default["output_tok_s_per_gpu"]
+    assert tuned["tokens_per_s_per_user"] >= 10.0 and tuned["dp"] > 1
+    free = plan(*args, Targets(), space, frontiers=False)
+    assert all(lab["rank_tokens"] is None for lab in free.labels)
+
+    e = estimate("deepseek-v3", "h100-sxm", weights="fp8", input_len=2000, output_len=500, tpot_max=0.1)
+    assert e.rank_tokens < 8192 and e.tpot_s <= 0.1 + 1e-9
+    assert any(n.startswith(f"step budget {e.rank_tokens:,} tokens") for n in e.notes)
+    launches = {x.engine: x.argv for x in recipe_for_estimate(e).launches}
+    dp = e.ep // e.tp
+    trt, sgl = launches["tensorrt-llm"], launches["sglang"]
+    assert trt[trt.index("--max_num_tokens") + 1] == str(e.rank_tokens)
+    assert sgl[sgl.index("--chunked-prefill-size") + 1] == str(e.rank_tokens * dp)  # SGLang's is split over DP ranks

@@ -54,6 +54,8 @@ TERMS: dict[str, Term] = {t.name: t for t in (
     Term("output_len", "generated tokens per request", "tokens", 1, MAX_TOKENS, short="o"),
     Term("concurrency", "requests in flight across the whole system (a time average may be fractional)", "requests",
          1e-3, 1e9, short="k"),
+    Term("rank_tokens", "step budget: tokens one attention group's step may hold, prompt chunks and decodes "
+         "(TensorRT-LLM max_num_tokens; default the engine's)", "tokens", 1, MAX_TOKENS),
     Term("min_tps_user", "latency target: at least this many output tokens/s per user", "tokens/s", 1e-3, 1e6),
     Term("max_ttft", "latency target: time to first token at most this", "s", 1e-6, 1e6),
     Term("max_tpot", "latency target: time per output token at most this", "s", 1e-6, 1e6),

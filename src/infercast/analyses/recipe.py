@@ -19,7 +19,9 @@ Mappings (the shape as each engine names it):
   attention-DP rank); SGLang --max-running-requests for the server.
 * context: input + output tokens of the workload (--max-model-len, --context-length, --max_seq_len).
 * token budget per step (chunked prefill): 8,192 tokens, the budget the memory model sizes
-  activations for (data/efficiency.json memory source: TensorRT-LLM's default max_num_tokens).
+  activations for (data/efficiency.json memory source: TensorRT-LLM's default max_num_tokens), or the
+  smaller budget per attention group the planner chose for a speed target (`rank_tokens`); SGLang's
+  --chunked-prefill-size is the replica's, split over its DP ranks (server_args.py), so it takes dp times that.
 * memory for the KV cache: the fraction each engine profile of data/efficiency.json assumes
   (vLLM --gpu-memory-utilization, SGLang --mem-fraction-static, TensorRT-LLM
   --kv_cache_free_gpu_memory_fraction), so the engine holds the batch the estimate assumed.
@@ -150,6 +152,7 @@ def recipe(model, point: dict, *, chip: str = "", input_len: int, output_len: in
         spec = None
     tp, pp, ep = int(point["tp"]), int(point["pp"]), int(point.get("ep", 1) or 1)
     dp = int(point.get("dp", 1) or 1)
+    budget = int(point.get("rank_tokens") or TOKEN_BUDGET)  # tokens per attention group's step
     conc = float(point["concurrency"])
     context = int(input_len) + int(output_len)
     prec, kv = str(point["precision"]), str(point.get("kv") or "bf16")
@@ -167,9 +170,12 @@ def recipe(model, point: dict, *, chip: str = "", input_len: int, output_len: in
     if point.get("engine"):
         notes.append(f"batch sizes are the {point['engine']} profile's operating point; another engine's scheduler may "
                      "hold a different batch at the same latency (estimate with its engine profile to compare)")
-    launches = (_vllm(m, path, tp, pp, ep, dp, conc, context, prec, kv, spec),
-                _sglang(m, path, tp, pp, ep, dp, conc, context, prec, kv, spec),
-                _trtllm(m, path, tp, pp, ep, dp, conc, context, prec, kv, spec))
+    if budget != TOKEN_BUDGET:
+        notes.append(f"step budget {budget:,} tokens per attention group, below the engines' {TOKEN_BUDGET:,}: prompts are "
+                     "chunked finer so that a step carrying one still meets the speed target (TTFT grows)")
+    launches = (_vllm(m, path, tp, pp, ep, dp, conc, context, prec, kv, spec, budget),
+                _sglang(m, path, tp, pp, ep, dp, conc, context, prec, kv, spec, budget),
+                _trtllm(m, path, tp, pp, ep, dp, conc, context, prec, kv, spec, budget))
     return Recipe(model=m.id, chip=chip, replicas=replicas, shape=shape, launches=launches, notes=tuple(notes))
 
 
@@ -177,7 +183,7 @@ def _per_rank(conc: float, dp: int) -> int:
     return max(1, math.ceil(conc / max(dp, 1) - 1e-9))
 
 
-def _vllm(m, path, tp, pp, ep, dp, conc, context, prec, kv, spec) -> Launch:
+def _vllm(m, path, tp, pp, ep, dp, conc, context, prec, kv, spec, budget=TOKEN_BUDGET) -> Launch:
     doc = engine_args()["vllm"]
     a = list(doc["command"]) + [path, "--tensor-parallel-size", str(tp)]
     if pp > 1:
@@ -191,7 +197,7 @@ def _vllm(m, path, tp, pp, ep, dp, conc, context, prec, kv, spec) -> Launch:
     if kv == "fp8":
         a += ["--kv-cache-dtype", "fp8"]
     a += ["--max-model-len", str(context), "--max-num-seqs", str(_per_rank(conc, dp)),
-          "--enable-chunked-prefill", "--max-num-batched-tokens", str(TOKEN_BUDGET),
+          "--enable-chunked-prefill", "--max-num-batched-tokens", str(budget),
           "--gpu-memory-utilization", f"{get_engine('vllm').kv_fraction:g}"]
     if spec is not None:
         method = {"mtp": "mtp", "eagle": "eagle", "eagle3": "eagle3", "draft": "draft_model", "ngram": "ngram"}[spec.method]
@@ -206,7 +212,7 @@ def _vllm(m, path, tp, pp, ep, dp, conc, context, prec, kv, spec) -> Launch:
     return Launch("vllm", doc["version"], tuple(a), notes=tuple(notes))
 
 
-def _sglang(m, path, tp, pp, ep, dp, conc, context, prec, kv, spec) -> Launch:
+def _sglang(m, path, tp, pp, ep, dp, conc, context, prec, kv, spec, budget=TOKEN_BUDGET) -> Launch:
     doc = engine_args()["sglang"]
     width = max(tp, ep)
     a = list(doc["command"]) + ["--model-path", path, "--tp-size", str(width)]
@@ -221,7 +227,8 @@ def _sglang(m, path, tp, pp, ep, dp, conc, context, prec, kv, spec) -> Launch:
     if kv == "fp8":
         a += ["--kv-cache-dtype", "fp8_e4m3"]
     a += ["--context-length", str(context), "--max-running-requests", str(max(1, math.ceil(conc - 1e-9))),
-          "--chunked-prefill-size", str(TOKEN_BUDGET), "--mem-fraction-static", f"{get_engine('sglang').kv_fraction:g}"]
+          # SGLang's chunked-prefill-size is the replica's, split over its DP ranks (server_args.py)
+          "--chunked-prefill-size", str(budget * dp if budget != TOKEN_BUDGET else TOKEN_BUDGET), "--mem-fraction-static", f"{get_engine('sglang').kv_fraction:g}"]
     if spec is not None:
         algo = {"mtp": "NEXTN", "eagle": "EAGLE", "eagle3": "EAGLE3", "draft": "STANDALONE", "ngram": "NGRAM"}[spec.method]
         k = _spec_tokens(spec)
@@ -234,7 +241,7 @@ def _sglang(m, path, tp, pp, ep, dp, conc, context, prec, kv, spec) -> Launch:
     return Launch("sglang", doc["version"], tuple(a), notes=tuple(notes))
 
 
-def _trtllm(m, path, tp, pp, ep, dp, conc, context, prec, kv, spec) -> Launch:
+def _trtllm(m, path, tp, pp, ep, dp, conc, context, prec, kv, spec, budget=TOKEN_BUDGET) -> Launch:
     doc = engine_args()["tensorrt-llm"]
     width = max(tp, ep)
     a = list(doc["command"]) + [path, "--backend", "pytorch", "--tp_size", str(width)]
@@ -242,7 +249,7 @@ def _trtllm(m, path, tp, pp, ep, dp, conc, context, prec, kv, spec) -> Launch:
         a += ["--pp_size", str(pp)]
     if ep > 1:
         a += ["--ep_size", str(ep)]
-    a += ["--max_batch_size", str(_per_rank(conc, dp)), "--max_num_tokens", str(TOKEN_BUDGET),
+    a += ["--max_batch_size", str(_per_rank(conc, dp)), "--max_num_tokens", str(budget),
           "--max_seq_len", str(context), "--kv_cache_free_gpu_memory_fraction",
           f"{get_engine('tensorrt-llm').kv_fraction:g}", "--extra_llm_api_options", CONFIG_FILE]
     cfg: dict = {"enable_chunked_prefill": True}
@@ -270,7 +277,7 @@ def recipe_for_estimate(e) -> Recipe:
     """The recipe for an `engine.estimate.Estimate` (its shape, precision, KV and batch per replica)."""
     point = {"tp": e.tp, "pp": e.pp, "ep": e.ep, "dp": max(1, e.ep // e.tp) if e.ep > e.tp else 1,
              "precision": e.weights, "kv": e.kv_cache, "concurrency": e.concurrency / e.replicas,
-             "engine": e.engine}
+             "engine": e.engine, "rank_tokens": e.rank_tokens}
     return recipe(e.model, point, chip=e.chip, input_len=e.input_len, output_len=e.output_len, replicas=e.replicas)
 
 
@@ -279,7 +286,7 @@ def recipe_for_sized(part, chip: str, spec: Speculation | None = None) -> Recipe
     s = part.shape
     point = {"tp": s["tp"], "pp": s["pp"], "ep": s["ep"], "dp": s["dp"], "precision": s["precision"], "kv": s["kv"],
              "concurrency": s["concurrency_per_replica"], "speculative": s["speculative"],
-             "disaggregated": s["disaggregated"], "engine": s["engine"]}
+             "disaggregated": s["disaggregated"], "engine": s["engine"], "rank_tokens": s.get("rank_tokens")}
     return recipe(part.model, point, chip=chip, input_len=round(part.demand["input_len"]),
                   output_len=round(part.demand["output_len"]), replicas=part.replicas, spec=spec)
 

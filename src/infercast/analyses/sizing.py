@@ -238,7 +238,7 @@ def _shape(p: Plan, i: int, replicas: int) -> dict:
     return {"tp": pt["tp"], "pp": pt["pp"], "ep": pt["ep"], "dp": pt["dp"], "gpus_per_replica": pt["gpus"],
             "replicas": replicas, "precision": pt["precision"], "kv": pt["kv"], "engine": pt["engine"],
             "concurrency_per_replica": pt["concurrency"], "speculative": pt["speculative"],
-            "disaggregated": pt["disaggregated"]}
+            "disaggregated": pt["disaggregated"], "rank_tokens": pt.get("rank_tokens")}
 
 
 def _space(d: Demand, base: Space) -> Space:

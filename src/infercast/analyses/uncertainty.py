@@ -383,7 +383,7 @@ def estimate_with_uncertainty(model, chip, *, samples: int = 2000, seed: int = 0
     'inputs', 'model_error' (with its source) and 'notes'.
     """
     from infercast.engine.estimate import estimate
-    from infercast.engine.step import deployment
+    from infercast.engine.step import deployment, with_rank_tokens
     from infercast.engine.serving import continuous, static_batch
 
     from infercast.vocabulary import check_number
@@ -393,7 +393,7 @@ def estimate_with_uncertainty(model, chip, *, samples: int = 2000, seed: int = 0
     est = estimate(model, chip, **estimate_kwargs)
     dk = {k: estimate_kwargs[k] for k in ("tp", "pp", "ep", "weights", "kv", "engine", "profile")
           if k in estimate_kwargs}
-    dep = deployment(model, chip, **dk)
+    dep = with_rank_tokens(deployment(model, chip, **dk), est.rank_tokens)  # the point estimate's step budget
     eff = dep.eff
     spreads = {k: parse(DEFAULT_EFFICIENCY_SPREAD, k) for k in EFFICIENCY_INPUTS}
     for k, v in (efficiency or {}).items():

@@ -74,7 +74,8 @@ def register(app: typer.Typer) -> None:
         if uncertainty:
             from infercast.analyses.uncertainty import estimate_with_uncertainty
 
-            shape = dict(kw, tp=e.tp, pp=e.pp, ep=e.ep, weights=e.weights)  # the shape chosen, not chosen again
+            # the shape and step budget chosen, not chosen again
+            shape = dict(kw, tp=e.tp, pp=e.pp, ep=e.ep, weights=e.weights, rank_tokens=e.rank_tokens)
             ranges = estimate_with_uncertainty(model, chip, samples=samples, seed=seed, **shape)
         rec = None
         if recipe:

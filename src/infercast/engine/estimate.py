@@ -13,7 +13,7 @@ import numpy as np
 
 from infercast.engine.memory import plan
 from infercast.engine.serving import _micro, best_under_latency, continuous, max_concurrency, static_batch
-from infercast.engine.step import BOUND_CLASSES, Deployment, bound_breakdown, deployment
+from infercast.engine.step import BOUND_CLASSES, Deployment, bound_breakdown, deployment, with_rank_tokens
 from infercast.errors import InfercastError
 from infercast.specs import precision as P
 from infercast.vocabulary import check_number
@@ -57,6 +57,7 @@ class Estimate:
     essay_upper_forward_passes_per_s: float  # the essay's approximation: peak / (2 x active parameters)
     lower_forward_passes_per_s: float
     notes: list[str] = field(default_factory=list)
+    rank_tokens: int = 8192  # tokens one attention group's step may hold (the engine's step budget per group)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -136,14 +137,15 @@ def estimate(model, chip, *, gpus: int | None = None, tp: int | None = None, pp:
              input_len: int = 1024, output_len: int = 256, concurrency: float | None = None,
              max_throughput: bool = False, static: bool = False, tpot_max: float | None = None,
              ttft_max: float | None = None, profile=None, speed_of_light: bool = False,
-             allow_long_context: bool = False) -> Estimate:
+             allow_long_context: bool = False, rank_tokens: int | None = None) -> Estimate:
     """Estimate serving `model` on `gpus` x `chip` (replicas of tp*pp GPUs).
 
     Give `concurrency` (requests in flight across all GPUs), or `max_throughput=True` (largest
     batch that fits), or latency targets (`tpot_max`, `ttft_max` seconds): the largest batch
     that meets them, judged under the same batching (`static` or continuous) that is reported.
     tp, pp, ep all None: the planner chooses the shape for the targets (`planned_shape`; for a
-    fixed concurrency, the max-throughput shape); some given: the others are 1.
+    fixed concurrency, the max-throughput shape); some given: the others are 1. `rank_tokens`: the step budget
+    of one attention group (default: the engine's; the planner's own choice when it chooses the shape).
     """
     input_len = check_number("input_len", input_len, integer=True, allow_none=False)
     output_len = check_number("output_len", output_len, integer=True, allow_none=False)
@@ -151,6 +153,7 @@ def estimate(model, chip, *, gpus: int | None = None, tp: int | None = None, pp:
     ttft_max = check_number("max_ttft", ttft_max)
     concurrency = check_number("concurrency", concurrency)
     gpus = check_number("gpus", gpus, integer=True)
+    budget = check_number("rank_tokens", rank_tokens, integer=True)
     notes_shape: list[str] = []
     if tp is None and pp is None and ep is None:
         from infercast.specs.model import get_model
@@ -160,6 +163,7 @@ def estimate(model, chip, *, gpus: int | None = None, tp: int | None = None, pp:
                            output_len=output_len, tpot_max=tpot_max, ttft_max=ttft_max, profile=profile,
                            speed_of_light=speed_of_light)
         tp, pp, ep = pt["tp"], pt["pp"], pt["ep"]
+        budget = budget or pt.get("rank_tokens")
         notes_shape.append(f"shape chosen by the planner: tp {tp}, pp {pp}, ep {ep} (best output tokens/s per GPU "
                            + ("meeting the latency targets)" if tpot_max is not None or ttft_max is not None
                               else "at max throughput)"))
@@ -167,6 +171,13 @@ def estimate(model, chip, *, gpus: int | None = None, tp: int | None = None, pp:
     dep = deployment(model, chip, tp=tp, pp=pp, ep=ep, weights=weights, kv=kv, engine=engine, profile=profile,
                      speed_of_light=speed_of_light)
     check_context(dep.model, input_len, output_len, allow_long_context)
+    if budget and budget != dep.rank_tokens:  # prompts chunked finer (or coarser) than the engine's default
+        default = dep.rank_tokens
+        dep = with_rank_tokens(dep, budget)
+        notes_shape.append(f"step budget {dep.rank_tokens:,} tokens per attention group (the engine's default "
+                           f"{default:,}; the recipe's max_num_tokens / max-num-batched-tokens / chunked-prefill-size)"
+                           + (": prompts chunked finer, so a step that carries one meets the speed target"
+                              if rank_tokens is None else ""))
     per = dep.gpus
     gpus = per if gpus is None else gpus
     if gpus < per or gpus % per:
@@ -227,7 +238,7 @@ def estimate(model, chip, *, gpus: int | None = None, tp: int | None = None, pp:
         memory=mp.as_dict(), efficiency_source=dep.eff.source, engine_source=dep.engine.source,
         upper_forward_passes_per_s=b.upper_forward_passes_per_s,
         essay_upper_forward_passes_per_s=b.essay_upper_forward_passes_per_s,
-        lower_forward_passes_per_s=b.lower_forward_passes_per_s, notes=notes)
+        lower_forward_passes_per_s=b.lower_forward_passes_per_s, notes=notes, rank_tokens=int(dep.rank_tokens))
 
 
 __all__ = ["Estimate", "estimate", "planned_shape", "BOUND_CLASSES", "Deployment", "check_context", "operators_of"]

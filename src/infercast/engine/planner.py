@@ -29,7 +29,7 @@ from infercast.engine import serving as S
 from infercast.engine.disagg import Pools, decode_tpot, kv_transfer_time, prefill_rate
 from infercast.engine.memory import max_sequences
 from infercast.engine.speculative import Speculation
-from infercast.engine.step import deployment
+from infercast.engine.step import deployment, with_rank_tokens
 from infercast.errors import DamagedInstallError, InfercastError
 from infercast.specs.hardware import Chip, get_chip
 from infercast.specs.model import ModelSpec, get_model
@@ -376,19 +376,22 @@ def plan(model, chip, workload: Workload | None = None, targets: Targets | None 
                 pp_s, cmax = pp_ok[fit], cmax[fit]
                 agg.append((dep, pp_s))
                 rows, conc = _grid(cmax, sp.points)
-                pp_a = pp_s[rows]
-                for spec in sp.speculative:
-                    r = S.continuous(dep, I, O, conc, pp=pp_a, spec=spec)
-                    tail = r
-                    if z > 0:
-                        occ = np.minimum(conc + z * np.sqrt(conc), cmax[rows])
-                        tail = S.continuous(dep, I, O, occ, pp=pp_a, spec=spec)
-                    label = {"precision": prec, "kv": dep.kv, "engine": dep.engine.name,
-                             "speculative": spec.describe() if spec else None, "disaggregated": None}
-                    col.add(label, {"tp": tp, "pp": pp_a, "ep": ep, "dp": dep.attn_dp, "gpus": width * pp_a,
-                                    "concurrency": conc, "tpot_tail_s": tail["tpot_s"], "ttft_tail_s": tail["ttft_s"],
-                                    **{k: r[k] for k in ("output_tok_s_per_gpu", "input_tok_s_per_gpu",
-                                                         "tokens_per_s_per_user", "ttft_s", "tpot_s", "e2e_s")}})
+                for d, rows, conc in ((dep, rows, conc), *_budget_variants(dep, pp_s, cmax, sp.points, t)):
+                    pp_a = pp_s[rows]
+                    for spec in sp.speculative:
+                        r = S.continuous(d, I, O, conc, pp=pp_a, spec=spec)
+                        tail = r
+                        if z > 0:
+                            occ = np.minimum(conc + z * np.sqrt(conc), cmax[rows])
+                            tail = S.continuous(d, I, O, occ, pp=pp_a, spec=spec)
+                        label = {"precision": prec, "kv": d.kv, "engine": d.engine.name,
+                                 "speculative": spec.describe() if spec else None, "disaggregated": None,
+                                 "rank_tokens": d.rank_tokens if d is not dep else None}
+                        col.add(label, {"tp": tp, "pp": pp_a, "ep": ep, "dp": d.attn_dp, "gpus": width * pp_a,
+                                        "concurrency": conc, "tpot_tail_s": tail["tpot_s"],
+                                        "ttft_tail_s": tail["ttft_s"],
+                                        **{k: r[k] for k in ("output_tok_s_per_gpu", "input_tok_s_per_gpu",
+                                                             "tokens_per_s_per_user", "ttft_s", "tpot_s", "e2e_s")}})
     if sp.disaggregated:
         pre = _best_prefill(agg, I)
         if pre is not None:
@@ -407,6 +410,25 @@ def plan(model, chip, workload: Workload | None = None, targets: Targets | None 
     if t.any and p.best is None:
         p.notes.append(f"no configuration meets {t.describe()}")
     return p
+
+
+# step budgets per attention group searched below the engine's default, under a speed target only
+BUDGETS = (512, 1024, 2048, 4096)
+
+
+def _budget_variants(dep, pp_s, cmax, points: int, t: Targets) -> list:
+    """The deployment with smaller step budgets (tokens per attention group's step: TensorRT-LLM max_num_tokens,
+    vLLM max_num_batched_tokens, SGLang chunked-prefill-size / dp), searched when a speed target is set and the
+    shape has lanes a step waits for (attention-DP groups or pipeline micro-batches): there each prompt chunk
+    holds up the whole step (`serving.busiest_share`), and an engine tuned for latency chunks prompts finer at
+    the price of TTFT. Without lanes the budget moves TTFT but barely the mean step, so only the pipeline depths
+    with lanes are searched. Returns (deployment, grid rows, concurrency) per budget."""
+    lanes = np.ones_like(pp_s, dtype=bool) if dep.attn_dp > 1 else pp_s > 1
+    if t.tpot_limit is None or not lanes.any():
+        return []
+    rows, conc = _grid(cmax[lanes], points)
+    rows = np.flatnonzero(lanes)[rows]
+    return [(with_rank_tokens(dep, b), rows, conc) for b in BUDGETS if b < dep.rank_tokens]
 
 
 def _best_prefill(agg, I):
@@ -441,7 +463,7 @@ def _disaggregated(agg, pre, I, O, sp: Space, col: _Collector, z: float) -> None
             xfer = float(kv_transfer_time(pools, I))
             ttft = t_one + xfer
             label = {"precision": dep.weights, "kv": dep.kv, "engine": dep.engine.name,
-                     "speculative": spec.describe() if spec else None,
+                     "speculative": spec.describe() if spec else None, "rank_tokens": None,
                      "disaggregated": f"prefill tp{best_p.tp}" + (f"ep{best_p.expert_shards}" if best_p.model.moe else "")
                                       + f" ({best_p.weights}); decode tp{dep.tp}" + (f"dp{dep.attn_dp}ep{dep.expert_shards}"
                                                                                      if dep.attn_dp > 1 else "")

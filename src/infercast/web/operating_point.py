@@ -81,7 +81,8 @@ def _point(best: dict, chosen_by: str, targets: Targets, replicas: int = 1) -> O
         replicas=replicas, concurrency=best["concurrency"] * replicas,
         **{k: best[k] for k in ("output_tok_s_per_gpu", "input_tok_s_per_gpu", "tokens_per_s_per_user", "ttft_s",
                                 "tpot_s", "e2e_s")},
-        speculative=best.get("speculative"), disaggregated=best.get("disaggregated"))
+        speculative=best.get("speculative"), disaggregated=best.get("disaggregated"),
+        rank_tokens=best.get("rank_tokens"))
 
 
 def _from_estimate(e: Estimate, targets: Targets) -> OperatingPoint:
@@ -170,7 +171,8 @@ class ChipRun:
                          "the decode pool's shape")
         try:
             e = self._estimate(tp=best["tp"], pp=best["pp"], ep=best["ep"], weights=best["precision"], kv=best["kv"],
-                               gpus=gpus, concurrency=best["concurrency"] * replicas)
+                               gpus=gpus, concurrency=best["concurrency"] * replicas,
+                               rank_tokens=best.get("rank_tokens"))
         except InfercastError as err:
             return None, notes + [f"no breakdown at this point: {err}"]
         return e, notes

@@ -241,6 +241,8 @@ class OperatingPoint(BaseModel):
     e2e_s: float
     speculative: Optional[str] = None
     disaggregated: Optional[str] = None
+    rank_tokens: Optional[int] = Field(None, description="step budget per attention group when the planner chose one "
+                                                         "below the engine's default (prompts chunked finer)")
 
 
 class EstimateItem(BaseModel):
