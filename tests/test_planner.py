@@ -117,3 +117,8 @@ def test_under_a_speed_target_the_planner_chunks_prompts_finer_where_a_step_wait
     trt, sgl = launches["tensorrt-llm"], launches["sglang"]
     assert trt[trt.index("--max_num_tokens") + 1] == str(e.rank_tokens)
     assert sgl[sgl.index("--chunked-prefill-size") + 1] == str(e.rank_tokens * dp)  # SGLang's is split over DP ranks
+    # an engine's own default is not a choice: vLLM's memory-sized 2,048 on an A100 leaves the recipes at 8,192
+    plain = estimate("llama-3-8b", "a100-sxm-80gb", engine="vllm", concurrency=8)
+    assert plain.rank_tokens is None
+    v = {x.engine: x.argv for x in recipe_for_estimate(plain).launches}["vllm"]
+    assert v[v.index("--max-num-batched-tokens") + 1] == "8192"

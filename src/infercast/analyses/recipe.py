@@ -171,8 +171,9 @@ def recipe(model, point: dict, *, chip: str = "", input_len: int, output_len: in
         notes.append(f"batch sizes are the {point['engine']} profile's operating point; another engine's scheduler may "
                      "hold a different batch at the same latency (estimate with its engine profile to compare)")
     if budget != TOKEN_BUDGET:
-        notes.append(f"step budget {budget:,} tokens per attention group, below the engines' {TOKEN_BUDGET:,}: prompts are "
-                     "chunked finer so that a step carrying one still meets the speed target (TTFT grows)")
+        notes.append(f"step budget {budget:,} tokens per attention group instead of {TOKEN_BUDGET:,}"
+                     + (": prompts are chunked finer so that a step carrying one still meets the speed target (TTFT "
+                        "grows)" if budget < TOKEN_BUDGET else ""))
     launches = (_vllm(m, path, tp, pp, ep, dp, conc, context, prec, kv, spec, budget),
                 _sglang(m, path, tp, pp, ep, dp, conc, context, prec, kv, spec, budget),
                 _trtllm(m, path, tp, pp, ep, dp, conc, context, prec, kv, spec, budget))

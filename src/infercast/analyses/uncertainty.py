@@ -393,7 +393,9 @@ def estimate_with_uncertainty(model, chip, *, samples: int = 2000, seed: int = 0
     est = estimate(model, chip, **estimate_kwargs)
     dk = {k: estimate_kwargs[k] for k in ("tp", "pp", "ep", "weights", "kv", "engine", "profile")
           if k in estimate_kwargs}
-    dep = with_rank_tokens(deployment(model, chip, **dk), est.rank_tokens)  # the point estimate's step budget
+    dep = deployment(model, chip, **dk)
+    if est.rank_tokens:  # the point estimate's step budget
+        dep = with_rank_tokens(dep, est.rank_tokens)
     eff = dep.eff
     spreads = {k: parse(DEFAULT_EFFICIENCY_SPREAD, k) for k in EFFICIENCY_INPUTS}
     for k, v in (efficiency or {}).items():

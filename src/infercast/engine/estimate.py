@@ -57,7 +57,9 @@ class Estimate:
     essay_upper_forward_passes_per_s: float  # the essay's approximation: peak / (2 x active parameters)
     lower_forward_passes_per_s: float
     notes: list[str] = field(default_factory=list)
-    rank_tokens: int = 8192  # tokens one attention group's step may hold (the engine's step budget per group)
+    # tokens one attention group's step may hold where not the engine's default (the planner's choice for a speed
+    # target, or given); None: the engine's own step budget
+    rank_tokens: int | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -171,7 +173,9 @@ def estimate(model, chip, *, gpus: int | None = None, tp: int | None = None, pp:
     dep = deployment(model, chip, tp=tp, pp=pp, ep=ep, weights=weights, kv=kv, engine=engine, profile=profile,
                      speed_of_light=speed_of_light)
     check_context(dep.model, input_len, output_len, allow_long_context)
-    if budget and budget != dep.rank_tokens:  # prompts chunked finer (or coarser) than the engine's default
+    if budget == dep.rank_tokens:
+        budget = None
+    if budget:  # prompts chunked finer (or coarser) than the engine's default
         default = dep.rank_tokens
         dep = with_rank_tokens(dep, budget)
         notes_shape.append(f"step budget {dep.rank_tokens:,} tokens per attention group (the engine's default "
@@ -238,7 +242,8 @@ def estimate(model, chip, *, gpus: int | None = None, tp: int | None = None, pp:
         memory=mp.as_dict(), efficiency_source=dep.eff.source, engine_source=dep.engine.source,
         upper_forward_passes_per_s=b.upper_forward_passes_per_s,
         essay_upper_forward_passes_per_s=b.essay_upper_forward_passes_per_s,
-        lower_forward_passes_per_s=b.lower_forward_passes_per_s, notes=notes, rank_tokens=int(dep.rank_tokens))
+        lower_forward_passes_per_s=b.lower_forward_passes_per_s, notes=notes,
+        rank_tokens=int(budget) if budget else None)
 
 
 __all__ = ["Estimate", "estimate", "planned_shape", "BOUND_CLASSES", "Deployment", "check_context", "operators_of"]
