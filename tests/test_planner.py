@@ -122,3 +122,25 @@ def test_under_a_speed_target_the_planner_chunks_prompts_finer_where_a_step_wait
     assert plain.rank_tokens is None
     v = {x.engine: x.argv for x in recipe_for_estimate(plain).launches}["vllm"]
     assert v[v.index("--max-num-batched-tokens") + 1] == "8192"
+
+
+def test_the_step_budget_can_be_given_on_the_command_line():
+    """`estimate --rank-tokens 512`: the step runs at that budget (a smaller TPOT for an attention-DP shape carrying
+    prompt chunks), the JSON says so and the recipe emits it; a budget out of range is one line and exit 2."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from infercast.cli import app
+
+    runner = CliRunner()
+    base = ["estimate", "-m", "deepseek-v3", "-c", "h100-sxm", "-w", "fp8", "--tp", "2", "--ep", "16", "-k", "800",
+            "-i", "2000", "-o", "500", "--json"]
+    fine = json.loads(runner.invoke(app, base + ["--rank-tokens", "512", "--recipe"]).stdout)
+    coarse = json.loads(runner.invoke(app, base).stdout)
+    assert fine["rank_tokens"] == 512 and coarse["rank_tokens"] is None
+    assert fine["tpot_s"] < coarse["tpot_s"]
+    trt = next(x for x in fine["recipe"]["launches"] if x["engine"] == "tensorrt-llm")["argv"]
+    assert trt[trt.index("--max_num_tokens") + 1] == "512"
+    bad = runner.invoke(app, base + ["--rank-tokens", "0"])
+    assert bad.exit_code == 2 and bad.stderr.strip().count("\n") == 0 and "--rank-tokens" in bad.stderr

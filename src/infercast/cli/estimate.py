@@ -52,6 +52,7 @@ def register(app: typer.Typer) -> None:
         min_tps_user: Optional[float] = opt("min_tps_user", None),
         max_ttft: Optional[float] = opt("max_ttft", None),
         max_tpot: Optional[float] = opt("max_tpot", None),
+        rank_tokens: Optional[int] = opt("rank_tokens", None, integer=True),
         profile: Optional[str] = opt("profile", None),
         speed_of_light: bool = typer.Option(False, "--speed-of-light", help="datasheet peaks, no overheads: the physics bound"),
         uncertainty: bool = typer.Option(False, "--uncertainty", help="P10/P50/P90 ranges (Monte Carlo, includes the model's validation error)"),
@@ -68,14 +69,15 @@ def register(app: typer.Typer) -> None:
             max_throughput = True
         kw = dict(gpus=gpus, tp=tp, pp=pp, ep=ep, weights=weights, kv=kv, engine=engine, input_len=input_len,
                   output_len=output_len, concurrency=concurrency, max_throughput=max_throughput, static=static,
-                  tpot_max=tpot_max, ttft_max=max_ttft, profile=load_profile(profile), speed_of_light=speed_of_light)
+                  tpot_max=tpot_max, ttft_max=max_ttft, profile=load_profile(profile), speed_of_light=speed_of_light,
+                  rank_tokens=rank_tokens)
         e = run_estimate(model, chip, **kw)
         ranges = None
         if uncertainty:
             from infercast.analyses.uncertainty import estimate_with_uncertainty
 
             # the shape and step budget chosen, not chosen again
-            shape = dict(kw, tp=e.tp, pp=e.pp, ep=e.ep, weights=e.weights, rank_tokens=e.rank_tokens)
+            shape = dict(kw, tp=e.tp, pp=e.pp, ep=e.ep, weights=e.weights, rank_tokens=e.rank_tokens or rank_tokens)
             ranges = estimate_with_uncertainty(model, chip, samples=samples, seed=seed, **shape)
         rec = None
         if recipe:
