@@ -81,7 +81,8 @@ def test_gpt_oss_sliding_and_mxfp4():
     assert m.weight_bytes() == pytest.approx(get_model("gpt-oss-20b").weight_bytes(), rel=0.005)
 
 
-@pytest.mark.parametrize("names", ["self_attn", 7, None, {"a": 1}, [1, None, ["x"]], ["model.layers.*.self_attn"] * 100_000])
+@pytest.mark.parametrize("names", ["self_attn", 7, None, {"a": 1}, [1, None, ["x"]],
+                                   ["model.layers.*.self_attn"] * 100_000])
 def test_odd_modules_to_not_convert_never_fail(tmp_path: Path, names):
     """A hostile or odd `modules_to_not_convert` is read as far as it names modules, never an error."""
     raw = json.loads((HF / "gpt-oss-20b" / "config.json").read_text())

@@ -152,7 +152,10 @@ def recipe(model, point: dict, *, chip: str = "", input_len: int, output_len: in
         spec = None
     tp, pp, ep = int(point["tp"]), int(point["pp"]), int(point.get("ep", 1) or 1)
     dp = int(point.get("dp", 1) or 1)
-    budget = int(point.get("rank_tokens") or TOKEN_BUDGET)  # tokens per attention group's step
+    chosen = point.get("rank_tokens") is not None  # a step budget the planner chose (or given), per attention group
+    budget = int(point["rank_tokens"]) if chosen else TOKEN_BUDGET
+    # SGLang's chunked-prefill-size is the replica's, split over its DP ranks (server_args.py)
+    sglang_chunk = budget * dp if chosen else TOKEN_BUDGET
     conc = float(point["concurrency"])
     context = int(input_len) + int(output_len)
     prec, kv = str(point["precision"]), str(point.get("kv") or "bf16")
@@ -170,12 +173,12 @@ def recipe(model, point: dict, *, chip: str = "", input_len: int, output_len: in
     if point.get("engine"):
         notes.append(f"batch sizes are the {point['engine']} profile's operating point; another engine's scheduler may "
                      "hold a different batch at the same latency (estimate with its engine profile to compare)")
-    if budget != TOKEN_BUDGET:
+    if chosen:
         notes.append(f"step budget {budget:,} tokens per attention group instead of {TOKEN_BUDGET:,}"
                      + (": prompts are chunked finer so that a step carrying one still meets the speed target (TTFT "
                         "grows)" if budget < TOKEN_BUDGET else ""))
     launches = (_vllm(m, path, tp, pp, ep, dp, conc, context, prec, kv, spec, budget),
-                _sglang(m, path, tp, pp, ep, dp, conc, context, prec, kv, spec, budget),
+                _sglang(m, path, tp, pp, ep, dp, conc, context, prec, kv, spec, sglang_chunk),
                 _trtllm(m, path, tp, pp, ep, dp, conc, context, prec, kv, spec, budget))
     return Recipe(model=m.id, chip=chip, replicas=replicas, shape=shape, launches=launches, notes=tuple(notes))
 
@@ -213,7 +216,8 @@ def _vllm(m, path, tp, pp, ep, dp, conc, context, prec, kv, spec, budget=TOKEN_B
     return Launch("vllm", doc["version"], tuple(a), notes=tuple(notes))
 
 
-def _sglang(m, path, tp, pp, ep, dp, conc, context, prec, kv, spec, budget=TOKEN_BUDGET) -> Launch:
+def _sglang(m, path, tp, pp, ep, dp, conc, context, prec, kv, spec, chunk=TOKEN_BUDGET) -> Launch:
+    """`chunk`: --chunked-prefill-size, the replica's step budget (SGLang splits it over its DP ranks)."""
     doc = engine_args()["sglang"]
     width = max(tp, ep)
     a = list(doc["command"]) + ["--model-path", path, "--tp-size", str(width)]
@@ -228,8 +232,7 @@ def _sglang(m, path, tp, pp, ep, dp, conc, context, prec, kv, spec, budget=TOKEN
     if kv == "fp8":
         a += ["--kv-cache-dtype", "fp8_e4m3"]
     a += ["--context-length", str(context), "--max-running-requests", str(max(1, math.ceil(conc - 1e-9))),
-          # SGLang's chunked-prefill-size is the replica's, split over its DP ranks (server_args.py)
-          "--chunked-prefill-size", str(budget * dp if budget != TOKEN_BUDGET else TOKEN_BUDGET), "--mem-fraction-static", f"{get_engine('sglang').kv_fraction:g}"]
+          "--chunked-prefill-size", str(chunk), "--mem-fraction-static", f"{get_engine('sglang').kv_fraction:g}"]
     if spec is not None:
         algo = {"mtp": "NEXTN", "eagle": "EAGLE", "eagle3": "EAGLE3", "draft": "STANDALONE", "ngram": "NGRAM"}[spec.method]
         k = _spec_tokens(spec)

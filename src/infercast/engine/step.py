@@ -71,7 +71,9 @@ def with_rank_tokens(dep: Deployment, tokens: int) -> Deployment:
     """The deployment whose attention groups each take `tokens` per step: the engine's step budget set so
     (SGLang's budget is the replica's, split over its DP ranks: `Engine.dp_split_budget`)."""
     split = dep.attn_dp if dep.engine.dp_split_budget else 1
-    return dep if tokens == dep.rank_tokens else replace(dep, engine=replace(dep.engine, step_tokens=int(tokens) * split))
+    if tokens == dep.rank_tokens:
+        return dep
+    return replace(dep, engine=replace(dep.engine, step_tokens=int(tokens) * split))
 
 
 def _module_note(m: ModelSpec, w: str) -> str:
