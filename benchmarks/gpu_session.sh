@@ -8,6 +8,8 @@
 # the later steps. Usage, from anywhere:  bash benchmarks/gpu_session.sh
 # On an offline machine whose Python has the dependencies: SKIP_INSTALL=1 bash benchmarks/gpu_session.sh
 # Then, on any machine: python benchmarks/compare_profile.py <profile> (the card against the public tables).
+# SETS=moe runs the MoE session instead: calibrate times the routed-expert layers of mixtral-8x7b and qwen3-30b-a3b
+# (profile written as <chip>-moe-profile.json), and measure times both models' steps in bf16 (grouped GEMMs).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -50,22 +52,27 @@ if command -v nvidia-smi >/dev/null; then
 fi
 
 IC="$PY -m infercast.cli"
+SETS=${SETS:-dense}
+MODELS=llama-3-8b,qwen3-32b TAG=
+[ "$SETS" = moe ] && MODELS=mixtral-8x7b,qwen3-30b-a3b TAG=-moe
 
 # 1. calibrate: the profile is written under a temporary name, then renamed after the catalog id
 log "calibrate"
 TMP="$RES/profile-tmp.json"
-timeout 240 $IC calibrate --models llama-3-8b,qwen3-32b --sustained 20 --out "$TMP" 2>>"$OUT/calibrate.err" | tee -a "$LOG"
+SUST=20
+[ "$SETS" = moe ] && SUST=0
+timeout 240 $IC calibrate --models "$MODELS" --sustained $SUST --out "$TMP" 2>>"$OUT/calibrate.err" | tee -a "$LOG"
 CHIP=unknown-gpu
 if [ -s "$TMP" ]; then
   CHIP=$($PY -c "import json,sys; print(json.load(open(sys.argv[1])).get('catalog_id') or 'unknown-gpu')" "$TMP")
-  mv "$TMP" "$RES/$CHIP-profile.json"
-  log "profile: $RES/$CHIP-profile.json"
+  mv "$TMP" "$RES/$CHIP$TAG-profile.json"
+  log "profile: $RES/$CHIP$TAG-profile.json"
 else
   log "calibrate failed: see $OUT/calibrate.err"
   CHIP=$($PY -c "import torch; from infercast.gpu.calibrate import catalog_id; print(catalog_id(torch.cuda.get_device_name(0)) or 'unknown-gpu')")
 fi
-PROFILE="$RES/$CHIP-profile.json"
-CSV="$RES/$CHIP-steps.csv"
+PROFILE="$RES/$CHIP$TAG-profile.json"
+CSV="$RES/$CHIP$TAG-steps.csv"
 
 # 2. measure: decode steps in CUDA graphs, eager prefills. The llama-3-8b sets are the H100 OWN rows' shapes
 #    (data/measured/README.md), so the two cards compare row for row; qwen3-32b (64 GB of bf16 weights) adds a
@@ -83,6 +90,14 @@ measure_set() {  # measure_set MODEL TIMEOUT ARGS...: append the rows of one cal
     log "measure $model $* failed: see $OUT/measure.err"
   fi
 }
+if [ "$SETS" = moe ]; then
+  # 93 GB (mixtral) and 61 GB (qwen3-30b-a3b) of bf16 weights: one H200 holds either with a cache; the routed
+  # experts run as grouped GEMMs in CUDA graphs (gpu/moe.py). llama-3-8b's batch-1 and batch-64 steps repeat
+  # earlier sessions' rows, to show the day-to-day spread beside the new ones.
+  measure_set mixtral-8x7b 200 --batch 1,8,32,64,128 --context 1024 --prefill 512,2048,8192
+  measure_set qwen3-30b-a3b 200 --batch 1,8,32,64,128,256 --context 1024 --prefill 512,2048,8192
+  measure_set llama-3-8b 60 --batch 1,64 --context 1024 --prefill ""
+else
 measure_set llama-3-8b 150 --batch 1,8,32,64,128,256 --context 1024 --prefill 512,2048,8192
 measure_set llama-3-8b 90 --batch 32 --context 4096 --prefill 2048 --prefill-batch 4
 measure_set llama-3-8b 90 --batch 16 --context 16384 --prefill 1024 --prefill-batch 16
@@ -90,6 +105,7 @@ measure_set qwen3-32b 150 --batch 1,16,64 --context 1024 --prefill 2048
 # the same shapes with fp8 linear layers (torch._scaled_mm), where the card has fp8 tensor cores
 measure_set llama-3-8b 150 --weights fp8 --batch 1,8,32,64,128,256 --context 1024 --prefill 512,2048,8192
 measure_set qwen3-32b 150 --weights fp8 --batch 1,16,64 --context 1024 --prefill 2048
+fi
 [ -s "$CSV" ] || rm -f "$CSV"
 rm -f "$RES/part.csv"
 

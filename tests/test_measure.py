@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings, strategies as st
 from typer.testing import CliRunner
 
 from infercast.gpu.calibrate import NO_TORCH
@@ -68,14 +69,38 @@ def test_decode_step_grows_with_context():
     assert t[16384] > 1.2 * t[64], t
 
 
-def test_moe_model_runs_eager():
+def test_moe_model_runs_grouped_gemms(monkeypatch):
     pytest.importorskip("torch")
-    from infercast.gpu.measure import measure
+    import infercast.gpu.measure as M
 
-    rows = measure("mixtral-8x7b", batch="2", context="32", prefill="32", device="cpu", layers=1, scale="1/16",
-                   repeats=1)
+    rows = M.measure("mixtral-8x7b", batch="2", context="32", prefill="32", device="cpu", layers=1, scale="1/16",
+                     repeats=1)
     assert [r["scenario"] for r in rows] == ["decode-step", "prefill-step"]
-    assert all("MoE: eager top-2 loop over 8 experts" in r["notes"] for r in rows)
+    assert all("MoE: softmax top-2 of 8 experts" in r["notes"] and "torch._grouped_mm" in r["notes"] for r in rows)
+    # a PyTorch without the grouped GEMM falls back to the loop over experts, and says so
+    monkeypatch.setattr(M, "grouped_failure", lambda torch, dev, dtype: "no grouped GEMM here")
+    rows = M.measure("mixtral-8x7b", batch="2", context="32", prefill="", device="cpu", layers=1, scale="1/16",
+                     repeats=1)
+    assert "loop over the experts that received tokens (routing read on the host; no grouped GEMM here)" \
+        in rows[0]["notes"]
+
+
+@settings(max_examples=25, deadline=None)
+@given(tokens=st.integers(1, 70), experts=st.sampled_from([1, 4, 8, 32, 128]), k=st.integers(1, 8),
+       gated=st.booleans(), seed=st.integers(0, 2**16))
+def test_grouped_experts_equal_the_loop_over_experts(tokens, experts, k, gated, seed):
+    """The grouped-GEMM layer (device-side routing, padded groups) computes exactly what a loop over experts does,
+    for any routing: empty experts, all pairs on one expert, more pairs than the padding."""
+    torch = pytest.importorskip("torch")
+    from infercast.gpu.moe import RoutedExperts
+
+    k = min(k, experts)
+    torch.manual_seed(seed)
+    layer = RoutedExperts(torch, torch.device("cpu"), torch.float32, 32, 24, experts, k, gated)
+    x = torch.randn(tokens, 32)
+    got, want = layer(x), layer.reference(x)
+    assert got.shape == x.shape
+    assert torch.allclose(got, want, atol=1e-5, rtol=1e-4), (got - want).abs().max()
 
 
 def test_shapes_match_the_catalog():

@@ -189,6 +189,25 @@ class Timer:
         return statistics.median(times)
 
 
+def graphed(torch, dev, fn: Callable[[], Any]) -> Callable[[], Any]:
+    """Capture `fn` in a CUDA graph (after warm-up on a side stream); returns the replay callable."""
+    s = torch.cuda.Stream(dev)
+    s.wait_stream(torch.cuda.current_stream(dev))
+    with torch.cuda.stream(s):
+        for _ in range(2):
+            fn()
+    torch.cuda.current_stream(dev).wait_stream(s)
+    g = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(g):
+        fn()
+
+    def replay():
+        g.replay()
+
+    replay.graph = g
+    return replay
+
+
 # ---------------------------------------------------------------------------------------- sizes
 @dataclass
 class Sizes:
@@ -202,6 +221,7 @@ class Sizes:
     decode: list[tuple[int, int, int, int, int]]  # (batch, kv_heads, group, context, head_dim)
     launch_kernels: int
     repeats: int
+    moe_tokens: list[int] = field(default_factory=list)  # tokens entering one routed-expert layer
     notes: list[str] = field(default_factory=list)
 
 
@@ -211,7 +231,7 @@ def plan_sizes(dev_type: str, quick: bool, free_bytes: int | None = None) -> Siz
                      shape_m=[1, 16, 64], shape_div=16,
                      prefill=[(1, 4, 128, 64), (1, 4, 256, 64)],
                      decode=[(2, 2, 4, 128, 64), (2, 2, 4, 1024, 64)],
-                     launch_kernels=200, repeats=5 if quick else 9)
+                     launch_kernels=200, repeats=5 if quick else 9, moe_tokens=[1, 8, 32])
     ms = [1, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192]
     copy = 1 * GiB if quick else 4 * GiB
     if free_bytes is not None:  # source + destination must fit with room to spare
@@ -231,7 +251,10 @@ def plan_sizes(dev_type: str, quick: bool, free_bytes: int | None = None) -> Siz
                                                             (32, 8, 4, 1024, 128), (128, 8, 4, 1024, 128),
                                                             (32, 8, 4, 4096, 128), (16, 8, 4, 16384, 128),
                                                             (8, 8, 4, 65536, 128)],
-              launch_kernels=2000, repeats=10 if quick else 25)
+              launch_kernels=2000, repeats=10 if quick else 25,
+              # from one decode token (a few experts' weights) to a prefill chunk (every expert compute-bound)
+              moe_tokens=[1, 4, 16, 64, 256, 1024, 4096] if quick else
+              [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384])
     if copy < (1 * GiB if quick else 4 * GiB):
         s.notes.append(f"copy buffer reduced to {copy / GiB:.2f} GiB to fit free memory")
     return s
@@ -320,6 +343,42 @@ def model_gemm_shapes(model: str = "llama-3-8b", div: int = 1) -> list[tuple[str
         shapes += [("up", m.d_ff, d), ("down", d, m.d_ff)]
     shapes.append(("lm_head", m.vocab, d))
     return [(f"{model} {n}", r(N), r(K)) for n, N, K in shapes]
+
+
+def model_moe_shapes(model: str, div: int = 1) -> list[tuple[str, int, int, int, int, bool]]:
+    """(name, hidden, expert inter size, top-k, experts, gated) of a catalog model's routed experts; [] if dense."""
+    from infercast.specs.model import get_model
+
+    m = get_model(model)
+    if not m.moe:
+        return []
+    r = (lambda x: max(16, (x // div) // 16 * 16))
+    return [(f"{model} experts", r(m.d_model), r(m.moe.expert_d_ff), m.moe.active, m.moe.experts, m.mlp == "gated")]
+
+
+def measure_moe(torch, dev, timer: Timer, shapes, tokens: list[int], repeats: int, dtype) -> list[dict]:
+    """One routed-expert layer (`gpu.moe.RoutedExperts`: router, top-k, two grouped GEMMs, combine) per shape and
+    token count, in a CUDA graph on a GPU. The routing is a random router's over random inputs: close to uniform."""
+    from infercast.gpu.moe import RoutedExperts
+
+    rows = []
+    for name, d, ff, k, E, gated in shapes:
+        layer = RoutedExperts(torch, dev, dtype, d, ff, E, k, gated)
+        for T in tokens:
+            x = torch.randn(T, d, device=dev, dtype=dtype)
+            fn = (lambda x=x: layer(x))
+            if dev.type == "cuda":
+                fn = graphed(torch, dev, fn)
+            ms = timer.ms(fn, repeats=repeats, warmup=3)
+            flops = 2.0 * (3 if gated else 2) * d * ff * T * k
+            rows.append({"shape": name, "dtype": "bf16", "hidden": d, "inter": ff, "topk": k, "experts": E,
+                         "gated": gated, "tokens": T, "ms": round(ms, 6),
+                         "tflops": round(flops / (ms * 1e-3) / 1e12, 3)})
+            del fn, x
+        del layer
+        if dev.type == "cuda":
+            torch.cuda.empty_cache()
+    return rows
 
 
 def measure_attention_prefill(torch, dev, timer: Timer, cfgs, repeats: int, dtype) -> list[dict]:
@@ -434,7 +493,8 @@ def calibrate(device: str | None = "cuda", quick: bool = False,
     """Measure the device and return a calibration profile (a JSON-ready dict).
 
     `models`: catalog models whose weight shapes (one decoder layer and lm_head, at TP 1) are timed over M,
-    in bf16 and, where the card runs it, fp8. `sustained_s` > 0 (a GPU only) adds `gemm_sustained`: back-to-back
+    in bf16 and, where the card runs it, fp8; a MoE model's routed-expert layer is timed over the tokens entering
+    it (`moe`, bf16, grouped GEMMs, where this PyTorch has them). `sustained_s` > 0 (a GPU only) adds `gemm_sustained`: back-to-back
     GEMMs for that long, to see the clock fall at the power limit. `progress(label, fraction_done)` is called
     between steps.
     """
@@ -496,6 +556,16 @@ def calibrate(device: str | None = "cuda", quick: bool = False,
             except (RuntimeError, TypeError) as e:
                 fp8_failed.append(f"fp8 GEMM failed ({str(e).splitlines()[0][:160]}); fp8 rows omitted")
         steps.append((f"GEMM {name}", shape_step))
+    moe_shapes = [sh for mid in dict.fromkeys(models or ()) for sh in model_moe_shapes(mid, sz.shape_div)]
+    if moe_shapes:
+        from infercast.gpu.moe import grouped_failure
+
+        why_not = grouped_failure(torch, dev, bf16)
+        if why_not is None:
+            steps.append(("MoE layers", lambda: prof.update(
+                moe=measure_moe(torch, dev, timer, moe_shapes, sz.moe_tokens, max(3, sz.repeats // 2), bf16))))
+        else:
+            notes.append(f"MoE layers not timed: {why_not}")
     steps.append(("attention prefill", lambda: prof.update(
         attention_prefill=measure_attention_prefill(torch, dev, timer, sz.prefill, sz.repeats, bf16))))
     steps.append(("attention decode", lambda: prof.update(
@@ -536,6 +606,9 @@ def calibrate(device: str | None = "cuda", quick: bool = False,
     out["attention_prefill"] = ap
     out["attention_decode_gbps"] = max(r["gbps"] for r in ad)
     out["attention_decode"] = ad
+    if prof.get("moe"):
+        out["moe"] = prof["moe"]
+        out["moe_routing"] = "softmax top-k of a random router over random inputs (close to uniform)"
     out["launch_us"] = prof["launch_us"]
     out["graph_kernel_us"] = prof["graph_kernel_us"]
     if "gemm_sustained" in prof:
@@ -571,6 +644,8 @@ def summary_lines(profile: dict) -> list[str]:
              f"skinny GEMM (M <= 64) weight stream: {stream:,.1f} GB/s (median)",
              f"attention: prefill {profile['attention_prefill_tflops']:,.1f} TFLOP/s, "
              f"decode {profile['attention_decode_gbps']:,.1f} GB/s of KV",
+             *([f"MoE layers: {len(moe)} timings of {', '.join(dict.fromkeys(r['shape'] for r in moe))}, "
+                f"best {max(r['tflops'] for r in moe):,.1f} TFLOP/s"] if (moe := profile.get("moe")) else []),
              f"launch: {profile['launch_us']:.2f} us eager, {profile['graph_kernel_us']:.2f} us per kernel in a graph",
              *([f"sustained bf16 GEMM: {g['tflops_first']:,.1f} -> {g['tflops_last']:,.1f} TFLOP/s over {g['seconds']:g} s "
                 f"(x{g['ratio']:.2f})"] if (g := profile.get("gemm_sustained")) else []),

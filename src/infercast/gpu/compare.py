@@ -16,7 +16,7 @@ import numpy as np
 
 from infercast.engine.kernels import attention as KA
 from infercast.engine.kernels import gemm as KG
-from infercast.engine.kernels.source import BACKENDS, has_tables, measured_chip, read_columns
+from infercast.engine.kernels.source import BACKENDS, find_all, has_tables, measured_chip, read_columns
 from infercast.errors import InfercastError
 from infercast.specs.hardware import Chip, get_chip
 
@@ -27,7 +27,7 @@ ENGINES = tuple(BACKENDS)  # tensorrt-llm, vllm, sglang
 class Pair:
     """One profile measurement beside one engine's table at the same shape."""
 
-    kind: str  # "gemm" | "attention_prefill" | "attention_decode"
+    kind: str  # "gemm" | "attention_prefill" | "attention_decode" | "moe"
     shape: str  # human-readable shape, e.g. "bf16 M=8 N=4096 K=4096"
     engine: str
     table: str  # the table's file and release
@@ -35,7 +35,7 @@ class Pair:
     table_ms: float
     exact: bool  # the table holds a measured row at this very shape (else interpolated / nearest layout)
     dtype: str = "bf16"
-    m: int | None = None  # a GEMM's rows (None for attention)
+    m: int | None = None  # a GEMM's rows, a MoE layer's tokens (None for attention)
 
     @property
     def ratio(self) -> float:
@@ -91,6 +91,38 @@ def attention_pairs(chip: Chip, prof: dict, engine: str) -> list[Pair]:
     return out
 
 
+MOE_DTYPES = {"bf16": "bfloat16"}
+MOE_ROUTING = ("uniform", "balanced", "power_law_1.01")  # the closest to a random router's first
+
+
+def moe_pairs(chip: Chip, rows: list[dict], engine: str) -> list[Pair]:
+    """Each profile MoE layer beside the fastest row of the engine's MoE table at the same shape and token count
+    (one GPU), in the routing closest to the profile's; shapes or counts the table lacks are left out."""
+    refs = find_all(chip.id, engine, "moe", "moe_perf.parquet")
+    if not refs or not rows:
+        return []
+    names = ("moe_dtype", "num_tokens", "hidden_size", "inter_size", "topk", "num_experts", "moe_tp_size",
+             "moe_ep_size", "distribution", "latency")
+    c = read_columns(refs[0].path, names)
+    one = (c["moe_tp_size"] == 1) & (c["moe_ep_size"] == 1)
+    out = []
+    for r in rows:
+        dt = MOE_DTYPES.get(r.get("dtype", ""))
+        sel = one & (c["moe_dtype"].astype(str) == dt) & (c["num_tokens"] == r["tokens"]) \
+            & (c["hidden_size"] == r["hidden"]) & (c["inter_size"] == r["inter"]) & (c["topk"] == r["topk"]) \
+            & (c["num_experts"] == r["experts"])
+        dist = c["distribution"].astype(str)
+        for d in MOE_ROUTING:
+            hit = sel & (dist == d)
+            if hit.any():
+                what = (f"{r['dtype']} tokens={r['tokens']} hidden={r['hidden']} inter={r['inter']} "
+                        f"top-{r['topk']} of {r['experts']} ({r.get('shape', 'MoE')}; table routing {d})")
+                out.append(Pair("moe", what, engine, refs[0].detail, float(r["ms"]),
+                                float(np.min(c["latency"][hit])), True, r["dtype"], int(r["tokens"])))
+                break
+    return out
+
+
 def compare(prof: dict, engines: tuple[str, ...] = ENGINES) -> list[Pair]:
     """Every profile kernel beside each engine's table for the profile's chip (empty without tables)."""
     cid = prof.get("catalog_id")
@@ -105,7 +137,7 @@ def compare(prof: dict, engines: tuple[str, ...] = ENGINES) -> list[Pair]:
     rows = list(prof.get("gemm", [])) + list(prof.get("gemm_shapes", []))
     out = []
     for e in engines:
-        out += gemm_pairs(chip, rows, e) + attention_pairs(chip, prof, e)
+        out += gemm_pairs(chip, rows, e) + attention_pairs(chip, prof, e) + moe_pairs(chip, prof.get("moe", []), e)
     return out
 
 
@@ -114,7 +146,9 @@ def summary(pairs: list[Pair]) -> list[dict]:
     groups: dict[tuple, list[float]] = {}
     for p in pairs:
         band = ""
-        if p.m is not None:
+        if p.kind == "moe":
+            band = "tokens<=64" if p.m <= 64 else "tokens>=1024" if p.m >= 1024 else "64<tokens<1024"
+        elif p.m is not None:
             band = ("M<=64 (weight streaming)" if p.m <= 64 else "M>=1024 (compute)" if p.m >= 1024 else "64<M<1024")
         key = (p.kind, p.engine, p.dtype, band)
         groups.setdefault(key, []).append(p.ratio)

@@ -8,10 +8,12 @@ Decode: one step for B sequences that each hold `context` cached tokens, capture
 a GPU (eager on the CPU); lm_head over all B rows; argmax. Prefill: causal forward over B x S
 tokens, eager, lm_head on the last position only.
 
-MoE layers (Mixtral, gpt-oss, Qwen3-MoE, Llama-4): router, softmax top-k and a loop over the
-experts that received tokens (each a gate+up / down pair on its tokens), plus shared experts. The
-loop reads the routing on the host, so it cannot be captured in a CUDA graph: MoE models run eager
-(engine `pytorch-eager`, stated in the notes). MLA (DeepSeek-V3/R1) is not implemented.
+MoE layers (Mixtral, gpt-oss, Qwen3-MoE, Llama-4): router, softmax top-k, the token-expert pairs
+grouped by expert and two grouped GEMMs over all experts (`gpu.moe.RoutedExperts`, torch._grouped_mm),
+plus shared experts; nothing is read on the host, so MoE decode steps are captured in CUDA graphs too.
+Where this PyTorch has no grouped GEMM, or the experts are fp8, a loop over the experts that received
+tokens runs instead; it reads the routing on the host, so those steps run eager (engine
+`pytorch-eager`, stated in the notes). MLA (DeepSeek-V3/R1) is not implemented.
 Not modelled either: biases, sliding windows, attention sinks (stated in the notes where present).
 """
 from __future__ import annotations
@@ -25,7 +27,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, Callable
 
-from infercast.gpu.calibrate import Timer, catalog_id, fp8_support, require_torch, resolve_device
+from infercast.gpu.calibrate import Timer, catalog_id, fp8_support, graphed as _graphed, require_torch, resolve_device
+from infercast.gpu.moe import RoutedExperts, grouped_failure
 from infercast.errors import InfercastError
 from infercast.specs.model import ModelSpec, get_model
 
@@ -135,8 +138,7 @@ def shapes_for(spec: ModelSpec, layers: int | None = None, scale: float = 1.0) -
     if moe:
         shp = replace(shp, experts=moe.experts, top_k=moe.active, expert_d_ff=e_ff, shared_d_ff=sh_ff,
                       dense_layers=min(moe.dense_layers, n_layers), moe_every=moe.moe_every)
-        notes.append(f"MoE: eager top-{moe.active} loop over {moe.experts} experts (routing read on the host, "
-                     "no CUDA graph); random router")
+        notes.append(f"MoE: softmax top-{moe.active} of {moe.experts} experts, random router")
     if spec.bias or spec.qkv_bias:
         notes.append("linear biases omitted")
     if spec.sliding_layers:
@@ -192,10 +194,11 @@ def check_fits(model_id: str, dtype: str, need: dict, free: int, dev_name: str,
 class RandomDecoder:
     """Random weights in the model's shapes; `decode_step` and `prefill` build the timed callables."""
 
-    def __init__(self, torch, dev, dtype, shp: Shapes, seed: int = 0, fp8=None):
+    def __init__(self, torch, dev, dtype, shp: Shapes, seed: int = 0, fp8=None, grouped: bool = False):
         """`fp8`: a float8 dtype to store the linear layers' weights in (attention, MLP and expert projections;
         embedding, router and lm_head stay 16-bit, as fp8 checkpoints keep them); their inputs are cast to it
-        per call and multiplied by `torch._scaled_mm` (per-tensor scale 1, 16-bit output)."""
+        per call and multiplied by `torch._scaled_mm` (per-tensor scale 1, 16-bit output). `grouped`: routed
+        experts as grouped GEMMs (`gpu.moe.RoutedExperts`) instead of a host-side loop over experts."""
         self.torch, self.dev, self.dtype, self.shp = torch, dev, dtype, shp
         self.F = torch.nn.functional
         self.fp8 = fp8
@@ -223,8 +226,12 @@ class RandomDecoder:
                                  "wo": lin(s.d, s.heads * s.head_dim)}
             if s.is_moe(i):
                 mult = 2 if s.gated else 1
-                L["router"] = rnd(s.experts, s.d)
-                L["experts"] = [(lin(mult * s.expert_d_ff, s.d), lin(s.d, s.expert_d_ff)) for _ in range(s.experts)]
+                if grouped:
+                    L["routed"] = RoutedExperts(torch, dev, dtype, s.d, s.expert_d_ff, s.experts, s.top_k, s.gated)
+                else:
+                    L["router"] = rnd(s.experts, s.d)
+                    L["experts"] = [(lin(mult * s.expert_d_ff, s.d), lin(s.d, s.expert_d_ff))
+                                    for _ in range(s.experts)]
                 if s.shared_d_ff:
                     L["mlp"] = (lin(mult * s.shared_d_ff, s.d), lin(s.d, s.shared_d_ff))
             else:
@@ -282,8 +289,12 @@ class RandomDecoder:
         return self._lin(h, w_out)
 
     def _moe(self, x, L):
-        """x [T, d]: softmax top-k routing, then each expert on its own tokens (host-side loop)."""
+        """x [T, d]: softmax top-k routing, then each expert on its own tokens (grouped GEMMs, or a host-side
+        loop), plus the shared experts."""
         torch, s = self.torch, self.shp
+        if "routed" in L:
+            out = L["routed"](x)
+            return out + self._mlp(x, *L["mlp"]) if "mlp" in L else out
         probs = torch.softmax(self.F.linear(x, L["router"]).float(), dim=-1)
         w, idx = probs.topk(s.top_k, dim=-1)
         w = (w / w.sum(-1, keepdim=True)).to(x.dtype).reshape(-1)
@@ -304,7 +315,7 @@ class RandomDecoder:
         return out
 
     def _ffn(self, x, L):
-        if "router" in L:
+        if "router" in L or "routed" in L:
             shape = x.shape
             return self._moe(x.reshape(-1, shape[-1]), L).reshape(shape)
         return self._mlp(x, *L["mlp"])
@@ -375,25 +386,6 @@ class RandomDecoder:
         return fwd
 
 
-def _graphed(torch, dev, fn: Callable[[], Any]) -> Callable[[], Any]:
-    """Capture `fn` in a CUDA graph (after warm-up on a side stream); returns the replay callable."""
-    s = torch.cuda.Stream(dev)
-    s.wait_stream(torch.cuda.current_stream(dev))
-    with torch.cuda.stream(s):
-        for _ in range(2):
-            fn()
-    torch.cuda.current_stream(dev).wait_stream(s)
-    g = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(g):
-        fn()
-
-    def replay():
-        g.replay()
-
-    replay.graph = g
-    return replay
-
-
 # ---------------------------------------------------------------------------------------- driver
 def _ints(v, name: str) -> list[int]:
     if v is None or v == "":
@@ -457,7 +449,10 @@ def measure(model: str, batch="1,8,32", context="1024,4096", prefill="512,2048",
     check_fits(spec.id, dtype, need, _free_bytes(torch, dev), dev_name if dev.type == "cuda" else "the CPU",
                decode, pre)
 
-    graphs = dev.type == "cuda" and not shp.experts
+    # routed experts as grouped GEMMs where this PyTorch has them (16-bit experts): no host sync, so graphs too
+    why_not = grouped_failure(torch, dev, tdt) if shp.experts and f8 is None else None
+    grouped = bool(shp.experts) and f8 is None and why_not is None
+    graphs = dev.type == "cuda" and (not shp.experts or grouped)
     if dev.type == "cuda":
         engine = "pytorch-cudagraph" if graphs else "pytorch-eager"
         soft = f"PyTorch {torch.__version__.split('+')[0]} + " + (f"ROCm {torch.version.hip}" if torch.version.hip
@@ -476,6 +471,11 @@ def measure(model: str, batch="1,8,32", context="1024,4096", prefill="512,2048",
         notes.append("linear layers' weights in fp8 (e4m3), their inputs cast to fp8 per call (per-tensor scale 1, no "
                      "amax pass) and multiplied by torch._scaled_mm with bf16 output, rows padded to a multiple of 16; "
                      "embedding, router and lm_head in bf16")
+    if shp.experts:
+        notes.append("routed experts as two grouped GEMMs over all experts (torch._grouped_mm, pairs sorted by expert, "
+                     "groups padded to 16 rows)" if grouped else
+                     "routed experts as a loop over the experts that received tokens (routing read on the host"
+                     + (f"; {why_not})" if why_not else ")"))
     base_notes = "; ".join(notes)
 
     def row(kind: str, b: int, n: int, ms: float, what: str) -> dict:
@@ -500,7 +500,7 @@ def measure(model: str, batch="1,8,32", context="1024,4096", prefill="512,2048",
     rows: list[dict] = []
     with torch.inference_mode():
         tick(f"random weights ({need['weights'] / 1e9:.2f} GB)")
-        net = RandomDecoder(torch, dev, tdt, shp, fp8=f8)
+        net = RandomDecoder(torch, dev, tdt, shp, fp8=f8, grouped=grouped)
         for b, c in decode:
             tick(f"decode b{b} c{c}")
             step = net.decode_step(b, c)
