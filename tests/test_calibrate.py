@@ -72,6 +72,26 @@ def test_gemm_shapes_and_attention_rows(cpu_profile):
                for r in prof["attention_decode"])
 
 
+def test_a_moe_model_adds_its_routed_expert_layer_over_tokens(tmp_path):
+    pytest.importorskip("torch")
+    path = tmp_path / "moe-profile.json"
+    res = runner.invoke(app, ["calibrate", "--device", "cpu", "--quick", "--models", "qwen3-30b-a3b", "--out",
+                              str(path)])
+    assert res.exit_code == 0, res.output
+    assert "MoE layers: 3 timings of qwen3-30b-a3b experts" in res.stdout
+    prof = json.loads(path.read_text())
+    rows = prof["moe"]
+    # the catalog shape divided by 16 on a CPU (hidden 2048 -> 128, expert FFN 768 -> 48), top-8 of 128 kept
+    assert {(r["hidden"], r["inter"], r["topk"], r["experts"]) for r in rows} == {(128, 48, 8, 128)}
+    assert [r["tokens"] for r in rows] == [1, 8, 32]
+    for r in rows:
+        assert r["tflops"] == pytest.approx(2 * 3 * r["hidden"] * r["inter"] * r["topk"] * r["tokens"]
+                                            / (r["ms"] * 1e-3) / 1e12, abs=2e-3)
+    # and an estimate reads them back as the card's MoE curve
+    eff = efficiency_for(get_chip("h200-sxm"), prof)
+    assert set(eff.profile_moe) == {("bf16", 128.0, 48.0, 8.0, 128.0)}
+
+
 def test_json_flag_prints_the_profile():
     pytest.importorskip("torch")
     res = runner.invoke(app, ["calibrate", "--device", "cpu", "--quick", "--json"])

@@ -76,3 +76,19 @@ def test_attention_rows_compare_with_the_attention_tables():
 def test_a_profile_without_tables_to_compare_is_a_one_line_error(prof, words):
     with pytest.raises(InfercastError, match=words):
         compare(prof)
+
+
+def test_a_profiled_moe_layer_meets_each_engines_measured_row_at_the_same_shape_and_tokens():
+    # aiconfigurator-core 0.12.0, h200_sxm moe tables, Mixtral's expert layer (4096 x 14336, top-2 of 8) on one GPU,
+    # balanced routing: TensorRT-LLM 1.3.0rc20 0.191 ms at 1 token and 3.59 ms at 4,096 tokens
+    rows = [{"shape": "mixtral-8x7b experts", "dtype": "bf16", "hidden": 4096, "inter": 14336, "topk": 2,
+             "experts": 8, "gated": True, "tokens": n, "ms": ms} for n, ms in ((1, 0.25), (4096, 3.6), (3, 1.0))]
+    pairs = [p for p in compare({**PROFILE, "catalog_id": "h200-sxm", "moe": rows}) if p.kind == "moe"]
+    assert {p.engine for p in pairs} == {"tensorrt-llm", "vllm", "sglang"}
+    assert len(pairs) == 3 * 2  # 3 tokens is on no table's grid: left out, not interpolated
+    trt = {p.m: p for p in pairs if p.engine == "tensorrt-llm"}
+    assert trt[1].table_ms == pytest.approx(0.1908, rel=1e-3) and trt[1].ratio == pytest.approx(0.25 / 0.1908,
+                                                                                                 rel=1e-3)
+    assert trt[4096].table_ms == pytest.approx(3.595, rel=1e-3) and "routing balanced" in trt[4096].shape
+    bands = {(s["engine"], s["band"]) for s in summary(pairs)}
+    assert ("tensorrt-llm", "tokens<=64") in bands and ("tensorrt-llm", "tokens>=1024") in bands

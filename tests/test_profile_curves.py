@@ -80,3 +80,41 @@ def test_hostile_per_shape_rows_are_one_line_errors(bad):
     with pytest.raises(InfercastError) as ei:
         efficiency_for(get_chip("h200-sxm"), {"copy_gbps": 4000.0, **bad})
     assert ei.value.field == "profile" and "\n" not in str(ei.value)
+
+
+# A routed-expert layer timed by `infercast calibrate --models mixtral-8x7b` (profile key `moe`, one GPU, bf16).
+# These times are constructed for the test (no H200 MoE profile has been measured yet): 0.2 ms at one token, the
+# weights of both experts; 0.7 ms at 64 tokens, all eight; then compute-bound.
+MIXTRAL_MOE = [{"shape": "mixtral-8x7b experts", "dtype": "bf16", "hidden": 4096, "inter": 14336, "topk": 2,
+                "experts": 8, "gated": True, "tokens": n, "ms": ms}
+               for n, ms in ((1, 0.2), (64, 0.7), (1024, 1.1), (16384, 9.0))]
+
+
+def test_an_estimate_times_a_moe_layer_the_profile_measured_from_that_measurement():
+    prof = {**H200, "moe": MIXTRAL_MOE}
+    e = estimate("mixtral-8x7b", "h200-sxm", gpus=1, tp=1, concurrency=1, input_len=1024, output_len=128,
+                 weights="bf16", profile=prof)
+    op = {o["name"]: o for o in e.operators}["experts"]
+    assert op["provenance"]["source"] == "profile" and "top-2 of 8 on one GPU" in op["provenance"]["detail"]
+    # the curve passes through the measured rows
+    eff = efficiency_for(get_chip("h200-sxm"), prof)
+    c = eff.profile_moe[("bf16", 4096.0, 14336.0, 2.0, 8.0)]
+    assert c.time([1, 64, 1024]) == pytest.approx([0.2e-3, 0.7e-3, 1.1e-3])
+    # batch 1: a mean step carries one decode token and a share of the next prompt's prefill into each of the 32
+    # MoE layers: between 32 x the one-token and 32 x the 64-token measurement
+    assert 32 * 0.2e-3 <= op["seconds"] <= 32 * 0.7e-3
+    # the same model split over two GPUs is not the layer the profile timed: NVIDIA's tables time it
+    e2 = estimate("mixtral-8x7b", "h200-sxm", gpus=2, tp=2, concurrency=1, input_len=1024, output_len=128,
+                  weights="bf16", profile=prof)
+    assert {o["name"]: o for o in e2.operators}["experts"]["provenance"]["source"] != "profile"
+
+
+@pytest.mark.parametrize("bad", [
+    {"moe": ["row"]},
+    {"moe": [{**MIXTRAL_MOE[0], "tokens": -4}]},
+    {"moe": [{**MIXTRAL_MOE[0], "ms": "fast"}]},
+])
+def test_hostile_moe_rows_are_one_line_errors(bad):
+    with pytest.raises(InfercastError) as ei:
+        efficiency_for(get_chip("h200-sxm"), {"copy_gbps": 4000.0, **bad})
+    assert ei.value.field == "profile" and "\n" not in str(ei.value)

@@ -41,6 +41,7 @@ class Efficiency:
     profile_gemm_shapes: object = None  # (dtype, N, K) -> time over M, where the profile measured that weight shape
     profile_attention_decode: object = None  # time over KV bytes (kernels.profile.Curve), measured on this card
     profile_attention_prefill: object = None  # time over causal FLOPs, measured on this card
+    profile_moe: object = None  # (dtype, hidden, inter, top-k, experts) -> time over tokens, measured on this card
     comm_tables_on_pcie: bool = False  # time PCIe hosts' collectives from tables too (off: their link model)
     # a serving run's compute-bound kernels at the power-limited clock: sustained / burst GEMM rate (1.0: not measured
     # or not limited); efficiency.json `sustained_compute`, or the profile's own `gemm_sustained`
@@ -283,6 +284,7 @@ def efficiency_for(chip: Chip, profile: str | Path | dict | None = None, speed_o
     shapes = prof.get("gemm_shapes", [])
     shape_curves = KP.gemm_curves(shapes, PROFILE_DTYPES, name) if isinstance(shapes, list) else {}
     att_dec, att_pre = KP.attention_curves(prof, name)
+    moe_curves = KP.moe_curves(prof.get("moe", []), name)
     bw = chip.bandwidth
     copy = _positive(prof, "copy_gbps", name)
     attn = _positive(prof, "attention_prefill_tflops", name)
@@ -296,7 +298,7 @@ def efficiency_for(chip: Chip, profile: str | Path | dict | None = None, speed_o
         attention_compute=min(1.0, attn * 1e12 / chip.peak_flops("bf16")) if attn else base.attention_compute,
         profiled_attention=attn is not None, profiled_copy=copy is not None, kernel_us=kus,
         profile_gemm=gemm_tab, profile=name, profile_gemm_shapes=shape_curves or None,
-        profile_attention_decode=att_dec, profile_attention_prefill=att_pre,
+        profile_attention_decode=att_dec, profile_attention_prefill=att_pre, profile_moe=moe_curves or None,
         sustained_compute=_profile_sustained(prof, name) or base.sustained_compute,
         elementwise_note=f"copy rate measured on {label}" if copy else base.elementwise_note,
         source=f"calibration profile of {label} measured {prof.get('measured', '?')}; elsewhere {base.source}")

@@ -160,6 +160,9 @@ class Timer:
         prec = self.dep.compute
         tc, tm = self._roof(op.flops, op.nbytes, prec)
         live = s["tokens"] > 0
+        mine = self._profile_moe(op)
+        if mine is not None:
+            return mine
         who, ver = self._tables("moe")
         wide = self._wide_ep(op, who, ver)
         if wide is not None:
@@ -195,6 +198,22 @@ class Timer:
         return Timed(op, op.count * t, Provenance("fallback", f"grouped GEMM at {eta_c:.2f} of {prec} peak, weights at "
                                                               f"{eta_w:.2f} of HBM ({self.eff.moe_note})"),
                      op.count * tc, op.count * tm)
+
+    def _profile_moe(self, op: Op) -> Timed | None:
+        """A routed-expert layer the card's profile timed at this very shape, with every expert on one GPU (the
+        profile's layers ran on one card: no expert or tensor split); None otherwise."""
+        s = op.shape
+        if not self.eff.profile_moe or s["es"] != 1 or op.dtype not in ("bf16", "fp16"):
+            return None
+        curve = self.eff.profile_moe.get(("bf16", float(s["hidden"]), float(s["inter"]), float(s["topk"]),
+                                          float(s["experts"])))
+        if curve is None:
+            return None
+        tc, tm = self._roof(op.flops, op.nbytes, self.dep.compute)
+        t = np.where(s["tokens"] > 0, curve.time(np.maximum(s["tokens"], 1)), 0.0)
+        how = (f"{self.eff.profile}: MoE layer measured at hidden {s['hidden']:.0f}, inter {s['inter']:.0f}, "
+               f"top-{s['topk']:.0f} of {s['experts']:.0f} on one GPU")
+        return Timed(op, op.count * t, Provenance("profile", how), op.count * tc, op.count * tm)
 
     def _wide_ep(self, op: Op, who: str | None, ver: str | None) -> Timed | None:
         """A wide-EP layer (attention data-parallel, experts over EP ranks, DeepEP + DeepGEMM as SGLang and vLLM

@@ -55,11 +55,13 @@ class RoutedExperts:
     def weight_bytes(self) -> int:
         return sum(t.numel() * t.element_size() for t in (self.router, self.w_in, self.w_out))
 
-    def __call__(self, x) -> Any:
-        """x [T, d] -> [T, d]: route, group by expert, two grouped GEMMs, combine."""
+    def __call__(self, x, logits=None) -> Any:
+        """x [T, d] -> [T, d]: route, group by expert, two grouped GEMMs, combine. `logits` [T, E]: the router's
+        output computed beforehand (calibrate times the layer without the router GEMM, as the engines' MoE tables
+        do and as `engine.operators` counts the router apart)."""
         torch, F, E, k = self.torch, self.F, self.experts, self.top_k
         T = x.shape[0]
-        probs = torch.softmax(F.linear(x, self.router).float(), dim=-1)
+        probs = torch.softmax((F.linear(x, self.router) if logits is None else logits).float(), dim=-1)
         w, idx = probs.topk(k, dim=-1)
         w = (w / w.sum(-1, keepdim=True)).to(x.dtype).reshape(-1)
         flat = idx.reshape(-1)  # [T k]: the expert of each token-expert pair

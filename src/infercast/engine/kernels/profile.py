@@ -1,9 +1,10 @@
 """A calibration profile's per-shape measurements (`infercast calibrate`) as time curves.
 
-A profile times GEMMs at the shapes of chosen models (`gemm_shapes`, each (dtype, N, K) over several M)
-and attention at several sizes (`attention_prefill`, `attention_decode`). Each becomes a curve of time
+A profile times GEMMs at the shapes of chosen models (`gemm_shapes`, each (dtype, N, K) over several M),
+attention at several sizes (`attention_prefill`, `attention_decode`) and MoE models' routed-expert layers
+(`moe`, each (hidden, inter, top-k, experts) over the tokens entering the layer). Each becomes a curve of time
 against one size variable: M for a GEMM of fixed weight, KV bytes for decode attention, causal FLOPs for
-prefill attention. Between measured sizes the time is interpolated in log-log; below the smallest the
+prefill attention, tokens for a MoE layer. Between measured sizes the time is interpolated in log-log; below the smallest the
 kernel is taken at the smallest one's time (a kernel this small is latency-bound: launch, ramp, tail);
 above the largest, at the largest one's rate (time proportional to size).
 """
@@ -89,3 +90,24 @@ def attention_curves(prof: dict, name: str) -> tuple[Curve | None, Curve | None]
         px.append(4.0 * b * h * s * s * d / 2)  # QK^T and AV over half the square [calibrate.measure_attention_prefill]
         pt.append(ms * 1e-3)
     return (curve(dx, dt) if len(dx) >= 2 else None), (curve(px, pt) if len(px) >= 2 else None)
+
+
+MoEKey = tuple  # (dtype, hidden, inter, top-k, experts)
+
+
+def moe_curves(rows: list, name: str) -> dict[MoEKey, Curve]:
+    """(dtype, hidden, inter, top-k, experts) -> seconds over tokens, for every routed-expert layer the profile
+    timed at two or more token counts on one GPU [calibrate.measure_moe]."""
+    pts: dict[MoEKey, list[tuple[float, float]]] = {}
+    for r in rows if isinstance(rows, list) else []:
+        if not isinstance(r, dict):
+            raise InfercastError(f"profile '{name}': every moe row must be an object", field="profile")
+        h, f, k, e, n, ms = (_num(r, c, name, "moe") for c in ("hidden", "inter", "topk", "experts", "tokens", "ms"))
+        pts.setdefault((str(r.get("dtype", "bf16")), h, f, k, e), []).append((n, ms * 1e-3))
+    out = {}
+    for key, p in pts.items():
+        if len({n for n, _ in p}) >= 2:
+            c = curve([n for n, _ in p], [t for _, t in p])
+            if c is not None:
+                out[key] = c
+    return out
