@@ -150,8 +150,16 @@ def mlperf_dataset(row: dict) -> dict:
     return sets.get(MLPERF_DATASET.get(row["model"], ""), {})
 
 
-def weights_default(row: dict, assumptions: list[str]) -> str | None:
-    """Column empty: the released dtype, except MLPerf closed submissions whose engines quantise."""
+# NVIDIA's MLPerf v5.0 Mixtral-8x7B engines are built from ModelOpt AutoQuantize checkpoints, which pick FP8 or NVFP4
+# per layer under an average-bits budget: B200 "mixtral-8x7b-instruct-v0.1-tp1pp1-fp4-e7.25" (7.25 effective bits over
+# FP8's 8 and NVFP4's 4: about 81 % of the weights stay FP8); closed/NVIDIA/code/mixtral-8x7b/tensorrt/builder.py and
+# code/mixtral-8x7b/modelopt/README.md of the v5.0 submission
+AUTOQUANT_FP8 = {"mixtral-8x7b"}
+
+
+def weights_default(row: dict, assumptions: list[str], autoquant: bool = True) -> str | None:
+    """Column empty: the released dtype, except MLPerf closed submissions whose engines quantise. `autoquant`: a
+    Blackwell Mixtral engine is taken as FP8, its AutoQuantize checkpoint's main format (off: as FP4)."""
     w = (row.get("weights") or "").strip().lower()
     if w:
         return w
@@ -163,6 +171,11 @@ def weights_default(row: dict, assumptions: list[str]) -> str | None:
         if "tensorrt" in eng and chip.family == "hopper":
             assumptions.append("weights fp8: NVIDIA's MLPerf llama2-70b/mixtral Hopper configs use FP8 "
                                "(use_fp8 in the v4.1 configs quoted in this file's notes)")
+            return "fp8"
+        if "tensorrt" in eng and chip.family == "blackwell" and autoquant and row.get("model") in AUTOQUANT_FP8:
+            assumptions.append("weights fp8: NVIDIA's MLPerf v5.0 Blackwell Mixtral checkpoint is ModelOpt AutoQuantize "
+                               "at 7.25 effective bits (FP8 or NVFP4 per layer: about 81 % of weights FP8; the "
+                               "submission's code/mixtral-8x7b/tensorrt/builder.py), taken as FP8")
             return "fp8"
         if "tensorrt" in eng and chip.family == "blackwell":
             assumptions.append("weights fp4: NVIDIA's first Blackwell MLPerf (v4.1 preview) quantised "
@@ -312,8 +325,8 @@ class Stated:
     assumptions: list[str] = field(default_factory=list)
 
 
-def stated(row: dict, assumptions: list[str]) -> tuple[Stated | None, str | None]:
-    """What a row states, or (None, why it cannot be compared)."""
+def stated(row: dict, assumptions: list[str], autoquant: bool = True) -> tuple[Stated | None, str | None]:
+    """What a row states, or (None, why it cannot be compared). `autoquant`: see `weights_default`."""
     I, O, why = lengths(row, assumptions)
     if why:
         return None, why
@@ -343,7 +356,7 @@ def stated(row: dict, assumptions: list[str]) -> tuple[Stated | None, str | None
                            draft_model=(row.get("spec_draft") or "").strip() or None)
         assumptions.append(spec.describe())
     return Stated(input_len=I, output_len=O, gpus=int(num(row.get("num_gpus")) or 1),
-                  weights=weights_default(row, assumptions), kv=(row.get("kv_cache") or "").strip().lower() or None,
+                  weights=weights_default(row, assumptions, autoquant), kv=(row.get("kv_cache") or "").strip().lower() or None,
                   engine=dated_engine(row, assumptions),
                   tp=int(num(row.get("tp"))) if num(row.get("tp")) else None, pp=int(num(row.get("pp")) or 1),
                   ep=int(num(row.get("ep"))) if num(row.get("ep")) else None,

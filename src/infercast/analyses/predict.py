@@ -82,6 +82,10 @@ ROW_INFORMED: dict[str, tuple[str, ...]] = {
     # read from these families' own rows' notes (TRTTB-001, VLLMB-005, SGLB-001), and chosen after seeing their
     # prefill rows move with the checkpoint's BF16 attention (VLLMB-005 +12 -> -18 %)
     "deepseek-fp4-attention": ("TRTTB", "VLLMB", "SGLB"),
+    # NVIDIA's MLPerf v5.0 Blackwell Mixtral engine is built from an AutoQuantize checkpoint at 7.25 effective bits,
+    # mostly FP8 (measured.AUTOQUANT_FP8), not the all-FP4 its Llama-2-70B submission used: read from the
+    # submission's code after MLP50's Mixtral B200 rows ran +94 % as FP4
+    "mlperf-autoquant": ("MLP50",),
     "power-limited-compute": ("OWN", "AIC", "AMDB", "ANTB", "LAMB", "MLP40", "MLP41", "MLP50", "NIM", "OCI", "SGL",
                               "SGLB", "TRT017", "TRTBLOG", "TRTON", "TRTSB", "VLLMB"),
 }
@@ -342,7 +346,7 @@ def _predict(row: dict, ctx: Context, res: RowResult) -> None:
                             "not of a catalog chip")
     if metric == "slo_attainment":
         raise NotComparable("SLO attainment needs the run's request-length distribution, which the row does not give")
-    st, why = stated(row, a)
+    st, why = stated(row, a, autoquant="mlperf-autoquant" not in ctx.ablate)
     if why:
         raise NotComparable(why)
     decode_pool = scen.startswith("decode-only")
