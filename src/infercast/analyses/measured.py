@@ -173,8 +173,8 @@ def weights_default(row: dict, assumptions: list[str], autoquant: bool = True) -
                                "(use_fp8 in the v4.1 configs quoted in this file's notes)")
             return "fp8"
         if "tensorrt" in eng and chip.family == "blackwell" and autoquant and row.get("model") in AUTOQUANT_FP8:
-            assumptions.append("weights fp8: NVIDIA's MLPerf v5.0 Blackwell Mixtral checkpoint is ModelOpt AutoQuantize "
-                               "at 7.25 effective bits (FP8 or NVFP4 per layer: about 81 % of weights FP8; the "
+            assumptions.append("weights fp8: NVIDIA's MLPerf v5.0 Blackwell Mixtral checkpoint is ModelOpt "
+                               "AutoQuantize at 7.25 effective bits (FP8 or NVFP4 per layer: about 81 % of weights FP8; the "
                                "submission's code/mixtral-8x7b/tensorrt/builder.py), taken as FP8")
             return "fp8"
         if "tensorrt" in eng and chip.family == "blackwell":

@@ -49,12 +49,13 @@ def register(app: typer.Typer) -> None:
                   quick: bool = typer.Option(False, "--quick", help="smaller sizes and fewer repeats (~4x faster)"),
                   device: str = opt("device", "cuda"),
                   models: str = typer.Option("llama-3-8b", "--models",
-                                             help="catalog models whose weight shapes are timed, comma-separated"),
+                                             help="catalog models whose weight shapes are timed, comma-separated (a MoE "
+                                                  "model's routed-expert layer too)"),
                   sustained: float = typer.Option(0.0, "--sustained", min=0.0, max=120.0,
                                                   help="seconds of back-to-back GEMMs to see the clock fall at the "
                                                        "power limit (0: skip)"),
                   json_: bool = typer.Option(False, "--json", help="print the profile as JSON")):
-        """Measure this device's ceilings (copy bandwidth, GEMM, attention, launch cost) into a profile.
+        """Measure this device's ceilings (copy bandwidth, GEMM, attention, MoE layers, launch cost) into a profile.
 
         Needs PyTorch (pip install 'infercast[gpu]'). Takes well under 3 minutes on an H100.
         """

@@ -495,8 +495,9 @@ def calibrate(device: str | None = "cuda", quick: bool = False,
     """Measure the device and return a calibration profile (a JSON-ready dict).
 
     `models`: catalog models whose weight shapes (one decoder layer and lm_head, at TP 1) are timed over M,
-    in bf16 and, where the card runs it, fp8; a MoE model's routed-expert layer is timed over the tokens entering
-    it (`moe`, bf16, grouped GEMMs, where this PyTorch has them). `sustained_s` > 0 (a GPU only) adds `gemm_sustained`: back-to-back
+    in bf16 and, where the card runs it, fp8; a MoE model's routed-expert layer is timed over the tokens
+    entering it (`moe`, bf16, grouped GEMMs, where this PyTorch has them).
+    `sustained_s` > 0 (a GPU only) adds `gemm_sustained`: back-to-back
     GEMMs for that long, to see the clock fall at the power limit. `progress(label, fraction_done)` is called
     between steps.
     """

@@ -1,12 +1,13 @@
 """A calibration profile's per-shape measurements (`infercast calibrate`) as time curves.
 
-A profile times GEMMs at the shapes of chosen models (`gemm_shapes`, each (dtype, N, K) over several M),
-attention at several sizes (`attention_prefill`, `attention_decode`) and MoE models' routed-expert layers
-(`moe`, each (hidden, inter, top-k, experts) over the tokens entering the layer). Each becomes a curve of time
-against one size variable: M for a GEMM of fixed weight, KV bytes for decode attention, causal FLOPs for
-prefill attention, tokens for a MoE layer. Between measured sizes the time is interpolated in log-log; below the smallest the
-kernel is taken at the smallest one's time (a kernel this small is latency-bound: launch, ramp, tail);
-above the largest, at the largest one's rate (time proportional to size).
+A profile times GEMMs at the shapes of chosen models (`gemm_shapes`, each (dtype, N, K) over several
+M), attention at several sizes (`attention_prefill`, `attention_decode`) and MoE models' routed-expert
+layers (`moe`, each (hidden, inter, top-k, experts) over the tokens entering the layer). Each becomes a
+curve of time against one size variable: M for a GEMM of fixed weight, KV bytes for decode attention,
+causal FLOPs for prefill attention, tokens for a MoE layer. Between measured sizes the time is
+interpolated in log-log; below the smallest the kernel is taken at the smallest one's time (a kernel
+this small is latency-bound: launch, ramp, tail); above the largest, at the largest one's rate (time
+proportional to size).
 """
 from __future__ import annotations
 
