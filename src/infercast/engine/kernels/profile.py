@@ -66,10 +66,15 @@ def gemm_curves(rows: list, dtypes: dict[str, str], name: str) -> dict[tuple[str
             continue
         m, n, k, ms = (_num(r, c, name, "gemm") for c in ("M", "N", "K", "ms"))
         pts.setdefault((dt, n, k), []).append((m, ms * 1e-3))
+    return _curves(pts)
+
+
+def _curves(pts: dict) -> dict:
+    """key -> curve through its (size, seconds) points, for every key measured at two or more sizes."""
     out = {}
     for key, p in pts.items():
-        if len({m for m, _ in p}) >= 2:
-            c = curve([m for m, _ in p], [s for _, s in p])
+        if len({x for x, _ in p}) >= 2:
+            c = curve([x for x, _ in p], [t for _, t in p])
             if c is not None:
                 out[key] = c
     return out
@@ -105,10 +110,4 @@ def moe_curves(rows: list, name: str) -> dict[MoEKey, Curve]:
             raise InfercastError(f"profile '{name}': every moe row must be an object", field="profile")
         h, f, k, e, n, ms = (_num(r, c, name, "moe") for c in ("hidden", "inter", "topk", "experts", "tokens", "ms"))
         pts.setdefault((str(r.get("dtype", "bf16")), h, f, k, e), []).append((n, ms * 1e-3))
-    out = {}
-    for key, p in pts.items():
-        if len({n for n, _ in p}) >= 2:
-            c = curve([n for n, _ in p], [t for _, t in p])
-            if c is not None:
-                out[key] = c
-    return out
+    return _curves(pts)
