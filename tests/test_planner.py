@@ -12,8 +12,11 @@ W = Workload(1024, 1024)
 def test_sglang_deepseek_on_8_h200_picks_the_published_attention_dp_recipe():
     # SGLang's recipe for DeepSeek-V3 throughput on one 8-GPU node: data-parallel attention over the 8 GPUs
     # with the experts spread over them (`--tp 8 --dp 8 --enable-dp-attention`, lmsys.org/blog/2024-12-04-sglang-v0-4
-    # "Data Parallelism Attention for DeepSeek Models"; large-scale EP, lmsys.org/blog/2025-05-05-large-scale-ep)
-    p = plan("deepseek-v3", "h200-sxm", W, Targets(), Space(max_gpus=8, engine="sglang", precisions=("fp8",)))
+    # "Data Parallelism Attention for DeepSeek Models"; large-scale EP, lmsys.org/blog/2025-05-05-large-scale-ep).
+    # It ran on SGLang v0.4: that release's memory rule (mem_fraction_static by TP, engine.reserve) and its shapes
+    # (pipeline parallelism came with PR #5724, May 2025)
+    p = plan("deepseek-v3", "h200-sxm", W, Targets(),
+             Space(max_gpus=8, engine="SGLang 0.4.0", precisions=("fp8",), pps=(1,)))
     best = p.max_throughput()
     assert (best["tp"], best["pp"], best["dp"], best["ep"]) == (1, 1, 8, 8), best
 

@@ -86,6 +86,9 @@ ROW_INFORMED: dict[str, tuple[str, ...]] = {
     # mostly FP8 (measured.AUTOQUANT_FP8), not the all-FP4 its Llama-2-70B submission used: read from the
     # submission's code after MLP50's Mixtral B200 rows ran +94 % as FP4
     "mlperf-autoquant": ("MLP50",),
+    # SGLang's static pool (weights + KV) as its own server_args rule of each release sizes it (engine.reserve), not
+    # a flat 0.88 of HBM: read in SGLang's code after LAMB's MiniMax-M2.5 rows queued longer than the model's
+    "sglang-memory-rule": ("LAMB",),
     "power-limited-compute": ("OWN", "AIC", "AMDB", "ANTB", "LAMB", "MLP40", "MLP41", "MLP50", "NIM", "OCI", "SGL",
                               "SGLB", "TRT017", "TRTBLOG", "TRTON", "TRTSB", "VLLMB"),
 }
@@ -137,6 +140,8 @@ def _ablated(dep, ctx: Context):
         eng = replace(eng, batch_overlap="")
     if "batch-imbalance" in ctx.ablate:
         eng = replace(eng, balanced_batches=True)
+    if "sglang-memory-rule" in ctx.ablate and eng.mem_reserve:
+        eng = replace(eng, mem_reserve="")
     if "overlap-first-token" in ctx.ablate and eng.overlap_scheduler:
         eng = replace(eng, overlap_scheduler="")
     if "power-limited-compute" in ctx.ablate:

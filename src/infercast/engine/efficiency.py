@@ -73,6 +73,9 @@ class Engine:
     kv_fraction: float = 0.9  # share of memory given to the KV pool
     kv_fraction_of: str = "total"  # of 'total' HBM, or of what is 'free' after weights and activations
     kv_default_fp8: bool = False  # fp8 weights imply an fp8 KV cache (TensorRT-LLM FP8 checkpoints)
+    # the engine computes its static pool's share of memory itself (engine.reserve: SGLang's mem_fraction_static
+    # rule of this release); "" when kv_fraction applies
+    mem_reserve: str = ""
     attention_compute: dict[str, float] = field(default_factory=dict)  # per family, overrides the chip's
     gqa_kv_reuse: bool = True  # decode attention reads each KV head once for all its query heads (GQA-aware kernel)
     versions: tuple[dict, ...] = ()  # overrides for releases below a version, each with its source
@@ -311,6 +314,7 @@ def _engines() -> dict[str, Engine]:
                       step_overhead_us=v["step_overhead_us"], max_batch=v["max_batch"], source=v["source"],
                       aliases=tuple(v["match"]), kernel_us=v.get("kernel_us", 4.0),
                       kv_fraction=v.get("kv_fraction", 0.9), kv_fraction_of=v.get("kv_fraction_of", "total"),
+                      mem_reserve=v.get("mem_reserve", {}).get("rule", ""),
                       kv_default_fp8=v.get("kv_default_fp8", False),
                       attention_compute=dict(v.get("attention_compute", {})),
                       versions=tuple(v.get("versions", ())),

@@ -8,6 +8,7 @@ import numpy as np
 
 from infercast.specs.store import read_json
 from infercast.errors import DoesNotFitError
+from infercast.engine import reserve as R
 from infercast.engine.step import ACT_BYTES, Deployment
 
 
@@ -61,6 +62,10 @@ def kv_pool_bytes(dep: Deployment, tp=None, pp=None):
     eng = dep.engine
     act = mm["activation_tokens"] * (4 * dep.model.d_model + 3 * dep.model.d_ff / tp) * ACT_BYTES
     fixed = weight_bytes_per_gpu(dep, tp, pp) + act + mm["runtime_overhead_gb"] * 1e9
+    if eng.mem_reserve:  # the engine's own rule: weights + KV pool take mem_fraction_static of HBM [engine.reserve]
+        # SGLang's tp_size counts every GPU of an attention-DP group (--tp 8 --dp 8 --enable-dp-attention)
+        ranks = np.maximum(tp, dep.expert_shards)
+        return cap * R.static_fraction(eng.mem_reserve, cap, ranks, pp, dep.attn_dp) - weight_bytes_per_gpu(dep, tp, pp)
     if eng.kv_fraction_of == "free":
         return (cap - fixed) * eng.kv_fraction
     return cap * eng.kv_fraction - fixed
