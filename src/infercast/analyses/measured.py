@@ -174,8 +174,8 @@ def weights_default(row: dict, assumptions: list[str], autoquant: bool = True) -
             return "fp8"
         if "tensorrt" in eng and chip.family == "blackwell" and autoquant and row.get("model") in AUTOQUANT_FP8:
             assumptions.append("weights fp8: NVIDIA's MLPerf v5.0 Blackwell Mixtral checkpoint is ModelOpt "
-                               "AutoQuantize at 7.25 effective bits (FP8 or NVFP4 per layer: about 81 % of weights FP8; the "
-                               "submission's code/mixtral-8x7b/tensorrt/builder.py), taken as FP8")
+                               "AutoQuantize at 7.25 effective bits (FP8 or NVFP4 per layer: about 81 % of weights "
+                               "FP8; the submission's code/mixtral-8x7b/tensorrt/builder.py), taken as FP8")
             return "fp8"
         if "tensorrt" in eng and chip.family == "blackwell":
             assumptions.append("weights fp4: NVIDIA's first Blackwell MLPerf (v4.1 preview) quantised "
@@ -356,7 +356,8 @@ def stated(row: dict, assumptions: list[str], autoquant: bool = True) -> tuple[S
                            draft_model=(row.get("spec_draft") or "").strip() or None)
         assumptions.append(spec.describe())
     return Stated(input_len=I, output_len=O, gpus=int(num(row.get("num_gpus")) or 1),
-                  weights=weights_default(row, assumptions, autoquant), kv=(row.get("kv_cache") or "").strip().lower() or None,
+                  weights=weights_default(row, assumptions, autoquant),
+                  kv=(row.get("kv_cache") or "").strip().lower() or None,
                   engine=dated_engine(row, assumptions),
                   tp=int(num(row.get("tp"))) if num(row.get("tp")) else None, pp=int(num(row.get("pp")) or 1),
                   ep=int(num(row.get("ep"))) if num(row.get("ep")) else None,

@@ -54,18 +54,20 @@ def kv_bytes_per_seq_per_gpu(dep: Deployment, context, tp=None, pp=None):
 
 
 def kv_pool_bytes(dep: Deployment, tp=None, pp=None):
-    """Per-GPU bytes the engine gives the KV cache: a fraction of what is free after weights, or of all HBM."""
+    """Per-GPU bytes the engine gives the KV cache: a fraction of what is free after weights, of all HBM, or what
+    the engine's own rule leaves (engine.reserve: SGLang)."""
     tp = np.asarray(dep.tp if tp is None else tp, dtype=float)
     pp = np.asarray(dep.pp if pp is None else pp, dtype=float)
     cap = dep.chip.memory_bytes
     mm = _mem()
     eng = dep.engine
-    act = mm["activation_tokens"] * (4 * dep.model.d_model + 3 * dep.model.d_ff / tp) * ACT_BYTES
-    fixed = weight_bytes_per_gpu(dep, tp, pp) + act + mm["runtime_overhead_gb"] * 1e9
+    weights = weight_bytes_per_gpu(dep, tp, pp)
     if eng.mem_reserve:  # the engine's own rule: weights + KV pool take mem_fraction_static of HBM [engine.reserve]
         # SGLang's tp_size counts every GPU of an attention-DP group (--tp 8 --dp 8 --enable-dp-attention)
         ranks = np.maximum(tp, dep.expert_shards)
-        return cap * R.static_fraction(eng.mem_reserve, cap, ranks, pp, dep.attn_dp) - weight_bytes_per_gpu(dep, tp, pp)
+        return cap * R.static_fraction(eng.mem_reserve, cap, ranks, pp, dep.attn_dp) - weights
+    act = mm["activation_tokens"] * (4 * dep.model.d_model + 3 * dep.model.d_ff / tp) * ACT_BYTES
+    fixed = weights + act + mm["runtime_overhead_gb"] * 1e9
     if eng.kv_fraction_of == "free":
         return (cap - fixed) * eng.kv_fraction
     return cap * eng.kv_fraction - fixed
