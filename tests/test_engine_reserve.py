@@ -22,6 +22,8 @@ GIB = 2**30
     (141, 8, 8, round((144384 - 33280) / 144384, 3)),
     # a 24 GiB card: graph batch 24, chunk 2048: 512 + 3,072 + 48 + 128 = 3,760 MiB, no 10 GiB floor below 60 GiB
     (24, 1, 1, round((24576 - 3760) / 24576, 3)),
+    # a 16 GiB card at TP 4: graph batch 8 whatever the TP: 512 + 3,072 + 16 + 512 = 4,112 MiB
+    (16, 4, 1, round((16384 - 4112) / 16384, 3)),
 ])
 def test_sglang_since_v0_5_3(mem_gib, tp, dp, want):
     assert float(static_fraction("sglang-2025-10", mem_gib * GIB, tp, 1, dp)) == pytest.approx(want)

@@ -36,8 +36,8 @@ def _reserved_2025_06(mib: float, par, dp_attention: bool):
 
 def _graph_and_chunk(mib: float, tp):
     """SGLang's cuda_graph_max_bs and chunked_prefill_size by the GPU's memory (PR #10975 buckets)."""
-    if mib < 20 * 1024:
-        return np.where(tp < 4, 8, 80), 2048
+    if mib < 20 * 1024:  # T4, 4080: 8 whatever the TP
+        return np.full_like(np.asarray(tp, dtype=float), 8), 2048
     if mib < 35 * 1024:
         return np.where(tp < 4, 24, 80), 2048
     if mib < 60 * 1024:
