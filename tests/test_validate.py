@@ -16,7 +16,7 @@ DATA = default_data_path()
 # Every visible row the model cannot compare, with why (issue #12: a row cannot quietly drop out).
 NOT_COMPARABLE = {
     "MLP41-035": "does not fit", "SGL-005": "shape is not stated",
-    "VLLMB-002": "without its concurrency", "VLLMB-003": "not in the catalog", "VLLMB-004": "not in the catalog",
+    "VLLMB-002": "without its concurrency", "VLLMB-004": "without its concurrency",
     "VLLMB-006": "without its batch", "SGLB-002": "without its batch", "SGLB-004": "without its batch",
     "SGLB-005": "shape is not stated", "SGLB-006": "shape is not stated", "SGLB-007": "shape is not stated",
     "SGLB-008": "shape is not stated", "MCKB-001": "shape is not stated", "MCKB-002": "shape is not stated",

@@ -18,8 +18,8 @@ from infercast.specs import precision as P
 ACT_BYTES = 2.0  # activations in 16-bit
 
 # operator kinds, the unit each is timed in
-KINDS = ("gemm", "moe", "attention_decode", "attention_prefill", "mla_decode", "mla_prefill", "elementwise",
-         "all_reduce", "all_to_all", "p2p")
+KINDS = ("gemm", "moe", "attention_decode", "attention_prefill", "mla_decode", "mla_prefill", "indexer",
+         "elementwise", "all_reduce", "all_to_all", "p2p")
 
 
 @dataclass(frozen=True)
@@ -84,6 +84,10 @@ def build(dep, decode_seqs=0, decode_ctx=0, prefill_tokens=0, prefill_seqs=0, pr
         ops.append(_gemm("kv_up", "qkv_proj", Ls, T, m.heads * (a.qk_nope_head_dim + a.v_head_dim) / tp,
                          a.kv_lora_rank, wb, w))
         o_k = m.heads * a.v_head_dim / tp
+        if m.dsa:  # the lightning indexer's projections, replicated on every TP rank (vLLM's Indexer: ReplicatedLinear)
+            x = m.dsa
+            ops.append(_gemm("index_q", "qkv_proj", Ls, T, x.index_heads * x.index_head_dim, a.q_lora_rank or d, wb, w))
+            ops.append(_gemm("index_k", "qkv_proj", Ls, T, x.index_head_dim + x.index_heads, d, wb, w))
     else:
         ops.append(_gemm("qkv_proj", "qkv_proj", Ls, T, (m.heads + 2 * m.kv_heads) * m.head_dim / tp, d, wb, w))
         o_k = m.heads * m.head_dim / tp
@@ -134,11 +138,14 @@ def build(dep, decode_seqs=0, decode_ctx=0, prefill_tokens=0, prefill_seqs=0, pr
         lat_dim = a.kv_lora_rank + a.qk_rope_head_dim
         h = m.heads / tp
         ctx_d = np.asarray(decode_ctx, dtype=float)
+        ctx_p = np.asarray(prefill_ctx, dtype=float)
+        if m.dsa:
+            ops.append(_indexer(m.dsa, Ls, B, q, ctx_d, Tp, ctx_p))
+            ctx_d, ctx_p = np.minimum(ctx_d, m.dsa.topk), sparse_attended(ctx_p, m.dsa.topk)
         ops.append(Op("attention_decode", "mla_decode", Ls, {"batch": B, "context": ctx_d, "heads": h,
                                                             "kv_lora": a.kv_lora_rank, "rope": a.qk_rope_head_dim},
                       2.0 * B * q * h * ctx_d * (2 * a.kv_lora_rank + a.qk_rope_head_dim), B * ctx_d * lat_dim * kvb,
                       kv, 2.0, "attention"))
-        ctx_p = np.asarray(prefill_ctx, dtype=float)
         qk = a.qk_nope_head_dim + a.qk_rope_head_dim
         ops.append(Op("attention_prefill", "mla_prefill", Ls, {"seqs": Sp, "tokens": Tp, "context": ctx_p,
                                                               "heads": h, "qk": qk, "v": a.v_head_dim},
@@ -186,6 +193,27 @@ def build(dep, decode_seqs=0, decode_ctx=0, prefill_tokens=0, prefill_seqs=0, pr
                       {"group": dep.expert_shards, "bytes": nb, "intra": intra, "inter": inter},
                       np.zeros_like(T), nb, "bf16", 1.0, "alltoall"))
     return ops
+
+
+def _indexer(x, Ls, B, q, ctx_d, Tp, ctx_p) -> Op:
+    """DSA's lightning indexer (arXiv 2512.02556 §2.1): each query token's FP8 heads dot every cached index key
+    (ReLU, weighted sum over heads), then a top-k over the scores. Decode streams each sequence's index keys once
+    for its `q` query tokens; prefill scores each prompt token against its `ctx_p` earlier tokens. FP32 scores are
+    written and read back by the top-k. Not split over TP: every rank scores every token."""
+    per = 2.0 * x.index_heads * x.index_head_dim
+    key = x.index_head_dim + 4.0  # FP8 key and its FP32 scale (specs.model.INDEX_SCALE_BYTES)
+    tok = B * q + Tp
+    scored = B * q * ctx_d + Tp * ctx_p
+    return Op("indexer", "indexer", Ls, {"tokens": tok, "batch": B, "context": ctx_d, "prefill_tokens": Tp,
+                                        "prefill_context": ctx_p, "heads": x.index_heads, "dim": x.index_head_dim},
+              per * scored, B * ctx_d * key + Tp * key + scored * 4.0 * 2.0, "fp8", 2.0, "attention")
+
+
+def sparse_attended(ctx, topk) -> np.ndarray:
+    """Mean tokens a prefill query attends under DSA when queries sit uniformly at positions 0 .. 2 x ctx (`ctx` the
+    dense mean): min(position, topk) averaged, ctx while 2 x ctx <= topk, else topk - topk^2 / (4 ctx)."""
+    c = np.asarray(ctx, dtype=float)
+    return np.where(2.0 * c <= topk, c, topk - topk * topk / (4.0 * np.maximum(c, 1e-30)))
 
 
 NODE_LIMITED = {"deepseek": 4}  # DeepSeek-V3 routes each token to experts on at most 4 nodes (arXiv 2412.19437 §2.1.2)

@@ -346,6 +346,21 @@ class Timer:
                                                           f"{e.kv_stream:.2f} of HBM ({what})"),
                      op.count * tc, op.count * tm)
 
+    def indexer(self, op: Op) -> Timed:
+        """DSA's lightning indexer: FP8 MQA logits (DeepGEMM's fp8_mqa_logits / fp8_paged_mqa_logits kernels, vLLM's
+        DeepSeek-V3.2 post of 2025-09-29) and a top-k. No public kernel table times it: the FP8 GEMM fraction of the
+        chip's family for the dot products, its KV streaming rate for the index keys and scores."""
+        e = self.eff
+        prec = "fp8"
+        tc, tm = self._roof(op.flops, op.nbytes, prec)
+        eta_c = e.gemm(prec)
+        live = np.asarray(op.shape["tokens"]) > 0
+        t = np.where(live, _pnorm(tc / eta_c, tm / e.kv_stream, e.overlap_p) + self._fixed(op), 0.0)
+        return Timed(op, op.count * t, Provenance("fallback", f"DSA indexer: FP8 dot products at {eta_c:.2f} of peak, "
+                                                              f"index keys and scores streamed at {e.kv_stream:.2f} of "
+                                                              f"HBM ({self.eff.family_note})"),
+                     op.count * tc, op.count * tm)
+
     def elementwise(self, op: Op) -> Timed:
         e = self.eff
         tm = op.nbytes / self.chip.bandwidth
@@ -390,6 +405,8 @@ class Timer:
             return self._sustained(self.moe(op))
         if op.kind in ("attention_decode", "attention_prefill", "mla_decode", "mla_prefill"):
             return self._sustained(self.attention(op))
+        if op.kind == "indexer":
+            return self._sustained(self.indexer(op))
         if op.kind == "elementwise":
             return self.elementwise(op)
         if op.kind in ("all_reduce", "all_to_all"):

@@ -15,8 +15,9 @@ Field mapping (transformers names -> ModelSpec):
   ``moe_intermediate_size`` (else ``intermediate_size``), ``n_shared_experts`` or
   ``shared_expert_intermediate_size``, ``first_k_dense_replace``, ``moe_layer_freq``/
   ``decoder_sparse_step``/``interleave_moe_layer_step``.
-* MLA (deepseek_v2/v3): ``q_lora_rank``, ``kv_lora_rank``, ``qk_nope_head_dim``, ``qk_rope_head_dim``,
-  ``v_head_dim``.
+* MLA (any type with ``kv_lora_rank``: deepseek_v2/v3/v32, kimi_k2, glm_moe_dsa): ``q_lora_rank``,
+  ``kv_lora_rank``, ``qk_nope_head_dim``, ``qk_rope_head_dim``, ``v_head_dim``.
+* DeepSeek sparse attention (deepseek_v32, glm_moe_dsa): ``index_n_heads``, ``index_head_dim``, ``index_topk``.
 
 ``published_params`` is set to the derived total (there is no published number in a config), and
 ``params_source`` says so.
@@ -29,16 +30,18 @@ downloaded).
 """
 from __future__ import annotations
 
+import importlib.util
 import math
 import os
 import re
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from infercast.errors import InfercastError
 from infercast.files import read_json, shown
 from infercast.specs import precision as P
-from infercast.specs.model import MLA, ModelSpec, MoE
+from infercast.specs.model import DSA, MLA, ModelSpec, MoE
 from infercast.vocabulary import check_number
 
 # model_type -> (family, first release year, tie_word_embeddings default in transformers)
@@ -54,6 +57,10 @@ SUPPORTED: dict[str, tuple[str, int, bool]] = {
     "qwen3_moe": ("qwen3", 2025, False),
     "deepseek_v2": ("deepseek", 2024, False),
     "deepseek_v3": ("deepseek", 2024, False),
+    "deepseek_v32": ("deepseek", 2025, False),
+    "kimi_k2": ("kimi", 2025, False),
+    "glm_moe_dsa": ("glm", 2026, False),
+    "minimax_m2": ("minimax-m2", 2025, False),
     "gpt_oss": ("gpt-oss", 2025, False),
     "gemma": ("gemma", 2024, True),
     "gemma2": ("gemma", 2024, True),
@@ -79,7 +86,7 @@ LIMITS: dict[str, tuple[int, int]] = {
     "num_hidden_layers": (1, 10_000), "hidden_size": (1, BIG), "num_attention_heads": (1, 100_000),
     "num_key_value_heads": (1, 100_000), "head_dim": (1, 100_000), "intermediate_size": (1, 10 * BIG),
     "intermediate_size_mlp": (1, 10 * BIG), "moe_intermediate_size": (1, 10 * BIG),
-    "shared_expert_intermediate_size": (1, 10 * BIG), "vocab_size": (1, 100 * BIG),
+    "shared_expert_intermediate_size": (0, 10 * BIG), "vocab_size": (1, 100 * BIG),
     "max_position_embeddings": (1, 1000 * BIG), "sliding_window": (1, 1000 * BIG),
     "max_window_layers": (0, 10 * BIG), "sliding_window_pattern": (1, 10_000), "_sliding_window_pattern": (1, 10_000),
     "num_local_experts": (0, BIG), "num_experts": (0, BIG), "n_routed_experts": (0, BIG),
@@ -88,10 +95,11 @@ LIMITS: dict[str, tuple[int, int]] = {
     "decoder_sparse_step": (1, 10_000), "interleave_moe_layer_step": (1, 10_000),
     "q_lora_rank": (1, BIG), "kv_lora_rank": (1, BIG), "qk_nope_head_dim": (1, 100_000),
     "qk_rope_head_dim": (1, 100_000), "v_head_dim": (1, 100_000),
+    "index_n_heads": (1, 100_000), "index_head_dim": (1, 100_000), "index_topk": (1, 1000 * BIG),
 }
 
 MODEL_SOURCES = ("a catalog id (`infercast models`), a config.json, a folder holding one, or a Hugging Face "
-                 "hub id (org/name) whose config.json is in the local cache")
+                 "hub id (org/name) whose config.json is in the local cache or shipped by aiconfigurator-core")
 
 
 def _supported_list() -> str:
@@ -135,6 +143,31 @@ def cached_config(hub_id: str) -> Path | None:
         return None
 
 
+@lru_cache(maxsize=1)
+def _shipped() -> dict[str, Path]:
+    """Copies of released config.json files that aiconfigurator-core ships as data
+    (`aiconfigurator_core/model_configs/<org>--<name>_config.json`, Apache-2.0), by lower-case hub id; empty when
+    the package (the `kernels` extra) is not installed. The package is located, not imported."""
+    try:
+        spec = importlib.util.find_spec("aiconfigurator_core")
+    except (ImportError, ValueError):
+        return {}
+    if spec is None or not spec.submodule_search_locations:
+        return {}
+    folder = Path(list(spec.submodule_search_locations)[0]) / "model_configs"
+    try:
+        files = sorted(folder.glob("*--*_config.json")) if folder.is_dir() else []
+    except OSError:
+        return {}
+    return {f.name[:-len("_config.json")].replace("--", "/", 1).lower(): f for f in files
+            if not f.name.endswith("_hf_quant_config.json")}
+
+
+def shipped_config(hub_id: str) -> Path | None:
+    """`hub_id`'s config.json as aiconfigurator-core ships it (case-insensitive), or None."""
+    return _shipped().get(hub_id.lower())
+
+
 def locate(name: str) -> Path | None:
     """The config.json that `name` designates (a file, a folder holding config.json, a cached hub id),
     None when it designates none; an error when it is a path that leads nowhere useful."""
@@ -153,7 +186,7 @@ def locate(name: str) -> Path | None:
     except (OSError, ValueError):  # unreadable, a NUL byte, a name too long for the file system
         return None
     if is_hub_id(name):
-        return cached_config(name)
+        return cached_config(name) or shipped_config(name)
     return None
 
 
@@ -249,29 +282,81 @@ def _short(v: Any) -> str:
         return "a number too long to print"
 
 
-def _dtype(c: _Cfg) -> str:
+def _quant(c: _Cfg) -> tuple[str | None, float | None, list]:
+    """(weight precision, stored bits per weight with scales or None, names of modules left unquantised) that the
+    config's `quantization_config` states, (None, None, []) when it states none this reader knows:
+
+    * `quant_method` fp8 / mxfp4 (transformers), with `modules_to_not_convert`;
+    * ModelOpt (`quant_method` modelopt, or its `hf_quant_config.json` beside the config): `quant_algo` FP8 or NVFP4,
+      `group_size`, `exclude_modules`;
+    * compressed-tensors: the first `config_groups` entry's weights (`num_bits`, `type` float/int, `group_size`),
+      `ignore`.
+    4-bit formats carry one scale per group: 8-bit for FP4 (NVFP4's E4M3 per 16, MXFP4's E8M0 per 32; OCP MX v1.0,
+    NVIDIA's NVFP4 post of 2025-06-24), 16-bit for integer groups (compressed-tensors' pack-quantized scales)."""
     q = c.raw("quantization_config")
-    if isinstance(q, dict):
-        m = str(q.get("quant_method", "")).lower()
-        if m in _QUANT:
-            return _QUANT[m]
+    if not isinstance(q, dict):
+        return None, None, []
+    method = str(q.get("quant_method", "")).lower()
+    names = q.get("modules_to_not_convert", q.get("exclude_modules", q.get("ignore")))
+    names = [n.lower() for n in names[:10_000] if isinstance(n, str)] if isinstance(names, list) else []
+    if method in _QUANT:
+        return _QUANT[method], (4.25 if method == "mxfp4" else None), names
+    group = q.get("group_size")
+    if not method:  # ModelOpt's own keys written into a config without a quant_method
+        method = "modelopt" if "quant_algo" in q else "compressed-tensors" if "config_groups" in q else ""
+    if method == "modelopt":
+        algo = str(q.get("quant_algo", "")).upper()
+        if algo == "FP8":
+            return "fp8", None, names
+        if algo == "NVFP4":
+            gs = group if isinstance(group, int) and not isinstance(group, bool) and 1 <= group <= 4096 else 16
+            return "fp4", 4.0 + 8.0 / gs, names
+        return None, None, []
+    if method == "compressed-tensors":
+        groups = q.get("config_groups")
+        first = next(iter(groups.values()), None) if isinstance(groups, dict) and groups else None
+        w = first.get("weights") if isinstance(first, dict) else None
+        if not isinstance(w, dict):
+            return None, None, []
+        bits, kind, gs = w.get("num_bits"), str(w.get("type", "")).lower(), w.get("group_size")
+        gs = gs if isinstance(gs, int) and not isinstance(gs, bool) and 1 <= gs <= 4096 else None
+        if bits == 8:
+            return ("fp8" if kind == "float" else "int8"), None, names
+        if bits == 4 and kind in ("float", "int"):
+            scale = 8.0 if kind == "float" else 16.0
+            return ("fp4" if kind == "float" else "int4"), (4.0 + scale / gs if gs else None), names
+    return None, None, []
+
+
+def _dtype(c: _Cfg) -> str:
+    qd = _quant(c)[0]
+    if qd:
+        return qd
     d = c.raw("torch_dtype", None) or c.raw("dtype", "bfloat16")
     return _DTYPES.get(str(d).replace("torch.", "").lower(), "bf16") if isinstance(d, str) else "bf16"
 
 
+# module group -> name fragments that leave it unquantised when listed (a layer's self_attn covers o_proj too)
+_KEPT = (("attention", (re.compile(r"self_attn|\.attn"),)),
+         ("o_proj", (re.compile(r"self_attn|\.attn|o_proj"),)),
+         ("shared_experts", (re.compile(r"shared_expert"),)),
+         # a dense MLP's projections, not an expert's nor the router (`mlp.gate`): Kimi's
+         # `re:.*mlp\.(gate|up|gate_up|down)_proj.*`
+         ("dense_mlp", (re.compile(r"mlp\W{0,3}\(?(gate|up|down)(_proj|\|)"),)))
+# listed names that are not a module group's matmuls: norms, biases, the DSA indexer's small projections, embeddings
+_NOT_MATMUL = re.compile(r"norm|bias|indexer|embed")
+
+
 def _checkpoint(c: _Cfg, dtype: str) -> dict:
-    """A quantised config's own checkpoint: the modules `quantization_config.modules_to_not_convert` (or
-    ModelOpt's `exclude_modules`) leaves in 16-bit, and MXFP4's 4.25 bits (one 8-bit scale per 32 values,
-    OCP MX spec v1.0). The output head, router and embedding are 16-bit in every quantised checkpoint."""
-    q = c.raw("quantization_config")
-    if not isinstance(q, dict) or P.nbytes(dtype) >= 2.0:
+    """A quantised config's own checkpoint: the modules its unquantised-module list (`modules_to_not_convert`,
+    ModelOpt's `exclude_modules`, compressed-tensors' `ignore`) leaves in 16-bit, and the stored bits per weight of a
+    grouped 4-bit format (`_quant`). The output head, router and embedding are 16-bit in every quantised checkpoint."""
+    _, bits, names = _quant(c)
+    if P.nbytes(dtype) >= 2.0:
         return {}
-    names = q.get("modules_to_not_convert", q.get("exclude_modules"))
-    names = [n.lower() for n in names[:10_000] if isinstance(n, str)] if isinstance(names, list) else []
-    keys = (("attention", ("self_attn", ".attn")), ("o_proj", ("self_attn", ".attn", "o_proj")),
-            ("shared_experts", ("shared_expert",)))
-    kept = {mod: "bf16" for mod, ks in keys if any(k in n for n in names for k in ks)}
-    bits = 4.25 if str(q.get("quant_method", "")).lower() == "mxfp4" else None
+    kept = {mod: "bf16" for mod, pats in _KEPT
+            if any(p.search(n) and not _NOT_MATMUL.search(n) and (mod != "dense_mlp" or "expert" not in n)
+                   for n in names for p in pats)}
     if not kept and bits is None:
         return {}
     return {dtype: dict(modules=kept, weight_bits=bits, source=f"{c.where}: quantization_config")}
@@ -338,9 +423,32 @@ def _moe(c: _Cfg, layers: int) -> MoE | None:
 
 # ---------------------------------------------------------------- building the spec
 
+def _modelopt_beside(p: Path) -> dict | None:
+    """ModelOpt's `hf_quant_config.json` beside a config (`<org>--<name>_hf_quant_config.json` for a shipped copy),
+    as a quantization_config ({'quant_method': 'modelopt', 'quant_algo', 'group_size', 'exclude_modules'})."""
+    q = p.with_name("hf_quant_config.json") if p.name == "config.json" else \
+        p.with_name(p.name[:-len("_config.json")] + "_hf_quant_config.json") if p.name.endswith("_config.json") else None
+    try:
+        if q is None or not q.is_file():
+            return None
+    except OSError:
+        return None
+    raw = read_json(q, field="model", what="hf_quant_config.json")
+    body = raw.get("quantization") if isinstance(raw, dict) else None
+    return {"quant_method": "modelopt", **body} if isinstance(body, dict) else None
+
+
 def from_hf_config(path: str | Path, default_name: str | None = None) -> ModelSpec:
-    """A ModelSpec for a local Hugging Face ``config.json`` (or a folder holding one)."""
+    """A ModelSpec for a local Hugging Face ``config.json`` (or a folder holding one), with ModelOpt's
+    ``hf_quant_config.json`` beside it read as its quantization_config when the config states none."""
     raw, p = _load(path)
+    text = raw.get("text_config")
+    has_q = isinstance(raw.get("quantization_config"), dict) or (isinstance(text, dict) and
+                                                                isinstance(text.get("quantization_config"), dict))
+    if not has_q:
+        mo = _modelopt_beside(p)
+        if mo is not None:
+            raw = {**raw, "quantization_config": mo}
     return from_hf_dict(raw, str(p), default_name=default_name or p.parent.name)
 
 
@@ -372,12 +480,15 @@ def from_hf_dict(raw: dict[str, Any], where: str = "config.json", default_name: 
     if kv > heads or heads % kv:
         raise InfercastError(f"{w}: num_attention_heads ({heads}) must be a multiple of num_key_value_heads ({kv})",
                              field="model")
-    mla = None
-    if mt.startswith("deepseek") and c.has("kv_lora_rank"):
+    mla = dsa = None
+    if c.has("kv_lora_rank"):
         mla = MLA(q_lora_rank=c.int("q_lora_rank", default=None), kv_lora_rank=c.int("kv_lora_rank"),
                   qk_nope_head_dim=c.int("qk_nope_head_dim"), qk_rope_head_dim=c.int("qk_rope_head_dim"),
                   v_head_dim=c.int("v_head_dim"))
         head_dim = mla.qk_nope_head_dim + mla.qk_rope_head_dim
+        if c.has("index_topk"):
+            dsa = DSA(index_heads=c.int("index_n_heads"), index_head_dim=c.int("index_head_dim"),
+                      topk=c.int("index_topk"))
     else:
         head_dim = c.int("head_dim", default=None)
         if head_dim is None:
@@ -411,7 +522,7 @@ def from_hf_dict(raw: dict[str, Any], where: str = "config.json", default_name: 
         id=model_id, name=name, family=family, year=year, layers=layers, d_model=d, heads=heads,
         kv_heads=kv, head_dim=head_dim, d_ff=d_ff, vocab=vocab, mlp="gated",
         tied_embeddings=c.bool("tie_word_embeddings", tie_default),
-        bias=bias, qkv_bias=qkv_bias, mla=mla, moe=moe, sliding_window=window, sliding_layers=n_sliding,
+        bias=bias, qkv_bias=qkv_bias, mla=mla, dsa=dsa, moe=moe, sliding_window=window, sliding_layers=n_sliding,
         max_context=c.int("max_position_embeddings", default=4096), dtype=_dtype(c),
     )
     spec["checkpoints"] = _checkpoint(c, spec["dtype"])

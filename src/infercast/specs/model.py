@@ -60,6 +60,21 @@ class MLA(BaseModel):
     v_head_dim: PositiveInt
 
 
+class DSA(BaseModel):
+    """DeepSeek Sparse Attention (DeepSeek-V3.2, arXiv 2512.02556 §2.1): a lightning indexer of `index_heads` FP8
+    heads of `index_head_dim` scores every cached token, and MLA attends only to the `topk` best."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+    index_heads: PositiveInt
+    index_head_dim: PositiveInt
+    topk: PositiveInt
+
+
+# bytes per cached token per layer of the indexer's key: FP8 values plus one FP32 scale (FlashInfer's DSA indexer
+# kernel definition, bench.flashinfer.ai 'dsa_topk_indexer_fp8_h64_d128_topk2048_ps64': head_dim_with_scale 132)
+INDEX_SCALE_BYTES = 4.0
+
+
 class ModelSpec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
     id: str
@@ -79,6 +94,7 @@ class ModelSpec(BaseModel):
     bias: bool = False  # linear layers carry biases (GPT-J, Qwen2 QKV only -> "qkv")
     qkv_bias: bool = False
     mla: MLA | None = None
+    dsa: DSA | None = None  # sparse attention over MLA (DeepSeek-V3.2, GLM-5)
     moe: MoE | None = None
     sliding_window: int | None = Field(None, ge=1)  # tokens seen by a sliding-window layer
     sliding_layers: int = Field(0, ge=0)  # how many layers use the window
@@ -100,6 +116,8 @@ class ModelSpec(BaseModel):
             raise ValueError("sliding_layers cannot exceed layers")
         if self.sliding_layers and not self.sliding_window:
             raise ValueError("sliding_layers needs sliding_window")
+        if self.dsa and not self.mla:
+            raise ValueError("dsa (DeepSeek sparse attention) needs mla: its indexer selects tokens of the latent cache")
         if self.moe and self.moe.dense_layers > self.layers:
             raise ValueError("moe.dense_layers cannot exceed layers")
         P.check(self.dtype, "dtype")
@@ -129,7 +147,7 @@ class ModelSpec(BaseModel):
             q = (d * m.q_lora_rank + m.q_lora_rank * h * qk + m.q_lora_rank) if m.q_lora_rank else d * h * qk
             kv_p = d * (m.kv_lora_rank + m.qk_rope_head_dim) + m.kv_lora_rank + \
                 m.kv_lora_rank * h * (m.qk_nope_head_dim + m.v_head_dim)
-            return q + kv_p + h * m.v_head_dim * d
+            return q + kv_p + h * m.v_head_dim * d + self.indexer_params_per_layer
         # [SB-inf Q1]: Q and O are D x N*H, K and V are D x K*H
         p = d * hd * (2 * h + 2 * kv)
         if self.bias:
@@ -137,6 +155,16 @@ class ModelSpec(BaseModel):
         elif self.qkv_bias:
             p += hd * (h + 2 * kv)
         return p
+
+    @property
+    def indexer_params_per_layer(self) -> float:
+        """The DSA lightning indexer's weights: wq_b (q_lora x heads x dim), wk (d x dim), its LayerNorm and
+        weights_proj (d x heads) (DeepSeek-V3.2-Exp inference/model.py, class Indexer)."""
+        if not self.dsa:
+            return 0.0
+        x, q_in = self.dsa, (self.mla.q_lora_rank or self.d_model)
+        return q_in * x.index_heads * x.index_head_dim + self.d_model * x.index_head_dim + 2 * x.index_head_dim \
+            + self.d_model * x.index_heads
 
     @property
     def attn_o_params_per_layer(self) -> float:
@@ -220,6 +248,10 @@ class ModelSpec(BaseModel):
             # absorbed MLA (decode): scores over the latent (kv_lora + rope), values in the latent
             per = (m.kv_lora_rank + m.qk_rope_head_dim + m.kv_lora_rank) if absorbed else \
                 (m.qk_nope_head_dim + m.qk_rope_head_dim + m.v_head_dim)
+            if self.dsa:  # MLA over the top-k tokens; the indexer's FP8 dot products over all of them
+                x = self.dsa
+                return (2.0 * self.heads * per * min(context, x.topk)
+                        + 2.0 * x.index_heads * x.index_head_dim * context) * self.layers
             return 2.0 * self.heads * per * context * self.layers
         return 4.0 * self.heads * self.head_dim * self._attended(context)
 
@@ -273,19 +305,24 @@ class ModelSpec(BaseModel):
             return float(self.mla.kv_lora_rank + self.mla.qk_rope_head_dim)
         return 2.0 * self.kv_heads * self.head_dim
 
+    @property
+    def index_bytes_per_token_layer(self) -> float:
+        """The DSA indexer's cached key per token per layer: FP8 values and a scale, whatever the KV precision."""
+        return self.dsa.index_head_dim + INDEX_SCALE_BYTES if self.dsa else 0.0
+
     def kv_bytes_per_token(self, kv: str | None = None) -> float:
         """KV-cache bytes per token of context summed over layers (no sliding-window cap)."""
-        return self.kv_elems_per_token_layer * self.layers * P.nbytes(kv or "bf16")
+        return (self.kv_elems_per_token_layer * P.nbytes(kv or "bf16") + self.index_bytes_per_token_layer) * self.layers
 
     def kv_bytes_per_seq(self, context: float, kv: str | None = None) -> float:
         """KV-cache bytes held by one sequence of `context` tokens (sliding layers capped)."""
-        per_layer = self.kv_elems_per_token_layer * P.nbytes(kv or "bf16")
+        per_layer = self.kv_elems_per_token_layer * P.nbytes(kv or "bf16") + self.index_bytes_per_token_layer
         return per_layer * self._attended(context)
 
     @property
     def attention_kind(self) -> str:
         if self.mla:
-            return "MLA"
+            return "MLA+DSA" if self.dsa else "MLA"
         if self.kv_heads == 1:
             return "MQA"
         return "MHA" if self.kv_heads == self.heads else "GQA"
