@@ -120,3 +120,19 @@ def test_modelopt_hf_quant_config_beside_a_config_json_states_the_precision(tmp_
     m = from_hf_config(tmp_path)
     ck = m.checkpoints.get(m.dtype)
     assert (m.dtype, ck.weight_bits if ck else None, set(ck.modules) if ck else set()) == expect
+
+
+def test_sparse_prefill_attends_in_the_latent_at_flashmlas_measured_rate():
+    """DSA prefill: each query scores min(position, 2048) tokens over kv_lora + rope dims and sums values over
+    kv_lora (2 x 128 heads x 1,088 FLOPs per attended token, TP 1), timed at FlashMLA's 640 TFLOP/s on H800."""
+    dep = deployment("deepseek-v3.2", "h100-sxm", tp=1, weights="fp8")
+    (pre,) = [o for o in O.build(dep, prefill_tokens=8192, prefill_seqs=1, prefill_ctx=4096)
+              if o.name == "attention_prefill"]
+    attended = 2048 - 2048 ** 2 / (4 * 4096)  # positions 0..8192, min(position, 2048) averaged: 1,792
+    assert float(pre.flops) == pytest.approx(2 * 8192 * 128 * attended * 1088)
+    st_ = step_time(dep, prefill_tokens=8192, prefill_seqs=1, prefill_ctx=4096)
+    (t,) = [x for x in st_["_timed"] if x.op.name == "attention_prefill"]
+    assert t.provenance.source == "fallback" and "FlashMLA" in t.provenance.detail
+    # compute-bound at that rate, then stretched to the sustained clock like every compute-bound kernel (timing._sustained)
+    r = dep.eff.sustained_compute
+    assert float(t.compute) / float(t.seconds) == pytest.approx(1 / (989.4 / 640 + 1 / r - 1), rel=0.02)

@@ -147,9 +147,13 @@ def build(dep, decode_seqs=0, decode_ctx=0, prefill_tokens=0, prefill_seqs=0, pr
                       2.0 * B * q * h * ctx_d * (2 * a.kv_lora_rank + a.qk_rope_head_dim), B * ctx_d * lat_dim * kvb,
                       kv, 2.0, "attention"))
         qk = a.qk_nope_head_dim + a.qk_rope_head_dim
+        # dense MLA prefill runs per head (qk + v dims); DSA's sparse prefill kernel (FlashMLA's, which vLLM and SGLang
+        # call) attends in the latent, MQA-style: scores over kv_lora + rope, values over kv_lora (FlashMLA README)
+        per = (2 * a.kv_lora_rank + a.qk_rope_head_dim) if m.dsa else (qk + a.v_head_dim)
         ops.append(Op("attention_prefill", "mla_prefill", Ls, {"seqs": Sp, "tokens": Tp, "context": ctx_p,
-                                                              "heads": h, "qk": qk, "v": a.v_head_dim},
-                      2.0 * Tp * h * ctx_p * (qk + a.v_head_dim), Tp * lat_dim * kvb, kv, 2.0, "attention"))
+                                                              "heads": h, "qk": qk, "v": a.v_head_dim,
+                                                              "sparse": bool(m.dsa)},
+                      2.0 * Tp * h * ctx_p * per, Tp * lat_dim * kvb, kv, 2.0, "attention"))
     else:
         g_gpu = max(1.0, m.kv_heads / tp)  # KV heads split over TP up to their count, replicated beyond
         h_gpu = m.heads / tp

@@ -265,6 +265,10 @@ class Timer:
             return Timed(op, op.count * t, Provenance("profile", f"{self.eff.profile}: attention measured on this "
                                                                  f"card at several sizes, interpolated in {what}"),
                          op.count * tc, op.count * tm)
+        if mla and not decode and s.get("sparse") and not self.sol:  # DSA's sparse prefill: no table times it
+            t = np.where(live, tc / KM.SPARSE_PREFILL_FRACTION + tm / self.eff.kv_stream + self._fixed(op), 0.0)
+            return Timed(op, op.count * t, Provenance("fallback", KM.SPARSE_PREFILL_NOTE), op.count * tc,
+                         op.count * tm)
         if self.eff.profiled_attention and not self.sol:
             return self._attention_fallback(op, tc, tm, live, decode, "profile")
         ref = self._reference_attention(op, decode, mla, live, tc, tm)

@@ -21,6 +21,11 @@ from infercast.engine.kernels.source import measured_chip, TableRef, chip_key, f
 from infercast.specs.hardware import Chip
 
 DSV3 = dict(kv_lora=512, rope=64, nope=128, v=128)
+
+# DeepSeek sparse attention's prefill kernel (token-level sparse MLA in the latent): "up to 640 TFlops during
+# prefilling" on H800 (deepseek-ai/FlashMLA README, release of 2025-09-29), over H800's 989.4 dense BF16 TFLOP/s
+SPARSE_PREFILL_FRACTION = 640.0 / 989.4
+SPARSE_PREFILL_NOTE = "FlashMLA sparse prefill: up to 640 TFLOP/s on H800, 0.65 of its BF16 peak (FlashMLA README)"
 KV_BYTES = {"bfloat16": 2.0, "fp8": 1.0}
 
 
