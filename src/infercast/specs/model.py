@@ -376,7 +376,7 @@ def get_model(name: str | ModelSpec) -> ModelSpec:
         where = hfconfig.hf_cache_dir() / f"models--{org}--{repo}"
         raise InfercastError(
             f"'{name}' is not in the catalog and its config.json is not in the local Hugging Face cache "
-            f"(looked in {shown(where)}); fetch it with `huggingface-cli download {name} config.json`, "
+            f"(looked in {shown(where)}) nor among aiconfigurator-core's shipped configs; fetch it with `huggingface-cli download {name} config.json`, "
             "or give the path to its config.json or to the folder holding it", field="model", value=name)
     return lookup("model", name, models, aliases, also=", or give a Hugging Face config.json, a folder holding "
                   "one, or a hub id (org/name) in the local cache")
