@@ -140,7 +140,7 @@ def build(dep, decode_seqs=0, decode_ctx=0, prefill_tokens=0, prefill_seqs=0, pr
         ctx_d = np.asarray(decode_ctx, dtype=float)
         ctx_p = np.asarray(prefill_ctx, dtype=float)
         if m.dsa:
-            ops.append(_indexer(m.dsa, Ls, B, q, ctx_d, Tp, ctx_p))
+            ops.append(_indexer(m, Ls, B, q, ctx_d, Tp, ctx_p))
             ctx_d, ctx_p = np.minimum(ctx_d, m.dsa.topk), sparse_attended(ctx_p, m.dsa.topk)
         ops.append(Op("attention_decode", "mla_decode", Ls, {"batch": B, "context": ctx_d, "heads": h,
                                                             "kv_lora": a.kv_lora_rank, "rope": a.qk_rope_head_dim},
@@ -199,13 +199,14 @@ def build(dep, decode_seqs=0, decode_ctx=0, prefill_tokens=0, prefill_seqs=0, pr
     return ops
 
 
-def _indexer(x, Ls, B, q, ctx_d, Tp, ctx_p) -> Op:
+def _indexer(m, Ls, B, q, ctx_d, Tp, ctx_p) -> Op:
     """DSA's lightning indexer (arXiv 2512.02556 §2.1): each query token's FP8 heads dot every cached index key
     (ReLU, weighted sum over heads), then a top-k over the scores. Decode streams each sequence's index keys once
     for its `q` query tokens; prefill scores each prompt token against its `ctx_p` earlier tokens. FP32 scores are
     written and read back by the top-k. Not split over TP: every rank scores every token."""
+    x = m.dsa
     per = 2.0 * x.index_heads * x.index_head_dim
-    key = x.index_head_dim + 4.0  # FP8 key and its FP32 scale (specs.model.INDEX_SCALE_BYTES)
+    key = m.index_bytes_per_token_layer  # FP8 key and its FP32 scale
     tok = B * q + Tp
     scored = B * q * ctx_d + Tp * ctx_p
     return Op("indexer", "indexer", Ls, {"tokens": tok, "batch": B, "context": ctx_d, "prefill_tokens": Tp,

@@ -4,6 +4,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
 
 from infercast.specs import precision as P
@@ -250,7 +251,7 @@ class ModelSpec(BaseModel):
                 (m.qk_nope_head_dim + m.qk_rope_head_dim + m.v_head_dim)
             if self.dsa:  # MLA over the top-k tokens; the indexer's FP8 dot products over all of them
                 x = self.dsa
-                return (2.0 * self.heads * per * min(context, x.topk)
+                return (2.0 * self.heads * per * np.minimum(context, x.topk)
                         + 2.0 * x.index_heads * x.index_head_dim * context) * self.layers
             return 2.0 * self.heads * per * context * self.layers
         return 4.0 * self.heads * self.head_dim * self._attended(context)
@@ -376,7 +377,8 @@ def get_model(name: str | ModelSpec) -> ModelSpec:
         where = hfconfig.hf_cache_dir() / f"models--{org}--{repo}"
         raise InfercastError(
             f"'{name}' is not in the catalog and its config.json is not in the local Hugging Face cache "
-            f"(looked in {shown(where)}) nor among aiconfigurator-core's shipped configs; fetch it with `huggingface-cli download {name} config.json`, "
+            f"(looked in {shown(where)}) nor among aiconfigurator-core's shipped configs; fetch it with "
+            f"`huggingface-cli download {name} config.json`, "
             "or give the path to its config.json or to the folder holding it", field="model", value=name)
     return lookup("model", name, models, aliases, also=", or give a Hugging Face config.json, a folder holding "
                   "one, or a hub id (org/name) in the local cache")
