@@ -292,7 +292,8 @@ def _quant(c: _Cfg) -> tuple[str | None, float | None, list]:
     * compressed-tensors: the first `config_groups` entry's weights (`num_bits`, `type` float/int, `group_size`),
       `ignore`.
     4-bit formats carry one scale per group: 8-bit for FP4 (NVFP4's E4M3 per 16, MXFP4's E8M0 per 32; OCP MX v1.0,
-    NVIDIA's NVFP4 post of 2025-06-24), 16-bit for integer groups (compressed-tensors' pack-quantized scales)."""
+    NVIDIA's NVFP4 post of 2025-06-24), 16-bit for integer groups (compressed-tensors' pack-quantized scales; with
+    them Kimi-K2.5's INT4 release derives 594 GB, the size of its published checkpoint)."""
     q = c.raw("quantization_config")
     if not isinstance(q, dict):
         return None, None, []
@@ -328,10 +329,10 @@ def _quant(c: _Cfg) -> tuple[str | None, float | None, list]:
     return None, None, []
 
 
-def _dtype(c: _Cfg) -> str:
-    qd = _quant(c)[0]
-    if qd:
-        return qd
+def _dtype(c: _Cfg, quantised: str | None) -> str:
+    """The weight precision: what `quantization_config` states (`_quant`), else torch_dtype / dtype."""
+    if quantised:
+        return quantised
     d = c.raw("torch_dtype", None) or c.raw("dtype", "bfloat16")
     return _DTYPES.get(str(d).replace("torch.", "").lower(), "bf16") if isinstance(d, str) else "bf16"
 
@@ -347,11 +348,10 @@ _KEPT = (("attention", (re.compile(r"self_attn|\.attn"),)),
 _NOT_MATMUL = re.compile(r"norm|bias|indexer|embed")
 
 
-def _checkpoint(c: _Cfg, dtype: str) -> dict:
+def _checkpoint(c: _Cfg, dtype: str, bits: float | None, names: list) -> dict:
     """A quantised config's own checkpoint: the modules its unquantised-module list (`modules_to_not_convert`,
     ModelOpt's `exclude_modules`, compressed-tensors' `ignore`) leaves in 16-bit, and the stored bits per weight of a
     grouped 4-bit format (`_quant`). The output head, router and embedding are 16-bit in every quantised checkpoint."""
-    _, bits, names = _quant(c)
     if P.nbytes(dtype) >= 2.0:
         return {}
     kept = {mod: "bf16" for mod, pats in _KEPT
@@ -480,6 +480,7 @@ def from_hf_dict(raw: dict[str, Any], where: str = "config.json", default_name: 
     if kv > heads or heads % kv:
         raise InfercastError(f"{w}: num_attention_heads ({heads}) must be a multiple of num_key_value_heads ({kv})",
                              field="model")
+    quantised, bits, kept_names = _quant(c)  # read once: the precision and the checkpoint's modules both need it
     mla = dsa = None
     if c.has("kv_lora_rank"):
         mla = MLA(q_lora_rank=c.int("q_lora_rank", default=None), kv_lora_rank=c.int("kv_lora_rank"),
@@ -523,9 +524,9 @@ def from_hf_dict(raw: dict[str, Any], where: str = "config.json", default_name: 
         kv_heads=kv, head_dim=head_dim, d_ff=d_ff, vocab=vocab, mlp="gated",
         tied_embeddings=c.bool("tie_word_embeddings", tie_default),
         bias=bias, qkv_bias=qkv_bias, mla=mla, dsa=dsa, moe=moe, sliding_window=window, sliding_layers=n_sliding,
-        max_context=c.int("max_position_embeddings", default=4096), dtype=_dtype(c),
+        max_context=c.int("max_position_embeddings", default=4096), dtype=_dtype(c, quantised),
     )
-    spec["checkpoints"] = _checkpoint(c, spec["dtype"])
+    spec["checkpoints"] = _checkpoint(c, spec["dtype"], bits, kept_names)
     try:
         probe = ModelSpec(**spec, published_params=1.0, params_source="")
         total = probe.total_params
