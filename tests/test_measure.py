@@ -117,6 +117,8 @@ def test_shapes_match_the_catalog():
 def test_bad_inputs_are_clear():
     with pytest.raises(InfercastError, match="MLA"):
         shapes_for(get_model("deepseek-v3"))
+    with pytest.raises(InfercastError, match="Gated DeltaNet"):
+        shapes_for(get_model("qwen3.5-397b-a17b"))
     with pytest.raises(InfercastError, match="fraction"):
         parse_scale("tiny")
     with pytest.raises(InfercastError, match="exceeds"):

@@ -28,6 +28,7 @@ ACTIVE_CONVENTION = {
     "qwen3-30b-a3b": "all",  # Qwen: "3.3B activated" = 3.35B incl. embeddings, 3.04B without
     "mixtral-8x7b": "all",  # Mistral: 12.9B (derived 12.88B incl. embeddings; 12.75B without)
     "mixtral-8x22b": "all",
+    "qwen3.5-397b-a17b": "all",  # the model name's 'A17B': 17.35B incl. embeddings, 16.33B without
     "qwen3-235b-a22b": "all",  # Qwen counts embeddings: Qwen3-30B-A3B "3.3B activated" = 3.35B incl., 3.04B excl.
     "deepseek-v3": "no_input_embedding",
     "deepseek-r1": "no_input_embedding",
@@ -43,6 +44,7 @@ ACTIVE_NOT_WITHIN_1PCT = {
     "llama-4-maverick": "Meta: '17B active'; derived 17.19B incl. embeddings (+1.1%), 16.15B without (-5%)",
     "llama-4-scout": "Meta: '17B active'; derived 17.17B incl. embeddings (+1.0%), 16.14B without (-5%)",
     "qwen3-30b-a3b": "Qwen: '3.3B activated'; derived 3.35B incl. embeddings (+1.6%), 3.04B without (-8%)",
+    "qwen3.5-397b-a17b": "Qwen: 'A17B' in the name; derived 17.35B incl. embeddings (+2.1%), 16.33B without (-3.9%)",
     "deepseek-v3": "DeepSeek: '37B activated'; derived 36.63B without input embedding (-1.01%), 37.55B with (+1.5%)",
     "deepseek-r1": "DeepSeek: '37B activated'; derived 36.63B without input embedding (-1.01%), 37.55B with (+1.5%)",
 }

@@ -45,12 +45,17 @@ def weight_bytes_per_gpu(dep: Deployment, tp=None, pp=None):
 
 
 def kv_bytes_per_seq_per_gpu(dep: Deployment, context, tp=None, pp=None):
-    """KV heads split over TP up to the number of KV heads (replicated beyond); MLA's latent is replicated."""
+    """KV heads split over TP up to the number of KV heads (replicated beyond); MLA's latent is replicated; a Gated
+    DeltaNet state splits over TP by its value heads (SGLang's and vLLM's linear-attention layers shard heads)."""
     tp = np.asarray(dep.tp if tp is None else tp, dtype=float)
     pp = np.asarray(dep.pp if pp is None else pp, dtype=float)
     m = dep.model
     shard = np.ones_like(tp) if m.mla else np.minimum(tp, m.kv_heads)
-    return m.kv_bytes_per_seq(np.asarray(context, dtype=float), dep.kv) / shard / pp
+    state = m.state_bytes_per_seq
+    kv = m.kv_bytes_per_seq(np.asarray(context, dtype=float), dep.kv) - state
+    if state:
+        return (kv / shard + state / np.minimum(tp, m.gdn.value_heads)) / pp
+    return kv / shard / pp
 
 
 def kv_pool_bytes(dep: Deployment, tp=None, pp=None):
@@ -73,11 +78,47 @@ def kv_pool_bytes(dep: Deployment, tp=None, pp=None):
     return cap * eng.kv_fraction - fixed
 
 
-def max_sequences(dep: Deployment, context, tp=None, pp=None):
-    """Sequences of `context` tokens one replica can hold (array-friendly; 0 when weights do not fit)."""
+# SGLang's pools for hybrid models (Gated DeltaNet / Mamba layers) [python/sglang/srt/model_executor/
+# model_runner_kv_cache_mixin.py, v0.5.9 on, `_handle_max_mamba_cache` and `_resolve_max_num_reqs`]: the memory
+# left after weights is split, --mamba-full-memory-ratio r (default 0.9) giving r / (1 + r) of it to the state
+# slots; with the radix cache on (its default) a running request may hold MAMBA_CACHE_SIZE_MAX_RUNNING_REQUESTS_RATIO
+# = 3 slots, so at most slots // 3 requests run; speculative decoding keeps D draft tokens' intermediate states
+SGLANG_MAMBA_FULL_RATIO = 0.9
+SGLANG_MAMBA_SLOTS_PER_REQUEST = 3
+
+
+def state_bytes_per_seq_per_gpu(dep: Deployment, tp=None, pp=None):
+    """One sequence's fixed linear-attention state on one GPU: split over TP by value heads, over PP by layers."""
+    m = dep.model
+    if not m.gdn:
+        return 0.0
+    tp = np.asarray(dep.tp if tp is None else tp, dtype=float)
+    pp = np.asarray(dep.pp if pp is None else pp, dtype=float)
+    return m.state_bytes_per_seq / np.minimum(tp, m.gdn.value_heads) / pp
+
+
+def hybrid_split(dep: Deployment, tp=None, pp=None, draft_tokens: int = 0):
+    """(bytes per GPU left for the KV cache, the most requests that may run) under an engine that pools a hybrid
+    model's state apart from its KV cache (SGLang's rule above); (pool, inf) for every other case, where a
+    sequence's state is simply part of its bytes (vLLM's hybrid allocator pages both)."""
     free = kv_pool_bytes(dep, tp, pp)
+    if not (dep.model.gdn and dep.engine.mem_reserve):
+        return free, np.inf
+    state = state_bytes_per_seq_per_gpu(dep, tp, pp)
+    r, k, D = SGLANG_MAMBA_FULL_RATIO, SGLANG_MAMBA_SLOTS_PER_REQUEST, float(draft_tokens)
+    slots = np.floor(np.maximum(free, 0.0) * r / (1.0 + r) / (state * (1.0 + D / k)))
+    running = np.floor(slots / k)
+    return free - slots * state - running * D * state, running
+
+
+def max_sequences(dep: Deployment, context, tp=None, pp=None, draft_tokens: int = 0):
+    """Sequences of `context` tokens one replica can hold (array-friendly; 0 when weights do not fit);
+    `draft_tokens`: speculative tokens verified per step, whose intermediate states SGLang's hybrid pool keeps."""
+    free, running = hybrid_split(dep, tp, pp, draft_tokens)
     per = kv_bytes_per_seq_per_gpu(dep, context, tp, pp)
-    n = np.floor(np.maximum(free, 0) / np.maximum(per, 1.0))
+    if np.isfinite(running).all():  # the state has its own pool: a sequence's KV alone takes this one
+        per = per - state_bytes_per_seq_per_gpu(dep, tp, pp)
+    n = np.minimum(np.floor(np.maximum(free, 0) / np.maximum(per, 1.0)), running)
     return np.where(free > 0, n, 0.0)
 
 
@@ -115,4 +156,4 @@ def plan(dep: Deployment, context: float) -> MemoryPlan:
                               field="tp")
     return MemoryPlan(capacity_gb=cap / 1e9, weights_gb=w / 1e9, activations_gb=act / 1e9,
                       reserve_gb=reserve / 1e9, kv_pool_gb=pool / 1e9, kv_per_seq_gb=per / 1e9,
-                      max_seqs=int(pool // per))
+                      max_seqs=int(max_sequences(dep, context)))

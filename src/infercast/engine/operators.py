@@ -19,7 +19,7 @@ ACT_BYTES = 2.0  # activations in 16-bit
 
 # operator kinds, the unit each is timed in
 KINDS = ("gemm", "moe", "attention_decode", "attention_prefill", "mla_decode", "mla_prefill", "indexer",
-         "elementwise", "all_reduce", "all_to_all", "p2p")
+         "linear_attention", "elementwise", "all_reduce", "all_to_all", "p2p")
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,8 @@ def build(dep, decode_seqs=0, decode_ctx=0, prefill_tokens=0, prefill_seqs=0, pr
     T = B * q + Tp  # tokens through the linear layers
     d, L = m.d_model, m.layers
     Ls = L / pp  # layers on this stage (array when pp is)
+    La = Ls * m.attention_layers / L  # of them with full attention (the rest Gated DeltaNet)
+    Lg = Ls * m.linear_layers / L
     ops: list[Op] = []
     # each module's weight bytes and precision: a released checkpoint may keep some modules 16-bit
     # (gpt-oss: MXFP4 experts, bf16 attention and lm_head; its config's modules_to_not_convert)
@@ -89,10 +91,17 @@ def build(dep, decode_seqs=0, decode_ctx=0, prefill_tokens=0, prefill_seqs=0, pr
             ops.append(_gemm("index_q", "qkv_proj", Ls, T, x.index_heads * x.index_head_dim, a.q_lora_rank or d, wb, w))
             ops.append(_gemm("index_k", "qkv_proj", Ls, T, x.index_head_dim + x.index_heads, d, wb, w))
     else:
-        ops.append(_gemm("qkv_proj", "qkv_proj", Ls, T, (m.heads + 2 * m.kv_heads) * m.head_dim / tp, d, wb, w))
+        q_n = (2 if m.attn_output_gate else 1) * m.heads  # a gated q_proj yields the query and its output gate
+        ops.append(_gemm("qkv_proj", "qkv_proj", La, T, (q_n + 2 * m.kv_heads) * m.head_dim / tp, d, wb, w))
         o_k = m.heads * m.head_dim / tp
-    ops.append(_gemm("o_proj", "o_proj", Ls, T, d, o_k, m.module_bytes("o_proj", dep.weights),
+    ops.append(_gemm("o_proj", "o_proj", La, T, d, o_k, m.module_bytes("o_proj", dep.weights),
                      m.module_dtype("o_proj", dep.weights)))
+    if m.gdn:  # Gated DeltaNet layers: in-projections (q, k, v, z, b, a) and out-projection, split over TP by heads
+        g = m.gdn
+        ops.append(_gemm("gdn_in_proj", "qkv_proj", Lg, T, (g.conv_dim + g.value_dim + 2 * g.value_heads) / tp, d,
+                         wb, w))
+        ops.append(_gemm("gdn_out_proj", "o_proj", Lg, T, d, g.value_dim / tp, wb, w))
+        ops.append(_gdn(m, tp, Lg, B * q, Tp, Sp))
 
     # dense MLP layers: gate+up fused, then down [KIP]
     gated = m.mlp == "gated"
@@ -160,14 +169,14 @@ def build(dep, decode_seqs=0, decode_ctx=0, prefill_tokens=0, prefill_seqs=0, pr
         reread = 1.0 if e.gqa_kv_reuse else h_gpu / g_gpu  # [TRT-LLM CHANGELOG 0.7: MMHA for GQA]
         ctx_d = np.asarray(decode_ctx, dtype=float)
         att_d = _attended_per_layer(m, ctx_d)
-        ops.append(Op("attention_decode", "attention_decode", Ls,
+        ops.append(Op("attention_decode", "attention_decode", La,
                       {"batch": B, "context": att_d, "heads": h_gpu, "kv_heads": g_gpu, "head_dim": m.head_dim,
                        "reread": reread},
                       4.0 * B * q * h_gpu * m.head_dim * att_d, B * att_d * 2.0 * g_gpu * m.head_dim * kvb * reread,
                       kv, 2.0, "attention"))
         ctx_p = np.asarray(prefill_ctx, dtype=float)
         att_p = _attended_per_layer(m, ctx_p)
-        ops.append(Op("attention_prefill", "attention_prefill", Ls,
+        ops.append(Op("attention_prefill", "attention_prefill", La,
                       {"seqs": Sp, "tokens": Tp, "context": att_p, "heads": h_gpu, "kv_heads": g_gpu,
                        "head_dim": m.head_dim},
                       4.0 * Tp * h_gpu * m.head_dim * att_p, Tp * 2.0 * g_gpu * m.head_dim * kvb, kv, 2.0, "attention"))
@@ -212,6 +221,31 @@ def _indexer(m, Ls, B, q, ctx_d, Tp, ctx_p) -> Op:
     return Op("indexer", "indexer", Ls, {"tokens": tok, "batch": B, "context": ctx_d, "prefill_tokens": Tp,
                                         "prefill_context": ctx_p, "heads": x.index_heads, "dim": x.index_head_dim},
               per * scored, B * ctx_d * key + Tp * key + scored * 4.0 * 2.0, "fp8", 2.0, "attention")
+
+
+def _gdn(m, tp, Lg, Td, Tp, Sp) -> Op:
+    """Gated DeltaNet's conv and delta rule on one GPU, heads split over TP (see gdn_work)."""
+    g = m.gdn
+    hv = max(1.0, g.value_heads / tp)  # replicated beyond one head per GPU
+    hk = max(1.0, g.key_heads / tp)
+    flops, nbytes = gdn_work(hv, hk, g.key_head_dim, g.value_head_dim, Td, Tp, Sp, g.conv_kernel, g.state_bytes)
+    return Op("gdn", "linear_attention", Lg, {"batch": Td, "tokens": Tp, "seqs": Sp, "v_heads": hv, "k_heads": hk,
+                                              "k_dim": g.key_head_dim, "v_dim": g.value_head_dim},
+              flops, nbytes, "bf16", 2.0, "attention")
+
+
+def gdn_work(hv, hk, dk, dv, Td, Tp, Sp, conv_kernel=4, state_bytes=4.0):
+    """(FLOPs, bytes) of one Gated DeltaNet layer's conv and delta rule for `hv` value and `hk` key heads. Decode:
+    each of `Td` tokens reads and writes its sequence's state (hv x dk x dv) and conv window; prefill: the chunked
+    form over `Tp` prompt tokens of `Sp` sequences, each final state written once (arXiv 2412.06464 §3). Per token
+    and value head about 8 x dk x dv FLOPs (decay, rank-1 update, products with k and q) and 2 x kernel per conv
+    channel; q, k, v and the gate read, the output written in 16-bit."""
+    Td, Tp, Sp = (np.asarray(x, dtype=float) for x in (Td, Tp, Sp))
+    conv = 2.0 * hk * dk + hv * dv
+    state = hv * dk * dv * state_bytes + conv * (conv_kernel - 1) * ACT_BYTES
+    io = (conv + 2.0 * hv * dv) * ACT_BYTES
+    flops = (8.0 * hv * dk * dv + 2.0 * conv * conv_kernel) * (Td + Tp)
+    return flops, Td * (2.0 * state + io) + Tp * io + Sp * state
 
 
 def sparse_attended(ctx, topk) -> np.ndarray:

@@ -264,13 +264,14 @@ def static_batch(dep: Deployment, input_len, output_len, batch, pp=None, spec: S
     }
 
 
-def max_concurrency(dep: Deployment, input_len, output_len, pp=None):
-    """Largest batch per replica: KV memory at the full I+O context, capped by the engine's max batch.
+def max_concurrency(dep: Deployment, input_len, output_len, pp=None, draft_tokens: int = 0):
+    """Largest batch per replica: KV memory at the full I+O context, capped by the engine's max batch
+    (`draft_tokens`: speculative tokens verified per step, see memory.max_sequences).
 
     Returns (concurrency, limiter) where limiter is 'memory (KV cache)' or 'engine max batch'.
     """
     ctx = np.asarray(input_len, dtype=float) + np.asarray(output_len, dtype=float)
-    mem = max_sequences(dep, ctx, pp=pp) * dep.attn_dp
+    mem = max_sequences(dep, ctx, pp=pp, draft_tokens=draft_tokens) * dep.attn_dp
     cap = float(dep.engine.max_batch) * _pp(dep, pp) * dep.attn_dp
     c = np.minimum(mem, cap)
     return c, np.where(mem <= cap, "memory (KV cache)", "engine max batch")

@@ -74,19 +74,27 @@ class DeploymentStep:
 def step_model(dep, *, prompt_len: float = 1024.0, context: float | None = None,
                draft_per_seq: float = 0.0) -> DeploymentStep:
     """Wrap a `Deployment` as a `StepModel`. `context`: the typical prompt + output length, used to
-    turn the KV pool into tokens (exact for full attention; sliding-window layers make it length-dependent);
+    turn the KV pool into tokens (exact for full attention; sliding-window layers and a linear-attention layer's
+    fixed state per sequence make it length-dependent);
     `draft_per_seq`: speculative draft tokens verified per decoding sequence (k)."""
-    from infercast.engine.memory import kv_bytes_per_seq_per_gpu, kv_pool_bytes
+    from infercast.engine.memory import hybrid_split, kv_bytes_per_seq_per_gpu, kv_pool_bytes, \
+        state_bytes_per_seq_per_gpu
 
     prompt_len = check_number("input_len", prompt_len, allow_none=False)
     ref = float(context if context is not None else max(prompt_len, 4096.0))
-    per_token = float(kv_bytes_per_seq_per_gpu(dep, ref)) / ref
-    pool = float(kv_pool_bytes(dep))
-    if pool <= 0:
+    per_seq = float(kv_bytes_per_seq_per_gpu(dep, ref))
+    if float(kv_pool_bytes(dep)) <= 0:
         raise DoesNotFitError(f"{dep.model.id} on {dep.gpus} x {dep.chip.id}: the weights leave no memory for the "
                               "KV cache; use more GPUs per replica or smaller weights", field="tp", value=dep.tp)
+    pool, running = hybrid_split(dep, draft_tokens=int(round(draft_per_seq)) + 1 if draft_per_seq else 0)
+    pool, running = float(pool), float(running)
+    if math.isfinite(running):  # the engine pools the hybrid state apart: tokens count the KV alone
+        per_seq -= float(state_bytes_per_seq_per_gpu(dep))
+    per_token = per_seq / ref
     kv_tokens = math.floor(max(pool, 0.0) / per_token) * dep.attn_dp if per_token > 0 else 0.0
     max_batch = int(dep.engine.max_batch) * dep.pp * dep.attn_dp  # engine cap per micro-batch, per DP group
+    if math.isfinite(running):
+        max_batch = min(max_batch, int(running) * dep.attn_dp)
     return DeploymentStep(dep, float(prompt_len), max_batch, float(kv_tokens), float(draft_per_seq))
 
 

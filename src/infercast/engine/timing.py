@@ -20,11 +20,12 @@ from infercast.engine import collectives as C
 from infercast.engine.efficiency import reference_attention
 from infercast.engine.kernels import attention as KA
 from infercast.engine.kernels import comm as KC
+from infercast.engine.kernels import gdn as KGDN
 from infercast.engine.kernels import gemm as KG
 from infercast.engine.kernels import mla as KM
 from infercast.engine.kernels import moe as KMoE
 from infercast.engine.kernels.source import has_tables
-from infercast.engine.operators import ACT_BYTES, Op
+from infercast.engine.operators import ACT_BYTES, Op, gdn_work
 from infercast.specs import precision as P
 
 
@@ -365,6 +366,38 @@ class Timer:
                                                               f"HBM ({self.eff.family_note})"),
                      op.count * tc, op.count * tm)
 
+    def linear_attention(self, op: Op) -> Timed:
+        """Gated DeltaNet layers: decode tokens and prefill prompts timed apart, each from the engine's measured
+        gdn table (kernels.gdn) or, without one, at the chip's KV streaming rate and attention compute fraction."""
+        s = op.shape
+        tc, tm = self._roof(op.flops, op.nbytes, "bf16")
+        lay = KA.Layout(int(round(s["v_heads"])), int(round(s["k_heads"])), int(s["k_dim"]), "gdn")
+        args = (s["v_heads"], s["k_heads"], s["k_dim"], s["v_dim"])
+        B, Tp, Sp = (np.asarray(s[k], dtype=float) for k in ("batch", "tokens", "seqs"))
+        parts = {"decode": gdn_work(*args, B, 0.0, 0.0), "prefill": gdn_work(*args, 0.0, Tp, Sp)}
+        live = {"decode": B > 0, "prefill": Tp > 0}
+        who, ver = self._tables("linear_attention")
+        total, sources = 0.0, []
+        for kind, (fl, nb) in parts.items():
+            tab = KGDN.gdn_table(self.chip, who, kind, ver) if who else None
+            c, m = fl / self.chip.peak_flops("bf16"), nb / self.chip.bandwidth
+            if tab is not None:
+                isl = Tp / np.maximum(Sp, 1e-9)
+                eff, exact = tab.efficiency(lay, B if kind == "decode" else Sp, 1.0 if kind == "decode" else isl)
+                t = np.maximum(c, m) / eff
+                sources.append(("table", f"{tab.ref.detail}" + ("" if exact else "; head layout not measured, "
+                                                                "nearest measured layout's efficiency")))
+            else:
+                t = _pnorm(m / self.eff.kv_stream, c / self.eng.attention_eff(self.chip.family,
+                                                                               self.eff.attention_compute),
+                           self.eff.overlap_p) + self._fixed(op)
+                sources.append(("fallback", f"Gated DeltaNet {kind}: state and activations streamed at "
+                                            f"{self.eff.kv_stream:.2f} of HBM ({self.eff.attention_note})"))
+            total = total + np.where(live[kind], t, 0.0)
+        src = "table" if all(x[0] == "table" for x in sources) else "fallback"
+        detail = sources[0][1] if len({x[1] for x in sources}) == 1 else "; ".join(x[1] for x in sources)
+        return Timed(op, op.count * total, Provenance(src, detail), op.count * tc, op.count * tm)
+
     def elementwise(self, op: Op) -> Timed:
         e = self.eff
         tm = op.nbytes / self.chip.bandwidth
@@ -411,6 +444,8 @@ class Timer:
             return self._sustained(self.attention(op))
         if op.kind == "indexer":
             return self._sustained(self.indexer(op))
+        if op.kind == "linear_attention":
+            return self._sustained(self.linear_attention(op))
         if op.kind == "elementwise":
             return self.elementwise(op)
         if op.kind in ("all_reduce", "all_to_all"):

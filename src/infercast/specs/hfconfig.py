@@ -41,7 +41,7 @@ from typing import Any
 from infercast.errors import InfercastError
 from infercast.files import read_json, shown
 from infercast.specs import precision as P
-from infercast.specs.model import DSA, MLA, ModelSpec, MoE
+from infercast.specs.model import DSA, GDN, MLA, ModelSpec, MoE
 from infercast.vocabulary import check_number
 
 # model_type -> (family, first release year, tie_word_embeddings default in transformers)
@@ -55,6 +55,11 @@ SUPPORTED: dict[str, tuple[str, int, bool]] = {
     "qwen2_moe": ("qwen2", 2024, False),
     "qwen3": ("qwen3", 2025, False),
     "qwen3_moe": ("qwen3", 2025, False),
+    "qwen3_next": ("qwen3", 2025, False),
+    "qwen3_5": ("qwen3.5", 2026, False),
+    "qwen3_5_text": ("qwen3.5", 2026, False),
+    "qwen3_5_moe": ("qwen3.5", 2026, False),
+    "qwen3_5_moe_text": ("qwen3.5", 2026, False),
     "deepseek_v2": ("deepseek", 2024, False),
     "deepseek_v3": ("deepseek", 2024, False),
     "deepseek_v32": ("deepseek", 2025, False),
@@ -96,7 +101,10 @@ LIMITS: dict[str, tuple[int, int]] = {
     "q_lora_rank": (1, BIG), "kv_lora_rank": (1, BIG), "qk_nope_head_dim": (1, 100_000),
     "qk_rope_head_dim": (1, 100_000), "v_head_dim": (1, 100_000),
     "index_n_heads": (1, 100_000), "index_head_dim": (1, 100_000), "index_topk": (1, 1000 * BIG),
+    "linear_num_key_heads": (1, 100_000), "linear_num_value_heads": (1, 100_000), "linear_key_head_dim": (1, 100_000),
+    "linear_value_head_dim": (1, 100_000), "linear_conv_kernel_dim": (1, 1_000), "full_attention_interval": (1, 10_000),
 }
+_STATE_BYTES = {"float32": 4.0, "float": 4.0, "bfloat16": 2.0, "float16": 2.0}
 
 MODEL_SOURCES = ("a catalog id (`infercast models`), a config.json, a folder holding one, or a Hugging Face "
                  "hub id (org/name) whose config.json is in the local cache or shipped by aiconfigurator-core")
@@ -338,7 +346,7 @@ def _dtype(c: _Cfg, quantised: str | None) -> str:
 
 
 # module group -> name fragments that leave it unquantised when listed (a layer's self_attn covers o_proj too)
-_KEPT = (("attention", (re.compile(r"self_attn|\.attn"),)),
+_KEPT = (("attention", (re.compile(r"self_attn|\.attn|linear_attn"),)),
          ("o_proj", (re.compile(r"self_attn|\.attn|o_proj"),)),
          ("shared_experts", (re.compile(r"shared_expert"),)),
          # a dense MLP's projections, not an expert's nor the router (`mlp.gate`): Kimi's
@@ -387,6 +395,34 @@ def _sliding(c: _Cfg, layers: int) -> tuple[int | None, int]:
         pattern = c.int("sliding_window_pattern", "_sliding_window_pattern", default=6)
         return window, layers - layers // pattern
     return None, 0
+
+
+def _gdn(c: _Cfg, layers: int) -> GDN | None:
+    """Gated DeltaNet layers of a hybrid config (qwen3_next, qwen3_5): `layer_types` ('linear_attention' /
+    'full_attention'), else every `full_attention_interval`-th layer full (transformers' default layout)."""
+    if not c.has("linear_num_value_heads"):
+        return None
+    types = c.raw("layer_types")
+    if isinstance(types, list) and types:
+        n = min(layers, sum(1 for t in types if str(t) == "linear_attention"))
+    else:
+        n = layers - layers // c.int("full_attention_interval", default=4)
+    if n <= 0:
+        return None
+    if n >= layers:
+        raise InfercastError(f"{c.where}: every layer is linear attention; a hybrid model needs at least one "
+                             "full_attention layer (layer_types or full_attention_interval)", field="model")
+    dtype = c.raw("mamba_ssm_dtype", "float32")
+    if not isinstance(dtype, str) or dtype not in _STATE_BYTES:
+        raise InfercastError(f"{c.where}: mamba_ssm_dtype {_short(dtype)} is not one of {', '.join(_STATE_BYTES)}",
+                             field="model")
+    kh, vh = c.int("linear_num_key_heads"), c.int("linear_num_value_heads")
+    if vh % kh:
+        raise InfercastError(f"{c.where}: linear_num_value_heads ({vh}) must be a multiple of linear_num_key_heads "
+                             f"({kh})", field="model")
+    return GDN(layers=n, key_heads=kh, value_heads=vh, key_head_dim=c.int("linear_key_head_dim"),
+               value_head_dim=c.int("linear_value_head_dim"), conv_kernel=c.int("linear_conv_kernel_dim", default=4),
+               state_bytes=_STATE_BYTES[dtype])
 
 
 def _moe(c: _Cfg, layers: int) -> MoE | None:
@@ -500,10 +536,13 @@ def from_hf_dict(raw: dict[str, Any], where: str = "config.json", default_name: 
     vocab = c.int("vocab_size")
     if mt.startswith("llama4"):
         d_ff = c.int("intermediate_size_mlp", default=None) or c.int("intermediate_size")
-    else:
-        d_ff = c.int("intermediate_size")
     moe = _moe(c, layers)
-    window, n_sliding = _sliding(c, layers)
+    if not mt.startswith("llama4"):
+        # a MoE config without dense layers may leave intermediate_size out (Qwen3.5's): its experts' width then
+        d_ff = c.int("intermediate_size", default=None) if moe else c.int("intermediate_size")
+        d_ff = d_ff or moe.expert_d_ff
+    gdn = _gdn(c, layers)
+    window, n_sliding = _sliding(c, layers) if gdn is None else (None, 0)
 
     bias = qkv_bias = False
     if mt == "gpt_oss":
@@ -524,6 +563,7 @@ def from_hf_dict(raw: dict[str, Any], where: str = "config.json", default_name: 
         kv_heads=kv, head_dim=head_dim, d_ff=d_ff, vocab=vocab, mlp="gated",
         tied_embeddings=c.bool("tie_word_embeddings", tie_default),
         bias=bias, qkv_bias=qkv_bias, mla=mla, dsa=dsa, moe=moe, sliding_window=window, sliding_layers=n_sliding,
+        gdn=gdn, attn_output_gate=c.bool("attn_output_gate", mt == "qwen3_next") if gdn else False,
         max_context=c.int("max_position_embeddings", default=4096), dtype=_dtype(c, quantised),
     )
     spec["checkpoints"] = _checkpoint(c, spec["dtype"], bits, kept_names)

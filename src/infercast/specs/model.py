@@ -71,6 +71,58 @@ class DSA(BaseModel):
     topk: PositiveInt
 
 
+class GDN(BaseModel):
+    """Gated DeltaNet linear attention (arXiv 2412.06464; Qwen3-Next, Qwen3.5): `layers` of the model's layers keep a
+    fixed-size recurrent state per sequence instead of a KV cache; the others are full (gated) attention layers.
+    Projections (transformers' Qwen3NextGatedDeltaNet / Qwen3_5GatedDeltaNet): q, k (key heads x key dim), v and the
+    output gate z (value heads x value dim), the decay a and gate b (value heads each), a depthwise causal
+    conv of `conv_kernel` over q, k and v, a gated RMSNorm and the output projection."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+    layers: PositiveInt  # linear-attention layers (the rest are full attention)
+    key_heads: PositiveInt
+    value_heads: PositiveInt
+    key_head_dim: PositiveInt
+    value_head_dim: PositiveInt
+    conv_kernel: PositiveInt = 4
+    state_bytes: float = Field(4.0, gt=0, le=8)  # bytes per recurrent-state element (config mamba_ssm_dtype)
+
+    @model_validator(mode="after")
+    def _check(self) -> "GDN":
+        if self.value_heads % self.key_heads:
+            raise ValueError(f"linear value heads ({self.value_heads}) must be a multiple of its key heads "
+                             f"({self.key_heads})")
+        return self
+
+    @property
+    def key_dim(self) -> int:
+        return self.key_heads * self.key_head_dim
+
+    @property
+    def value_dim(self) -> int:
+        return self.value_heads * self.value_head_dim
+
+    @property
+    def conv_dim(self) -> int:
+        return 2 * self.key_dim + self.value_dim
+
+    def params(self, d_model: int) -> float:
+        """Weights of one layer: in-projections (q, k, v, z; b, a), conv, dt_bias and A_log, norm, out-projection."""
+        return (d_model * (self.conv_dim + self.value_dim + 2 * self.value_heads) + self.conv_dim * self.conv_kernel
+                + 2 * self.value_heads + self.value_head_dim + self.value_dim * d_model)
+
+    def state_bytes_per_layer(self) -> float:
+        """One sequence's cache in one layer: the value heads' key_dim x value_dim state and the conv's last
+        conv_kernel - 1 inputs in 16-bit (SGLang's and vLLM's MambaPool / mamba cache: temporal + conv state)."""
+        return (self.value_heads * self.key_head_dim * self.value_head_dim * self.state_bytes
+                + self.conv_dim * (self.conv_kernel - 1) * 2.0)
+
+    def flops_per_token_layer(self) -> float:
+        """Recurrent form per token and value head: decay and rank-1 update of the state, its product with k and q
+        (about 8 x key_dim x value_dim), and the depthwise conv (2 x kernel per channel)."""
+        return 8.0 * self.value_heads * self.key_head_dim * self.value_head_dim + 2.0 * self.conv_dim * self.conv_kernel
+
+
 # bytes per cached token per layer of the indexer's key: FP8 values plus one FP32 scale (FlashInfer's DSA indexer
 # kernel definition, bench.flashinfer.ai 'dsa_topk_indexer_fp8_h64_d128_topk2048_ps64': head_dim_with_scale 132)
 INDEX_SCALE_BYTES = 4.0
@@ -96,6 +148,8 @@ class ModelSpec(BaseModel):
     qkv_bias: bool = False
     mla: MLA | None = None
     dsa: DSA | None = None  # sparse attention over MLA (DeepSeek-V3.2, GLM-5)
+    gdn: GDN | None = None  # hybrid: Gated DeltaNet layers beside full attention (Qwen3-Next, Qwen3.5)
+    attn_output_gate: bool = False  # full attention's q_proj also yields a sigmoid output gate (Qwen3-Next, Qwen3.5)
     moe: MoE | None = None
     sliding_window: int | None = Field(None, ge=1)  # tokens seen by a sliding-window layer
     sliding_layers: int = Field(0, ge=0)  # how many layers use the window
@@ -117,6 +171,9 @@ class ModelSpec(BaseModel):
             raise ValueError("sliding_layers cannot exceed layers")
         if self.sliding_layers and not self.sliding_window:
             raise ValueError("sliding_layers needs sliding_window")
+        if self.gdn and (self.gdn.layers >= self.layers or self.mla or self.sliding_layers):
+            raise ValueError("gdn.layers must leave at least one full-attention layer, and Gated DeltaNet is not "
+                             "combined with MLA or sliding windows here")
         if self.dsa and not self.mla:
             raise ValueError("dsa (DeepSeek sparse attention) needs mla: its indexer selects tokens of the latent cache")
         if self.moe and self.moe.dense_layers > self.layers:
@@ -138,6 +195,16 @@ class ModelSpec(BaseModel):
     def dense_mlp_layers(self) -> int:
         return self.layers - self.moe_layers
 
+    @property
+    def linear_layers(self) -> int:
+        """Gated DeltaNet layers (0 without them)."""
+        return self.gdn.layers if self.gdn else 0
+
+    @property
+    def attention_layers(self) -> int:
+        """Layers with full (softmax) attention and a KV cache."""
+        return self.layers - self.linear_layers
+
     # ---- parameters per component (count of weights) -----------------------------
     @property
     def attn_params_per_layer(self) -> float:
@@ -149,8 +216,8 @@ class ModelSpec(BaseModel):
             kv_p = d * (m.kv_lora_rank + m.qk_rope_head_dim) + m.kv_lora_rank + \
                 m.kv_lora_rank * h * (m.qk_nope_head_dim + m.v_head_dim)
             return q + kv_p + h * m.v_head_dim * d + self.indexer_params_per_layer
-        # [SB-inf Q1]: Q and O are D x N*H, K and V are D x K*H
-        p = d * hd * (2 * h + 2 * kv)
+        # [SB-inf Q1]: Q and O are D x N*H, K and V are D x K*H; a gated q_proj doubles Q (Qwen3-Next)
+        p = d * hd * ((3 if self.attn_output_gate else 2) * h + 2 * kv)
         if self.bias:
             p += hd * (h + 2 * kv) + d
         elif self.qkv_bias:
@@ -211,9 +278,18 @@ class ModelSpec(BaseModel):
         return 0.0 if self.tied_embeddings else self.vocab * self.d_model
 
     @property
+    def gdn_params_per_layer(self) -> float:
+        return self.gdn.params(self.d_model) if self.gdn else 0.0
+
+    @property
+    def mixer_params(self) -> float:
+        """Token-mixing weights over all layers: full attention layers and Gated DeltaNet layers."""
+        return self.attention_layers * self.attn_params_per_layer + self.linear_layers * self.gdn_params_per_layer
+
+    @property
     def layer_params_dense_part(self) -> float:
         """Weights every token touches in the transformer blocks (attention, dense MLPs, shared experts)."""
-        return (self.layers * self.attn_params_per_layer + self.dense_mlp_layers * self.dense_mlp_params
+        return (self.mixer_params + self.dense_mlp_layers * self.dense_mlp_params
                 + self.moe_layers * (self.shared_expert_params + self.router_params) + self.norm_params)
 
     @property
@@ -240,7 +316,8 @@ class ModelSpec(BaseModel):
         2 FLOPs per multiply-add through every active weight [KIP], plus attention's
         QK^T and AV: 2*2*heads*head_dim per attended token per layer [EP-nb arithmetic_cost_flop].
         """
-        return 2.0 * self.matmul_params_per_token + self.attn_flops_per_token(context)
+        return 2.0 * self.matmul_params_per_token + self.attn_flops_per_token(context) + \
+            (self.linear_layers * self.gdn.flops_per_token_layer() if self.gdn else 0.0)
 
     def attn_flops_per_token(self, context: float, absorbed: bool = True) -> float:
         """QK^T + AV FLOPs of one query attending to `context` tokens, summed over layers."""
@@ -257,8 +334,9 @@ class ModelSpec(BaseModel):
         return 4.0 * self.heads * self.head_dim * self._attended(context)
 
     def _attended(self, context: float) -> float:
-        """Sum over layers of tokens attended (sliding-window layers see at most the window)."""
-        full = self.layers - self.sliding_layers
+        """Sum over layers of tokens attended (sliding-window layers see at most the window; Gated DeltaNet
+        layers attend to none: their state is counted apart)."""
+        full = self.attention_layers - self.sliding_layers
         sw = min(context, self.sliding_window) if self.sliding_layers else 0.0
         return full * context + self.sliding_layers * sw
 
@@ -293,7 +371,8 @@ class ModelSpec(BaseModel):
         b = lambda mod: self.module_bytes(mod, weights)  # noqa: E731
         routed = self.moe_layers * self.moe.experts * self.expert_params if self.moe else 0.0
         o = self.attn_o_params_per_layer
-        return (self.layers * ((self.attn_params_per_layer - o) * b("attention") + o * b("o_proj"))
+        return (self.attention_layers * ((self.attn_params_per_layer - o) * b("attention") + o * b("o_proj"))
+                + self.linear_layers * self.gdn_params_per_layer * b("attention")
                 + self.dense_mlp_layers * self.dense_mlp_params * b("dense_mlp")
                 + self.moe_layers * self.shared_expert_params * b("shared_experts")
                 + routed * b("experts") + self.lm_head_params * b("lm_head")
@@ -312,18 +391,26 @@ class ModelSpec(BaseModel):
         return self.dsa.index_head_dim + INDEX_SCALE_BYTES if self.dsa else 0.0
 
     def kv_bytes_per_token(self, kv: str | None = None) -> float:
-        """KV-cache bytes per token of context summed over layers (no sliding-window cap)."""
-        return (self.kv_elems_per_token_layer * P.nbytes(kv or "bf16") + self.index_bytes_per_token_layer) * self.layers
+        """KV-cache bytes per token of context summed over full-attention layers (no sliding-window cap)."""
+        return (self.kv_elems_per_token_layer * P.nbytes(kv or "bf16") + self.index_bytes_per_token_layer) * \
+            self.attention_layers
+
+    @property
+    def state_bytes_per_seq(self) -> float:
+        """Bytes of fixed-size state one sequence holds whatever its length (Gated DeltaNet layers)."""
+        return self.linear_layers * self.gdn.state_bytes_per_layer() if self.gdn else 0.0
 
     def kv_bytes_per_seq(self, context: float, kv: str | None = None) -> float:
-        """KV-cache bytes held by one sequence of `context` tokens (sliding layers capped)."""
+        """KV-cache bytes held by one sequence of `context` tokens (sliding layers capped), with its fixed state."""
         per_layer = self.kv_elems_per_token_layer * P.nbytes(kv or "bf16") + self.index_bytes_per_token_layer
-        return per_layer * self._attended(context)
+        return per_layer * self._attended(context) + self.state_bytes_per_seq
 
     @property
     def attention_kind(self) -> str:
         if self.mla:
             return "MLA+DSA" if self.dsa else "MLA"
+        if self.gdn:
+            return "GQA+GDN" if self.kv_heads < self.heads else "MHA+GDN"
         if self.kv_heads == 1:
             return "MQA"
         return "MHA" if self.kv_heads == self.heads else "GQA"
