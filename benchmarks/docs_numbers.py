@@ -40,6 +40,7 @@ FAMILIES = {
     "NIM": "NVIDIA NIM concurrency tables",
     "VLLMB": "vLLM blogs (GB300, ...)",
     "SGLB": "SGLang blogs (GB200, ...)",
+    "SGLCB": "SGLang cookbook, Qwen3.5 on H200",
     "AMDB": "SGLang on MI300X, DeepSeek-V3",
     "ANTB": "SGLang on H20 (Ant Group)",
     "MCKB": "SGLang Kimi-K2 large-scale EP",

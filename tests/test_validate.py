@@ -151,6 +151,22 @@ def test_attention_dp_written_any_way_is_found():
         assert r.status == "compared", r.status
 
 
+def test_a_stated_running_request_cap_and_memory_share_are_the_runs_own():
+    """SGLang's --max-running-requests (48 by default with EAGLE/MTP: server_args._handle_speculative_decoding) holds
+    the other clients in the queue; its --mem-fraction-static sets the KV pool. Both are read from a row's notes."""
+    base = {"id": "X-3", "model": "llama-3.1-8b", "gpu": "h100-sxm", "metric": "ttft_ms_mean", "value": "100",
+            "scenario": "online-fixed-concurrency", "input_len": "1000", "output_len": "1000", "concurrency": "64",
+            "num_gpus": "1", "tp": "1", "engine": "SGLang 0.5.6", "notes": ""}
+    free = predict_row(base)
+    capped = predict_row({**base, "notes": "launched with --max-running-requests 16"})
+    assert any("max_running_requests 16" in a for a in capped.assumptions)
+    assert capped.predicted > 2 * free.predicted  # 48 of 64 clients wait for a running slot
+    tput = {**base, "metric": "output_tok_per_s_per_gpu", "concurrency": "512"}
+    roomy = predict_row(tput)
+    tight = predict_row({**tput, "notes": "--mem-fraction-static 0.2"})  # 17 GB for 16 GB of weights and the KV cache
+    assert tight.predicted < 0.5 * roomy.predicted
+
+
 def test_cli_json_shape(tmp_path):
     out = subprocess.run([sys.executable, "-m", "infercast.cli", "validate", "--data", str(DATA), "--json",
                           "--plot", str(tmp_path / "v.png")], capture_output=True, text=True, check=True).stdout

@@ -17,9 +17,9 @@ from dataclasses import asdict, dataclass, field, replace
 import numpy as np
 
 from infercast.analyses.measured import Stated, family_of, num, stated
-from infercast.analyses.row_runs import (GPU_BATCH, MAX_WHOLE_RUN, PERCENTILE, SERVER_METRICS, Context, NotComparable,
-                                         replica_capacity, requests_sent, server_limits, server_search, server_shape,
-                                         sim_metric, simulate_run, windowed)
+from infercast.analyses.row_runs import (GPU_BATCH, MAX_WHOLE_RUN, PERCENTILE, RUNNING_CAP, SERVER_METRICS, Context,
+                                         NotComparable, replica_capacity, requests_sent, server_limits, server_search,
+                                         server_shape, sim_metric, simulate_run, windowed)
 from infercast.engine import serving as S
 from infercast.engine.disagg import Pools, decode_tpot, disaggregated, prefill_rate
 from infercast.engine.kernels.source import SIBLINGS
@@ -163,6 +163,8 @@ def _ablated(dep, ctx: Context):
 STATED_BATCH = re.compile(r"\bbatch (\d+) per attention-DP rank")  # the run's configured max batch (AIC rows)
 # the run's configured step budget, as the engine's own flag or key names it (SGLang --chunked-prefill-size,
 # TensorRT-LLM --max_num_tokens, vLLM --max-num-batched-tokens)
+# the run's own SGLang --mem-fraction-static (weights + KV pool as a share of the GPU's memory)
+STATED_STATIC = re.compile(r"mem[-_]fraction[-_]static[\s=:]+(0?\.\d+|1(?:\.0*)?)\b")
 STATED_BUDGET = re.compile(r"(?:chunked[-_]prefill[-_]size|max[-_]num[-_]tokens|max[-_]num[-_]batched[-_]tokens)"
                            r"[\s=:]+(\d+)", re.IGNORECASE)
 
@@ -171,8 +173,9 @@ def _dep(ctx: Context, row: dict, st: Stated, tp: int, pp: int, ep: int, prof):
     notes = row.get("notes") or ""
     batch = int(m.group(1)) if (m := STATED_BATCH.search(notes)) else None
     budget = int(m.group(1)) if (m := STATED_BUDGET.search(notes)) else None
+    static = float(m.group(1)) if (m := STATED_STATIC.search(notes)) else None
     key = ("dep", row["model"], row["gpu"], tp, pp, ep, st.weights, st.kv, st.engine, ctx.speed_of_light,
-           prof is not None, ctx.ablate, batch, budget, st.balanced)
+           prof is not None, ctx.ablate, batch, budget, st.balanced, static)
     if key not in ctx.cache:
         engine = st.engine
         if engine and "nim-is-trtllm" in ctx.ablate and "nim" in engine.lower():
@@ -183,6 +186,8 @@ def _dep(ctx: Context, row: dict, st: Stated, tp: int, pp: int, ep: int, prof):
             d = replace(d, engine=replace(d.engine, max_batch=batch))
         if budget:  # the step budget as the run configured it
             d = replace(d, engine=replace(d.engine, step_tokens=budget))
+        if static and d.engine.mem_reserve:  # the run's own share of memory for weights + KV pool
+            d = replace(d, engine=replace(d.engine, mem_reserve=f"fixed:{static:g}"))
         if st.balanced:  # the run balanced its attention-DP ranks (TensorRT-LLM attention_dp_config.enable_balance)
             d = replace(d, engine=replace(d.engine, balanced_batches=True))
         ctx.cache[key] = _ablated(d, ctx)
@@ -405,6 +410,8 @@ def _predict(row: dict, ctx: Context, res: RowResult) -> None:
     cmax = replica_capacity(dep, row, st)
     if m := GPU_BATCH.search(notes):
         a.append(f"batch capped at the config's gpu_batch_size {m.group(1)}")
+    if m := RUNNING_CAP.search(notes):
+        a.append(f"running requests capped at the engine's max_running_requests {m.group(1)} (the source's setting)")
     if cmax < 1:
         raise NotComparable("the model does not fit at this configuration")
     gpus = dep.gpus * replicas

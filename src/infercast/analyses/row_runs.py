@@ -19,6 +19,9 @@ from infercast.engine import serving as S
 
 PERCENTILE = re.compile(r"^(ttft_ms|tpot_ms|itl_ms|e2e_s|request_latency_s)_p(50|90|99)$")
 GPU_BATCH = re.compile(r"gpu_batch_size (\d+)")  # an MLPerf config's max batch, quoted in a row's notes
+# an engine's cap on running requests per replica, quoted in a row's notes (SGLang --max-running-requests, or its
+# default of 48 with EAGLE/MTP speculation: python/sglang/srt/server_args.py, _handle_speculative_decoding)
+RUNNING_CAP = re.compile(r"max[-_]running[-_]requests (\d+)")
 
 # requests a closed-loop benchmark sends when the source does not say: `--num-prompts` default of vLLM's and
 # SGLang's bench_serving (vllm/benchmarks/benchmark_serving.py, sglang/bench_serving.py)
@@ -185,10 +188,15 @@ def server_shape(ctx: Context, row: dict, st: Stated, shapes: list[tuple[int, in
 
 
 def replica_capacity(dep, row: dict, st: Stated) -> float:
-    """Requests one replica holds in memory, capped at the config's gpu_batch_size where the row quotes it."""
-    cmax = float(S.max_concurrency(dep, float(st.input_len), float(st.output_len))[0])
-    m = GPU_BATCH.search(row.get("notes") or "")
-    return min(cmax, float(m.group(1))) if m else cmax
+    """Requests one replica holds in memory, capped at the config's gpu_batch_size or the engine's running-request
+    limit where the row quotes one."""
+    draft = st.spec.tokens + 1 if st.spec is not None else 0  # SGLang's speculative_num_draft_tokens (top-k 1)
+    cmax = float(S.max_concurrency(dep, float(st.input_len), float(st.output_len), draft_tokens=draft)[0])
+    notes = row.get("notes") or ""
+    for pat in (GPU_BATCH, RUNNING_CAP):
+        if m := pat.search(notes):
+            cmax = min(cmax, float(m.group(1)))
+    return cmax
 
 
 def lengths_key(st: Stated):

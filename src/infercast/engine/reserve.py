@@ -12,7 +12,8 @@ own code (python/sglang/srt/server_args.py), keyed in efficiency.json by the rel
   + 2 x cuda_graph_max_bs + 128 x P, + 3 x cuda_graph_max_bs x DP with attention DP (+ 1.5 x more when the graph
   batch exceeds 300), at least 10 GiB on a GPU above 60 GiB; chunked prefill and graph batch by the GPU's memory.
 
-The fraction is (GPU MiB - reserved MiB) / GPU MiB, and the KV pool is that share of HBM less the weights.
+The fraction is (GPU MiB - reserved MiB) / GPU MiB, and the KV pool is that share of HBM less the weights. A run that
+sets --mem-fraction-static itself is rule ``fixed:<fraction>``.
 Speculative decoding's extra reserve (2-6 GiB) is not applied: the memory plan does not know the drafter.
 """
 from __future__ import annotations
@@ -61,6 +62,8 @@ def static_fraction(rule: str, memory_bytes: float, tp, pp, dp: int = 1):
     tp = np.asarray(tp, dtype=float)
     par = tp * np.asarray(pp, dtype=float)
     mib = memory_bytes / 2**20
+    if rule.startswith("fixed:"):  # the run set --mem-fraction-static itself
+        return np.full_like(tp, float(rule.split(":", 1)[1]))
     if rule == "sglang-by-tp":
         return _by_tp(tp)
     if rule == "sglang-2025-06":
