@@ -133,3 +133,12 @@ def test_missing_file_and_bad_json(tmp_path: Path):
     bad.write_text("{not json")
     with pytest.raises(InfercastError, match="not valid JSON"):
         from_hf_config(str(bad))
+
+
+def test_a_vision_language_release_is_read_as_its_language_model():
+    """Qwen3-VL's config nests a Qwen3 (MoE) language model under text_config: Qwen3-VL-235B-A22B's is
+    Qwen3-235B-A22B's shape (94 layers, hidden 4096, 128 experts top-8 of width 1536), the vision tower aside."""
+    vl, text = get_model("Qwen/Qwen3-VL-235B-A22B-Instruct"), get_model("qwen3-235b-a22b")
+    assert (vl.layers, vl.d_model, vl.heads, vl.kv_heads, vl.moe.experts, vl.moe.active, vl.moe.expert_d_ff) == \
+        (text.layers, text.d_model, text.heads, text.kv_heads, text.moe.experts, text.moe.active, text.moe.expert_d_ff)
+    assert vl.total_params == pytest.approx(text.total_params, rel=0.01) and vl.max_context == 262144

@@ -189,3 +189,21 @@ def test_sglang_pools_the_state_apart_and_runs_a_third_of_its_slots():
     vdep = deployment("qwen3.5-397b-a17b", "h200-sxm", tp=8, weights="bf16", engine="vllm")
     kv_left, running = hybrid_split(vdep)
     assert running == np.inf and float(kv_left) == float(kv_pool_bytes(vdep))
+
+
+def test_a_mixed_precision_release_keeps_each_modules_own_precision(tmp_path):
+    """NVIDIA's Qwen3.6-27B-NVFP4 (ModelOpt MIXED_PRECISION): attention and linear-attention projections FP8, the
+    MLP W4A16_NVFP4 (groups of 16 with an 8-bit scale: 4.5 bits). It was read as BF16 before."""
+    m = get_model("nvidia/Qwen3.6-27B-NVFP4")
+    ck = m.checkpoints["fp4"]
+    assert m.dtype == "fp4" and ck.weight_bits == 4.5 and ck.modules == {"attention": "fp8", "o_proj": "fp8"}
+    assert m.module_bytes("attention") == 1.0 and m.module_bytes("dense_mlp") == 4.5 / 8
+    bf16 = m.weight_bytes("bf16")
+    assert 0.25 * bf16 < m.weight_bytes() < 0.5 * bf16
+    # an unreadable layer map is no quantisation this reader knows: the config's own dtype, never an exception
+    for layers in (["not", "a", "map"], {}, {"model.layers.0.mlp.gate_proj": {"quant_algo": "W4A8_AWQ"}}):
+        cfg = {**_cfg(), "torch_dtype": "bfloat16",
+               "quantization_config": {"quant_method": "modelopt", "quant_algo": "MIXED_PRECISION",
+                                       "quantized_layers": layers}}
+        (tmp_path / "config.json").write_text(json.dumps(cfg))
+        assert from_hf_config(tmp_path).dtype == "bf16"

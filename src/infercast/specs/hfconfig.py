@@ -56,6 +56,10 @@ SUPPORTED: dict[str, tuple[str, int, bool]] = {
     "qwen3": ("qwen3", 2025, False),
     "qwen3_moe": ("qwen3", 2025, False),
     "qwen3_next": ("qwen3", 2025, False),
+    "qwen3_vl": ("qwen3", 2025, False),  # the language model of Qwen3-VL (its text_config); the vision tower is not
+    "qwen3_vl_text": ("qwen3", 2025, False),
+    "qwen3_vl_moe": ("qwen3", 2025, False),
+    "qwen3_vl_moe_text": ("qwen3", 2025, False),
     "qwen3_5": ("qwen3.5", 2026, False),
     "qwen3_5_text": ("qwen3.5", 2026, False),
     "qwen3_5_moe": ("qwen3.5", 2026, False),
@@ -297,8 +301,12 @@ def _quant(c: _Cfg) -> tuple[str | None, float | None, list]:
     * `quant_method` fp8 / mxfp4 (transformers), with `modules_to_not_convert`;
     * ModelOpt (`quant_method` modelopt, or its `hf_quant_config.json` beside the config): `quant_algo` FP8 or NVFP4,
       `group_size`, `exclude_modules`;
+    * ModelOpt MIXED_PRECISION: `quantized_layers` maps each layer to its own `quant_algo`; the experts' (or the
+      dense MLP's) algorithm is the checkpoint's precision, and modules quantised otherwise keep theirs (NVIDIA's
+      Qwen3.6 NVFP4 releases: attention FP8, MLP and experts W4A16_NVFP4);
     * compressed-tensors: the first `config_groups` entry's weights (`num_bits`, `type` float/int, `group_size`),
       `ignore`.
+    Module names come back with the precision they keep ("bf16" for an unquantised list).
     4-bit formats carry one scale per group: 8-bit for FP4 (NVFP4's E4M3 per 16, MXFP4's E8M0 per 32; OCP MX v1.0,
     NVIDIA's NVFP4 post of 2025-06-24), 16-bit for integer groups (compressed-tensors' pack-quantized scales; with
     them Kimi-K2.5's INT4 release derives 594 GB, the size of its published checkpoint)."""
@@ -307,7 +315,7 @@ def _quant(c: _Cfg) -> tuple[str | None, float | None, list]:
         return None, None, []
     method = str(q.get("quant_method", "")).lower()
     names = q.get("modules_to_not_convert", q.get("exclude_modules", q.get("ignore")))
-    names = [n.lower() for n in names[:10_000] if isinstance(n, str)] if isinstance(names, list) else []
+    names = [(n.lower(), "bf16") for n in names[:10_000] if isinstance(n, str)] if isinstance(names, list) else []
     if method in _QUANT:
         return _QUANT[method], (4.25 if method == "mxfp4" else None), names
     group = q.get("group_size")
@@ -315,12 +323,10 @@ def _quant(c: _Cfg) -> tuple[str | None, float | None, list]:
         method = "modelopt" if "quant_algo" in q else "compressed-tensors" if "config_groups" in q else ""
     if method == "modelopt":
         algo = str(q.get("quant_algo", "")).upper()
-        if algo == "FP8":
-            return "fp8", None, names
-        if algo == "NVFP4":
-            gs = group if isinstance(group, int) and not isinstance(group, bool) and 1 <= group <= 4096 else 16
-            return "fp4", 4.0 + 8.0 / gs, names
-        return None, None, []
+        if algo == "MIXED_PRECISION":
+            return _mixed(q.get("quantized_layers"))
+        got = _modelopt_algo(algo, group)
+        return (got[0], got[1], names) if got else (None, None, [])
     if method == "compressed-tensors":
         groups = q.get("config_groups")
         first = next(iter(groups.values()), None) if isinstance(groups, dict) and groups else None
@@ -335,6 +341,35 @@ def _quant(c: _Cfg) -> tuple[str | None, float | None, list]:
             scale = 8.0 if kind == "float" else 16.0
             return ("fp4" if kind == "float" else "int4"), (4.0 + scale / gs if gs else None), names
     return None, None, []
+
+
+def _modelopt_algo(algo: str, group: Any) -> tuple[str, float | None] | None:
+    """(precision, stored bits per weight or None) of one ModelOpt `quant_algo`; None for a scheme not read."""
+    if algo == "FP8":
+        return "fp8", None
+    if algo in ("NVFP4", "W4A16_NVFP4"):  # the weights alike; W4A16 runs them with 16-bit activations
+        gs = group if isinstance(group, int) and not isinstance(group, bool) and 1 <= group <= 4096 else 16
+        return "fp4", 4.0 + 8.0 / gs
+    return None
+
+
+# a MIXED_PRECISION layer name that holds the checkpoint's bulk: routed experts, else a dense MLP's projections
+_BULK = (re.compile(r"mlp\.experts"), re.compile(r"mlp\.(gate|up|down)_proj"))
+
+
+def _mixed(layers: Any) -> tuple[str | None, float | None, list]:
+    """ModelOpt MIXED_PRECISION (`quantized_layers`: layer name -> {quant_algo, group_size}): the bulk's precision
+    and bits, and every other layer with the precision it keeps; (None, None, []) when unreadable."""
+    if not isinstance(layers, dict) or not layers:
+        return None, None, []
+    per: list[tuple[str, tuple[str, float | None] | None]] = []
+    for name, spec in list(layers.items())[:100_000]:
+        if isinstance(name, str) and isinstance(spec, dict):
+            per.append((name.lower(), _modelopt_algo(str(spec.get("quant_algo", "")).upper(), spec.get("group_size"))))
+    bulk = next((got for pat in _BULK for n, got in per if pat.search(n) and got), None)
+    if bulk is None:
+        return None, None, []
+    return bulk[0], bulk[1], [(n, got[0]) for n, got in per if got and got[0] != bulk[0]]
 
 
 def _dtype(c: _Cfg, quantised: str | None) -> str:
@@ -358,13 +393,16 @@ _NOT_MATMUL = re.compile(r"norm|bias|indexer|embed")
 
 def _checkpoint(c: _Cfg, dtype: str, bits: float | None, names: list) -> dict:
     """A quantised config's own checkpoint: the modules its unquantised-module list (`modules_to_not_convert`,
-    ModelOpt's `exclude_modules`, compressed-tensors' `ignore`) leaves in 16-bit, and the stored bits per weight of a
-    grouped 4-bit format (`_quant`). The output head, router and embedding are 16-bit in every quantised checkpoint."""
+    ModelOpt's `exclude_modules`, compressed-tensors' `ignore`) leaves in 16-bit or a mixed-precision one keeps at
+    another precision, and the stored bits per weight of a grouped 4-bit format (`_quant`). The output head, router and embedding are 16-bit in every quantised checkpoint."""
     if P.nbytes(dtype) >= 2.0:
         return {}
-    kept = {mod: "bf16" for mod, pats in _KEPT
-            if any(p.search(n) and not _NOT_MATMUL.search(n) and (mod != "dense_mlp" or "expert" not in n)
-                   for n in names for p in pats)}
+    kept = {}
+    for mod, pats in _KEPT:
+        for n, prec in names:
+            if any(p.search(n) for p in pats) and not _NOT_MATMUL.search(n) and (mod != "dense_mlp" or "expert" not in n):
+                kept[mod] = prec
+                break
     if not kept and bits is None:
         return {}
     return {dtype: dict(modules=kept, weight_bits=bits, source=f"{c.where}: quantization_config")}
