@@ -142,3 +142,14 @@ def test_a_vision_language_release_is_read_as_its_language_model():
     assert (vl.layers, vl.d_model, vl.heads, vl.kv_heads, vl.moe.experts, vl.moe.active, vl.moe.expert_d_ff) == \
         (text.layers, text.d_model, text.heads, text.kv_heads, text.moe.experts, text.moe.active, text.moe.expert_d_ff)
     assert vl.total_params == pytest.approx(text.total_params, rel=0.01) and vl.max_context == 262144
+
+
+def test_step_3_7_flash_reads_its_sliding_layers_and_shared_expert():
+    """stepfun-ai/Step-3.7-Flash's config (aiconfigurator-core's copy): 45 layers, one full-attention layer in four
+    (layer_types; 33 sliding layers of a 512-token window), 3 dense layers then 288 routed experts top-8 of width
+    1280 plus one shared expert of share_expert_dim 1280."""
+    m = get_model("stepfun-ai/Step-3.7-Flash")
+    assert (m.layers, m.sliding_layers, m.sliding_window) == (45, 33, 512)
+    assert (m.moe.experts, m.moe.active, m.moe.expert_d_ff, m.moe.shared_experts, m.moe.dense_layers) == (288, 8, 1280, 1, 3)
+    # 12 full layers keep every token's K and V (8 heads x 128, BF16); the sliding ones at most 512 tokens
+    assert m.kv_bytes_per_seq(10_000, "bf16") == pytest.approx((12 * 10_000 + 33 * 512) * 2 * 8 * 128 * 2)

@@ -70,6 +70,7 @@ SUPPORTED: dict[str, tuple[str, int, bool]] = {
     "kimi_k2": ("kimi", 2025, False),
     "glm_moe_dsa": ("glm", 2026, False),
     "minimax_m2": ("minimax-m2", 2025, False),
+    "step3p7": ("step", 2026, False),
     "gpt_oss": ("gpt-oss", 2025, False),
     "gemma": ("gemma", 2024, True),
     "gemma2": ("gemma", 2024, True),
