@@ -17,7 +17,8 @@ from infercast.files import check_output_file, write_atomic
 def _short(binding: str) -> str:
     """'batch: memory (KV cache); step: weights-bound' -> 'KV memory / weights'."""
     b = binding.replace("batch: ", "").replace("step: ", "").replace("-bound", "")
-    return (b.replace("memory (KV cache)", "KV memory").replace("engine max batch", "max batch")
+    return (b.replace("memory (KV cache and linear-attention state)", "KV + state memory")
+            .replace("memory (KV cache)", "KV memory").replace("engine max batch", "max batch")
             .replace("latency target", "latency").replace("; ", " / "))
 
 

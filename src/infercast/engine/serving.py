@@ -274,7 +274,8 @@ def max_concurrency(dep: Deployment, input_len, output_len, pp=None, draft_token
     mem = max_sequences(dep, ctx, pp=pp, draft_tokens=draft_tokens) * dep.attn_dp
     cap = float(dep.engine.max_batch) * _pp(dep, pp) * dep.attn_dp
     c = np.minimum(mem, cap)
-    return c, np.where(mem <= cap, "memory (KV cache)", "engine max batch")
+    what = "memory (KV cache and linear-attention state)" if dep.model.gdn else "memory (KV cache)"
+    return c, np.where(mem <= cap, what, "engine max batch")
 
 
 def best_under_latency(dep: Deployment, input_len, output_len, tpot_max=None, ttft_max=None, max_c=None,
