@@ -413,3 +413,18 @@ def test_no_nan_or_infinity_in_json(client):
     r = client.get("/api/results?" + Q + "&min_tps_user=25&max_ttft=2")
     assert r.status_code == 200
     json.loads(r.text, parse_constant=lambda c: pytest.fail(f"non-JSON constant {c}"))
+
+
+def test_a_hybrid_linear_attention_config_uploads_and_estimates(client):
+    """A Qwen3.5 config.json (Gated DeltaNet in 3 of 4 layers): uploaded, listed with its attention kind, estimated."""
+    from infercast.specs.hfconfig import shipped_config
+
+    data = shipped_config("Qwen/Qwen3.5-35B-A3B").read_bytes()
+    r = client.post("/api/model", files={"file": ("config.json", data, "application/json")})
+    assert r.status_code == 200, r.text
+    token, m = r.json()["token"], r.json()["model"]
+    assert 34e9 < m["total_params"] < 36e9
+    e = client.get(f"/api/estimate?model={token}&chip=h200-sxm&tp=1").json()[0]["estimate"]
+    assert e["output_tok_s_per_gpu"] > 0
+    gdn = [o for o in e["operators"] if o["kind"] == "linear_attention"]
+    assert gdn and gdn[0]["provenance"]["source"] == "table" and "gdn_perf" in gdn[0]["provenance"]["detail"]
