@@ -211,3 +211,18 @@ def test_a_release_older_than_every_moe_table_is_timed_from_the_current_release(
     # in balanced rows too): an older vLLM keeps it
     old_vllm = deployment("qwen3-235b-a22b", "b200", tp=4, ep=4, weights="fp8", engine="vLLM 0.17.0")
     assert "vllm 0.19.0 (nearest measured release to 0.17.0)" in experts(old_vllm).provenance.detail
+
+
+@pytest.mark.parametrize("chip", ["h100-sxm", "h200-sxm", "b200", "gb200"])
+def test_a_kernel_family_whose_fastest_gemm_is_no_kernel_time_is_left_out_and_borrowed(chip):
+    """vLLM 0.24.0's block-FP8 GEMM rows take 55-240 us even at M = 1 (every other engine's, and its own BF16 and
+    per-tensor FP8 ones, 2-12 us): more than FLOOR_RATIO x the table's BF16 floor, so not kernel times. The family is
+    left out, its per-tensor FP8 kept, and a DeepSeek block-FP8 projection is timed from another engine's kernels."""
+    c = get_chip(chip)
+    tab = KG.gemm_table(c, "vllm")
+    assert "fp8_block" in tab.dropped and tab.dropped["fp8_block"] > 50e-6 and "fp8_block" not in tab.dtypes
+    assert "fp8" in tab.dtypes and "bfloat16" in tab.dtypes and not KG.gemm_table(c, "sglang").dropped
+    timed = step(deployment("deepseek-v3", chip, tp=8, weights="fp8", engine="vllm"), decode_seqs=64, decode_ctx=2048)
+    (up,) = [t for t in timed if t.op.name == "q_up"]
+    assert "sglang" in up.provenance.detail and "left out" in up.provenance.detail
+    assert float(up.seconds) / up.op.count < 30e-6  # a 1536 x 3072 block-FP8 GEMM at M = 64: microseconds

@@ -207,3 +207,16 @@ def test_a_mixed_precision_release_keeps_each_modules_own_precision(tmp_path):
                                        "quantized_layers": layers}}
         (tmp_path / "config.json").write_text(json.dumps(cfg))
         assert from_hf_config(tmp_path).dtype == "bf16"
+
+
+def test_the_bound_breakdown_counts_linear_attention_and_the_indexer_as_attention_work_not_communication():
+    """On one GPU nothing is communicated: the Gated DeltaNet state traffic and DSA's indexer are memory or compute
+    (both were counted as communication before)."""
+    from infercast.engine.step import bound_breakdown
+
+    for model in ("qwen3.5-397b-a17b", "deepseek-v3.2"):
+        dep = deployment(model, "mi300x", tp=1, weights="fp8")  # one GPU, no tables: every operator its own
+        parts = step_time(dep, decode_seqs=64, decode_ctx=8192)
+        shares = bound_breakdown(parts)
+        assert float(shares["communication"]) == 0.0, model
+        assert float(shares["kv_cache"]) > 0

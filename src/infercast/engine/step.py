@@ -154,7 +154,7 @@ def step(dep: Deployment, decode_seqs=0, decode_ctx=0, prefill_tokens=0, prefill
     ops = O.build(dep, decode_seqs, decode_ctx, prefill_tokens, prefill_seqs, prefill_ctx, pp, decode_query,
                   group_tokens)
     timer = Timer(dep)
-    return [timer.time(op) for op in ops]
+    return timer.modules([timer.time(op) for op in ops])
 
 
 def step_time(dep: Deployment, decode_seqs=0, decode_ctx=0, prefill_tokens=0, prefill_seqs=0,
@@ -215,7 +215,7 @@ def bound_breakdown(parts: dict, p: float = 3.0) -> dict[str, np.ndarray]:
         if op.kind in ("gemm", "moe"):
             out["compute"] = out["compute"] + per * share_c
             out["weights"] = out["weights"] + per * (1 - share_c)
-        elif op.kind.startswith(("attention", "mla")):
+        elif op.kind.startswith(("attention", "mla")) or op.kind in ("indexer", "linear_attention", "dsa_module"):
             out["compute"] = out["compute"] + per * share_c
             out["kv_cache"] = out["kv_cache"] + per * (1 - share_c)
         elif op.kind == "elementwise":

@@ -20,6 +20,7 @@ from infercast.engine import collectives as C
 from infercast.engine.efficiency import reference_attention
 from infercast.engine.kernels import attention as KA
 from infercast.engine.kernels import comm as KC
+from infercast.engine.kernels import dsa as KDSA
 from infercast.engine.kernels import gdn as KGDN
 from infercast.engine.kernels import gemm as KG
 from infercast.engine.kernels import mla as KM
@@ -27,6 +28,11 @@ from infercast.engine.kernels import moe as KMoE
 from infercast.engine.kernels.source import has_tables
 from infercast.engine.operators import ACT_BYTES, Op, gdn_work
 from infercast.specs import precision as P
+
+
+# the operators of a DSA model's attention block, which an engine's module table times together (Timer.modules)
+DSA_MODULE = ("q_kv_down", "q_up", "q_proj", "kv_up", "index_q", "index_k", "indexer", "attention_decode",
+              "attention_prefill", "o_proj")
 
 
 @dataclass(frozen=True)
@@ -127,6 +133,15 @@ class Timer:
         prof = self.eff.profile_gemm
         who, ver = self._tables("gemm")
         tab = KG.gemm_table(self.chip, who, ver) if (who and tdt) else None
+        borrowed = ""
+        if tab is not None and tdt in tab.dropped:  # not a kernel time: another engine's measured kernels of the chip
+            for other in ("sglang", "tensorrt-llm", "vllm"):
+                alt = KG.gemm_table(self.chip, other, None) if other != who else None
+                if alt is not None and tdt in alt.dtypes:
+                    borrowed = (f" ({who}'s own {tdt} table left out: its fastest GEMM takes "
+                                f"{tab.dropped[tdt] * 1e6:.0f} us, not a kernel time)")
+                    tab = alt
+                    break
         pdt = "fp8" if tdt in ("fp8_any", "fp8_block") else tdt
         curve = (self.eff.profile_gemm_shapes or {}).get((pdt, float(s["n"]), float(s["k"]))) \
             if np.ndim(s["n"]) == 0 and np.ndim(s["k"]) == 0 else None
@@ -148,7 +163,7 @@ class Timer:
             return Timed(op, op.count * t, Provenance("profile", how), op.count * tc, op.count * tm)
         if tab is not None and tdt in tab.dtypes:
             t = np.maximum(tab.time(self.chip, tdt, s["m"], s["n"], s["k"]), self._from_hbm(op))
-            return Timed(op, op.count * t, Provenance("table", f"{tab.ref.detail} [{tdt}]"), op.count * tc,
+            return Timed(op, op.count * t, Provenance("table", f"{tab.ref.detail} [{tdt}]{borrowed}"), op.count * tc,
                          op.count * tm)
         eta_c, eta_w = self.eff.gemm(prec), self.eff.stream(op.dtype)
         t = np.where(live, _pnorm(tc / eta_c, tm / eta_w, self.eff.overlap_p) + self._fixed(op), 0.0)
@@ -434,6 +449,57 @@ class Timer:
         t = np.where(live, t, 0.0)
         return Timed(op, op.count * t, Provenance("fallback", f"{how}; {C.link_bandwidth(self.chip, g)[1]}"),
                      np.zeros_like(bw_t), op.count * bw_t)
+
+    def modules(self, timed: list[Timed]) -> list[Timed]:
+        """Operators that an engine's measured module table times together, replaced by that measurement: a DSA
+        model's attention block (projections, lightning indexer and top-k, sparse MLA; kernels.dsa). The members keep
+        their place with 0 s and say so; the module is one operator of its own. Unchanged when no table covers every
+        phase the step runs (decode, prefill)."""
+        m = self.dep.model
+        who, ver = self._tables("dsa")
+        if not m.dsa or not who or m.d_model not in KDSA.ARCHITECTURES:
+            return timed
+        members = [t for t in timed if t.op.name in DSA_MODULE]
+        idx = next((t.op for t in members if t.op.kind == "indexer"), None)
+        pre = next((t.op for t in members if t.op.name == "attention_prefill"), None)
+        if idx is None or pre is None:
+            return timed
+        s = idx.shape
+        dec_b = np.asarray(s["tokens"], dtype=float) - np.asarray(s["prefill_tokens"], dtype=float)
+        seqs = np.asarray(pre.shape["seqs"], dtype=float)
+        isl = np.maximum(2.0 * np.asarray(s["prefill_context"], dtype=float),
+                         np.asarray(s["prefill_tokens"], dtype=float) / np.maximum(seqs, 1e-9))
+        gemm = "bfloat16" if P.nbytes(m.module_dtype("attention", self.dep.weights)) >= 2.0 else "fp8_block"
+        want = KDSA.Want(KDSA.ARCHITECTURES[m.d_model], gemm, KDSA.KV.get(self.dep.kv, "bfloat16"),
+                         int(round(m.heads / self.dep.tp)))
+        total, notes = 0.0, []
+        for kind, batch, length in (("decode", dec_b, s["context"]), ("prefill", seqs, isl)):
+            if not np.any(batch > 0):
+                continue
+            tab = KDSA.dsa_table(self.chip, who, kind, ver)
+            if tab is None and who == "vllm":  # vLLM runs the FlashMLA sparse kernels SGLang's table measured
+                tab = KDSA.dsa_table(self.chip, "sglang", kind, None)
+            got = KDSA.nearest(tab, want) if tab is not None else None
+            if got is None:
+                return timed
+            lay, exact = got
+            total = total + KDSA.module_time(tab, lay, self.chip, m, want.heads, want.gemm, want.kv, batch, length, kind)
+            notes.append(f"{tab.ref.detail}" + ("" if exact else f" (measured at {lay.heads} heads, {lay.dtype})"))
+        if not notes:
+            return timed
+        how = "DSA attention module measured whole: " + "; ".join(notes)
+        comp = sum(t.compute for t in members)
+        mem = sum(t.memory for t in members)
+        mod = Op("dsa_module", "dsa_module", idx.count, {"batch": dec_b, "context": s["context"], "seqs": seqs,
+                                                          "length": isl, "heads": want.heads},
+                 sum(t.op.flops * t.op.count for t in members) / idx.count,
+                 sum(t.op.nbytes * t.op.count for t in members) / idx.count, self.dep.weights, 0.0, "attention")
+        inside = Provenance("table", f"inside the measured DSA module ({notes[0]})")
+        out = [replace(t, seconds=np.zeros_like(np.asarray(t.seconds, dtype=float)), provenance=inside,
+                       compute=np.zeros_like(np.asarray(t.compute, dtype=float)),
+                       memory=np.zeros_like(np.asarray(t.memory, dtype=float)))
+               if t.op.name in DSA_MODULE else t for t in timed]
+        return out + [self._sustained(Timed(mod, idx.count * total, Provenance("table", how), comp, mem))]
 
     def time(self, op: Op) -> Timed:
         if op.kind == "gemm":

@@ -16,7 +16,7 @@ from typing import Callable
 
 import numpy as np
 
-FORMAT = 10  # bump when a builder's output changes
+FORMAT = 12  # bump when a builder's output changes
 
 
 def cache_dir() -> Path | None:

@@ -5,6 +5,11 @@ eff[m, n, k] = roofline time / measured time, where the roofline is max(2MNK / p
 bandwidth) at the chip's datasheet peaks. A query interpolates eff in (log m, log n, log k)
 (clamped) and returns roofline / eff. Where several kernels were measured for one shape, the
 fastest is kept (engines autotune their GEMM kernels).
+
+A kernel family whose fastest measured GEMM of any shape takes more than FLOOR_RATIO x the table's fastest BF16
+GEMM is not a kernel time (a per-call host, JIT or conversion cost is in it) and is left out of the table: vLLM
+0.24.0's block-FP8 rows take 55-280 us even at M = 1 on every chip, where every other engine's block-FP8 kernels and
+its own BF16 and per-tensor FP8 ones take 2-12 us.
 """
 from __future__ import annotations
 
@@ -49,6 +54,9 @@ def roofline(chip: Chip, dtype: str, m, n, k):
     return np.maximum(m * (2.0 * n * k / chip.peak_flops(prec)), m * ((k * ab + n * 2.0) / bw) + n * k * wb / bw)
 
 
+FLOOR_RATIO = 10.0
+
+
 @dataclass
 class GemmTable:
     ref: TableRef
@@ -56,6 +64,7 @@ class GemmTable:
     n: np.ndarray
     k: np.ndarray
     eff: dict[str, np.ndarray]  # dtype -> eff[m, n, k]
+    dropped: dict[str, float] = field(default_factory=dict)  # dtype -> its fastest GEMM (s), left out (FLOOR_RATIO)
     _curves: dict = field(default_factory=dict, repr=False)
     _last: tuple = field(default=(None, None), repr=False)
 
@@ -98,9 +107,14 @@ def _build(ref: TableRef, chip: Chip) -> GemmTable | None:
     cols = read_columns(ref.path, ("gemm_dtype", "m", "n", "k", "latency"))
     dt, m, n, k, lat = (cols[c] for c in ("gemm_dtype", "m", "n", "k", "latency"))
     mg, ng, kg = (np.unique(x).astype(float) for x in (m, n, k))
-    effs = {}
-    for d in np.unique(dt.astype(str)):
+    effs, dropped = {}, {}
+    dts = dt.astype(str)
+    floor = {d: float(np.min(lat[dts == d])) * 1e-3 for d in np.unique(dts)}
+    for d in np.unique(dts):
         if d not in DTYPES or DTYPES[d][0] not in chip.tflops:
+            continue
+        if "bfloat16" in floor and floor[d] > FLOOR_RATIO * floor["bfloat16"]:
+            dropped[d] = floor[d]
             continue
         sel = dt == d
         grid = np.full((len(mg), len(ng), len(kg)), np.nan)
@@ -121,7 +135,7 @@ def _build(ref: TableRef, chip: Chip) -> GemmTable | None:
     # both; e.g. skinny per-tensor cuBLAS FP8 GEMMs are slow on Blackwell, DeepGEMM's are not): the faster
     if "fp8" in effs or "fp8_block" in effs:
         effs["fp8_any"] = np.maximum(effs.get("fp8", 0.0), effs.get("fp8_block", 0.0))
-    return GemmTable(ref=ref, m=mg, n=ng, k=kg, eff=effs)
+    return GemmTable(ref=ref, m=mg, n=ng, k=kg, eff=effs, dropped=dropped)
 
 
 _CACHE: dict = {}
@@ -142,7 +156,7 @@ def _cached(ref: TableRef, chip: Chip) -> GemmTable | None:
         t = _build(ref, chip)
         if t is None:
             return None
-        return ({"ref": ref.as_meta(), "dtypes": list(t.eff)},
+        return ({"ref": ref.as_meta(), "dtypes": list(t.eff), "dropped": t.dropped},
                 {"m": t.m, "n": t.n, "k": t.k, **{f"eff_{d}": e for d, e in t.eff.items()}})
 
     got = load_or_build("gemm", [ref.path], chip_key(chip), build)
@@ -150,7 +164,7 @@ def _cached(ref: TableRef, chip: Chip) -> GemmTable | None:
         return None
     meta, a = got  # the provenance names this caller's request: the cache is shared by every release asked for
     return GemmTable(ref=ref, m=a["m"], n=a["n"], k=a["k"],
-                     eff={d: a[f"eff_{d}"] for d in meta["dtypes"]})
+                     eff={d: a[f"eff_{d}"] for d in meta["dtypes"]}, dropped=meta.get("dropped", {}))
 
 
 PROFILE_DTYPES = {"bf16": "bfloat16", "fp16": "bfloat16", "fp8": "fp8", "int8": "sq", "fp4": "nvfp4"}
