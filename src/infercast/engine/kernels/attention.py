@@ -130,13 +130,20 @@ _CACHE: dict = {}
 
 def attention_table(chip: Chip, engine: str, kind: str, version: str | None = None) -> AttnTable | None:
     """Decode ('decode') or prefill ('prefill') attention table for a chip and engine, or None."""
+    fname = "generation_attention_perf.parquet" if kind == "decode" else "context_attention_perf.parquet"
+    return memoised(_CACHE, chip, engine, kind, version, "attention", fname, _build)
+
+
+def memoised(cache: dict, chip: Chip, engine: str, kind: str, version: str | None, op: str, filename: str,
+             builder, cache_kind: str | None = None) -> AttnTable | None:
+    """An attention-like table for (chip, engine, phase, release), built once per process from the release that
+    serves it (`source.find`) through the disk cache; None where no release measured it."""
     chip = measured_chip(chip)
     key = (chip_key(chip), engine, kind, version)
-    if key not in _CACHE:
-        fname = "generation_attention_perf.parquet" if kind == "decode" else "context_attention_perf.parquet"
-        ref = find(chip.id, engine, "attention", fname, version)
-        _CACHE[key] = cached_grids(ref, chip, kind, _build) if ref else None
-    return _CACHE[key]
+    if key not in cache:
+        ref = find(chip.id, engine, op, filename, version)
+        cache[key] = cached_grids(ref, chip, cache_kind or kind, builder) if ref else None
+    return cache[key]
 
 
 def cached_grids(ref: TableRef, chip: Chip, kind: str, builder) -> AttnTable | None:

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from infercast.engine.kernels import grid as G
-from infercast.engine.kernels.attention import AttnTable, Layout, cached_grids
-from infercast.engine.kernels.source import TableRef, chip_key, find, measured_chip, read_columns
+from infercast.engine.kernels.attention import AttnTable, Layout, memoised
+from infercast.engine.kernels.source import TableRef, read_columns
 from infercast.specs.hardware import Chip
 from infercast.specs.model import get_model
 
@@ -152,9 +152,5 @@ _CACHE: dict = {}
 
 def dsa_table(chip: Chip, engine: str, kind: str, version: str | None = None) -> AttnTable | None:
     """The DSA module table for a chip, engine and phase ('decode' | 'prefill'), or None."""
-    chip = measured_chip(chip)
-    key = (chip_key(chip), engine, kind, version)
-    if key not in _CACHE:
-        ref = find(chip.id, engine, "sparse_attention", FILES[kind], version)
-        _CACHE[key] = cached_grids(ref, chip, f"dsa_{kind}", lambda r, c, _: _build(r, c, kind)) if ref else None
-    return _CACHE[key]
+    return memoised(_CACHE, chip, engine, kind, version, "sparse_attention", FILES[kind],
+                    lambda ref, c, _: _build(ref, c, kind), f"dsa_{kind}")

@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from infercast.engine.kernels import grid as G
-from infercast.engine.kernels.attention import AttnTable, Layout, cached_grids
-from infercast.engine.kernels.source import TableRef, find, measured_chip, read_columns, chip_key
+from infercast.engine.kernels.attention import AttnTable, Layout, memoised
+from infercast.engine.kernels.source import TableRef, read_columns
 from infercast.engine.operators import gdn_work
 from infercast.specs.hardware import Chip
 
@@ -76,13 +76,5 @@ _CACHE: dict = {}
 
 def gdn_table(chip: Chip, engine: str, kind: str, version: str | None = None) -> AttnTable | None:
     """Gated DeltaNet decode ('decode') or prefill ('prefill') table for a chip and engine, or None."""
-    chip = measured_chip(chip)
-    key = (chip_key(chip), engine, kind, version)
-    if key not in _CACHE:
-        ref = find(chip.id, engine, "linear_attention", FILE, version)
-        _CACHE[key] = cached_grids(ref, chip, f"gdn_{kind}", _build_kind(kind)) if ref else None
-    return _CACHE[key]
-
-
-def _build_kind(kind: str):
-    return lambda ref, chip, _: _build(ref, chip, kind)
+    return memoised(_CACHE, chip, engine, kind, version, "linear_attention", FILE,
+                    lambda ref, c, _: _build(ref, c, kind), f"gdn_{kind}")

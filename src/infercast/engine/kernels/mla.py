@@ -16,8 +16,8 @@ from __future__ import annotations
 import numpy as np
 
 from infercast.engine.kernels import grid as G
-from infercast.engine.kernels.attention import AttnTable, Layout, cached_grids
-from infercast.engine.kernels.source import measured_chip, TableRef, chip_key, find, read_columns
+from infercast.engine.kernels.attention import AttnTable, Layout, memoised
+from infercast.engine.kernels.source import TableRef, read_columns
 from infercast.specs.hardware import Chip
 
 DSV3 = dict(kv_lora=512, rope=64, nope=128, v=128)
@@ -84,10 +84,5 @@ _CACHE: dict = {}
 
 def mla_table(chip: Chip, engine: str, kind: str, version: str | None = None) -> AttnTable | None:
     """MLA decode ('decode') or prefill ('prefill') table for a chip and engine, or None."""
-    chip = measured_chip(chip)
-    key = (chip_key(chip), engine, kind, version)
-    if key not in _CACHE:
-        fname = "generation_mla_perf.parquet" if kind == "decode" else "context_mla_perf.parquet"
-        ref = find(chip.id, engine, "mla", fname, version)
-        _CACHE[key] = cached_grids(ref, chip, kind, _build) if ref else None
-    return _CACHE[key]
+    fname = "generation_mla_perf.parquet" if kind == "decode" else "context_mla_perf.parquet"
+    return memoised(_CACHE, chip, engine, kind, version, "mla", fname, _build)
