@@ -24,6 +24,15 @@ def test_json_outputs_parse(args):
     json.loads(r.stdout)
 
 
+def test_models_lists_a_hybrids_state_per_sequence():
+    r = runner.invoke(app, ["models", "--json"])
+    got = {m["id"]: m for m in json.loads(r.stdout)}
+    assert got["qwen3.5-397b-a17b"]["state_bytes_per_seq"] == 192_061_440
+    assert got["llama-3-8b"]["state_bytes_per_seq"] == 0
+    r = runner.invoke(app, ["models"], env={"COLUMNS": "200"})
+    assert "qwen3.5-397b-a17b 192 MB" in r.output and "GQA+GDN" in r.output
+
+
 @pytest.mark.parametrize("args,needle", [
     (["estimate", "-m", "llama-3-8b", "-c", "h100-sxn", "-k", "4"], "h100-sxm"),
     (["estimate", "-m", "llama-3.1-405b", "-c", "rtx-4090", "--tp", "1", "-k", "4"], "does not fit"),

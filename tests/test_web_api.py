@@ -423,7 +423,8 @@ def test_a_hybrid_linear_attention_config_uploads_and_estimates(client):
     r = client.post("/api/model", files={"file": ("config.json", data, "application/json")})
     assert r.status_code == 200, r.text
     token, m = r.json()["token"], r.json()["model"]
-    assert 34e9 < m["total_params"] < 36e9
+    assert 34e9 < m["total_params"] < 36e9 and m["attention"] == "GQA+GDN"
+    assert m["state_bytes_per_seq"] == 30 * (32 * 128 * 128 * 4 + (2 * 16 * 128 + 32 * 128) * 3 * 2)
     e = client.get(f"/api/estimate?model={token}&chip=h200-sxm&tp=1").json()[0]["estimate"]
     assert e["output_tok_s_per_gpu"] > 0
     gdn = [o for o in e["operators"] if o["kind"] == "linear_attention"]

@@ -49,7 +49,8 @@ def models(json_: bool = typer.Option(False, "--json", help="machine-readable ou
     ms = all_models()
     if json_:
         return print_json([dict(m.model_dump(), total_params=m.total_params, active_params=m.active_params,
-                                kv_bytes_per_token_bf16=m.kv_bytes_per_token("bf16")) for m in ms])
+                                kv_bytes_per_token_bf16=m.kv_bytes_per_token("bf16"),
+                                state_bytes_per_seq=m.state_bytes_per_seq) for m in ms])
     t = Table(title=f"{len(ms)} models (derived from architecture fields)")
     for col in ("id", "total B", "active B", "layers", "attention", "KV kB/token (bf16)", "experts"):
         if col == "id":  # ids are what the user types: never truncated
@@ -62,6 +63,10 @@ def models(json_: bool = typer.Option(False, "--json", help="machine-readable ou
                   f"{m.active_params / 1e9:.1f}", str(m.layers), m.attention_kind,
                   f"{m.kv_bytes_per_token('bf16') / 1e3:.0f}", ex)
     console.print(t)
+    hybrid = [m for m in ms if m.state_bytes_per_seq]
+    if hybrid:  # a fixed state per sequence besides the KV cache of the full-attention layers
+        console.print("state per sequence (Gated DeltaNet layers), whatever its length: "
+                      + ", ".join(f"{m.id} {m.state_bytes_per_seq / 1e6:.0f} MB" for m in hybrid))
 
 
 @app.command()

@@ -154,6 +154,7 @@ def model_out(m: ModelSpec, token: str | None = None) -> ModelOut:
         total_params=m.total_params, active_params=m.active_params, layers=m.layers, d_model=m.d_model,
         heads=m.heads, kv_heads=m.kv_heads, head_dim=m.head_dim, attention=m.attention_kind, moe=moe,
         dtype=m.dtype, max_context=m.max_context, kv_bytes_per_token_bf16=m.kv_bytes_per_token("bf16"),
+        state_bytes_per_seq=m.state_bytes_per_seq,
         weight_bytes=m.weight_bytes(), params_source=m.params_source, rumoured=m.rumoured, notes=m.notes)
 
 

@@ -182,6 +182,8 @@ class ModelOut(BaseModel):
     dtype: str
     max_context: int
     kv_bytes_per_token_bf16: float
+    state_bytes_per_seq: float = Field(0.0, description="fixed state one sequence holds whatever its length "
+                                                        "(Gated DeltaNet layers); 0 for attention-only models")
     weight_bytes: float = Field(description="all weights at the released dtype")
     params_source: str
     rumoured: bool = False
