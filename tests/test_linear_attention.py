@@ -220,3 +220,21 @@ def test_the_bound_breakdown_counts_linear_attention_and_the_indexer_as_attentio
         shares = bound_breakdown(parts)
         assert float(shares["communication"]) == 0.0, model
         assert float(shares["kv_cache"]) > 0
+
+
+def test_the_choices_the_sglang_cookbook_rows_prompted_are_switched_off_out_of_sample():
+    """SGLang's state pool and the notes' engine limits were looked for on SGLCB's rows: out of sample they are off."""
+    from dataclasses import replace
+
+    from infercast.analyses.measured import packaged_path, read_rows
+    from infercast.analyses.predict import ROW_INFORMED, Context, predict_row
+
+    assert {"sglang-hybrid-pools", "stated-engine-limits"} <= {k for k, v in ROW_INFORMED.items() if "SGLCB" in v}
+    row = next(r for r in read_rows(packaged_path("measured-techniques.csv")) if r["id"] == "SGLCB-006")
+    on = predict_row(row)
+    off = predict_row(row, Context(ablate=frozenset({"sglang-hybrid-pools", "stated-engine-limits"})))
+    assert any("max_running_requests 48" in a for a in on.assumptions)
+    assert not any("max_running_requests" in a for a in off.assumptions) and off.predicted != on.predicted
+    dep = deployment("qwen3.5-397b-a17b", "h200-sxm", tp=8, weights="bf16", engine="sglang")
+    assert float(max_sequences(replace(dep, engine=replace(dep.engine, hybrid_pools=False)), 2000)) > \
+        float(max_sequences(dep, 2000))

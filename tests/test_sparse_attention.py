@@ -178,3 +178,17 @@ def test_sparse_prefill_attends_in_the_latent_at_flashmlas_measured_rate():
     # compute-bound at that rate, then stretched to the sustained clock like every compute-bound kernel (timing._sustained)
     r = dep.eff.sustained_compute
     assert float(t.compute) / float(t.seconds) == pytest.approx(1 / (989.4 / 640 + 1 / r - 1), rel=0.02)
+
+
+def test_the_dsa_module_tables_are_off_out_of_sample_for_the_family_that_prompted_them():
+    from dataclasses import replace
+
+    from infercast.analyses.predict import ROW_INFORMED
+
+    assert ROW_INFORMED["dsa-module-tables"] == ("VLLMB",)
+    dep = deployment("deepseek-v3.2", "gb300", tp=2, weights="fp4", engine="vllm")
+    off = replace(dep, engine=replace(dep.engine, dsa_module_tables=False))
+    kinds = {x.op.kind for x in step_time(dep, prefill_tokens=2048, prefill_seqs=1, prefill_ctx=1024)["_timed"]}
+    assert "dsa_module" in kinds
+    kinds = {x.op.kind for x in step_time(off, prefill_tokens=2048, prefill_seqs=1, prefill_ctx=1024)["_timed"]}
+    assert "dsa_module" not in kinds and "indexer" in kinds

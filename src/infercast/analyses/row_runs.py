@@ -156,7 +156,7 @@ def server_shape(ctx: Context, row: dict, st: Stated, shapes: list[tuple[int, in
         best, got, skipped = None, [], []
         for shape in shapes:
             d = dep_of(shape)
-            cm = replica_capacity(d, row, st)
+            cm = replica_capacity(d, row, st, running_cap="stated-engine-limits" not in ctx.ablate)
             if cm < 1:
                 continue
             # a server run cannot beat the same shape's full batch (the analytic model, 20 % spared for its gap
@@ -187,13 +187,13 @@ def server_shape(ctx: Context, row: dict, st: Stated, shapes: list[tuple[int, in
     return shape
 
 
-def replica_capacity(dep, row: dict, st: Stated) -> float:
-    """Requests one replica holds in memory, capped at the config's gpu_batch_size or the engine's running-request
-    limit where the row quotes one."""
+def replica_capacity(dep, row: dict, st: Stated, running_cap: bool = True) -> float:
+    """Requests one replica holds in memory, capped at the config's gpu_batch_size or (with `running_cap`) the
+    engine's running-request limit where the row quotes one."""
     draft = st.spec.tokens + 1 if st.spec is not None else 0  # SGLang's speculative_num_draft_tokens (top-k 1)
     cmax = float(S.max_concurrency(dep, float(st.input_len), float(st.output_len), draft_tokens=draft)[0])
     notes = row.get("notes") or ""
-    for pat in (GPU_BATCH, RUNNING_CAP):
+    for pat in (GPU_BATCH, RUNNING_CAP) if running_cap else (GPU_BATCH,):
         if m := pat.search(notes):
             cmax = min(cmax, float(m.group(1)))
     return cmax

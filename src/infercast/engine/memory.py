@@ -102,7 +102,7 @@ def hybrid_split(dep: Deployment, tp=None, pp=None, draft_tokens: int = 0):
     model's state apart from its KV cache (SGLang's rule above); (pool, inf) for every other case, where a
     sequence's state is simply part of its bytes (vLLM's hybrid allocator pages both)."""
     free = kv_pool_bytes(dep, tp, pp)
-    if not (dep.model.gdn and dep.engine.mem_reserve):
+    if not (dep.model.gdn and dep.engine.mem_reserve and dep.engine.hybrid_pools):
         return free, np.inf
     state = state_bytes_per_seq_per_gpu(dep, tp, pp)
     r, k, D = SGLANG_MAMBA_FULL_RATIO, SGLANG_MAMBA_SLOTS_PER_REQUEST, float(draft_tokens)

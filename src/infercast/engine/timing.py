@@ -457,7 +457,7 @@ class Timer:
         phase the step runs (decode, prefill)."""
         m = self.dep.model
         who, ver = self._tables("dsa")
-        if not m.dsa or not who or m.d_model not in KDSA.ARCHITECTURES:
+        if not m.dsa or not who or not self.eng.dsa_module_tables or m.d_model not in KDSA.ARCHITECTURES:
             return timed
         members = [t for t in timed if t.op.name in DSA_MODULE]
         idx = next((t.op for t in members if t.op.kind == "indexer"), None)
