@@ -150,6 +150,7 @@ def test_step_3_7_flash_reads_its_sliding_layers_and_shared_expert():
     1280 plus one shared expert of share_expert_dim 1280."""
     m = get_model("stepfun-ai/Step-3.7-Flash")
     assert (m.layers, m.sliding_layers, m.sliding_window) == (45, 33, 512)
-    assert (m.moe.experts, m.moe.active, m.moe.expert_d_ff, m.moe.shared_experts, m.moe.dense_layers) == (288, 8, 1280, 1, 3)
+    mo = m.moe
+    assert (mo.experts, mo.active, mo.expert_d_ff, mo.shared_experts, mo.dense_layers) == (288, 8, 1280, 1, 3)
     # 12 full layers keep every token's K and V (8 heads x 128, BF16); the sliding ones at most 512 tokens
     assert m.kv_bytes_per_seq(10_000, "bf16") == pytest.approx((12 * 10_000 + 33 * 512) * 2 * 8 * 128 * 2)

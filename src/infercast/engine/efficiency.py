@@ -91,7 +91,7 @@ class Engine:
     balanced_batches: bool = False
     wide_ep_tables: bool = True  # time attention-DP + EP MoE layers from the DeepEP wide-EP tables where measured
     dsa_module_tables: bool = True  # time a DSA model's attention block from the measured module tables (kernels.dsa)
-    hybrid_pools: bool = True  # SGLang's own state pool for hybrid models (memory.hybrid_split) where mem_reserve applies
+    hybrid_pools: bool = True  # SGLang's own state pool for hybrid models (memory.hybrid_split), with mem_reserve
     # a checkpoint released in MXFP4 (gpt-oss) timed by the MXFP4 MoE kernel tables on FP4 chips: off by default, the
     # choice was made on rows that turned out to be reserved data (InferenceX results, data/measured/README.md)
     mxfp4_kernels: bool = False

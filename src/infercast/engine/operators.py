@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from infercast.specs import precision as P
+from infercast.specs.model import gdn_flops_per_token, gdn_state_bytes
 
 ACT_BYTES = 2.0  # activations in 16-bit
 
@@ -237,14 +238,13 @@ def _gdn(m, tp, Lg, Td, Tp, Sp) -> Op:
 def gdn_work(hv, hk, dk, dv, Td, Tp, Sp, conv_kernel=4, state_bytes=4.0):
     """(FLOPs, bytes) of one Gated DeltaNet layer's conv and delta rule for `hv` value and `hk` key heads. Decode:
     each of `Td` tokens reads and writes its sequence's state (hv x dk x dv) and conv window; prefill: the chunked
-    form over `Tp` prompt tokens of `Sp` sequences, each final state written once (arXiv 2412.06464 §3). Per token
-    and value head about 8 x dk x dv FLOPs (decay, rank-1 update, products with k and q) and 2 x kernel per conv
-    channel; q, k, v and the gate read, the output written in 16-bit."""
+    form over `Tp` prompt tokens of `Sp` sequences, each final state written once (arXiv 2412.06464 §3). State and
+    FLOPs per token as the model spec counts them (specs.model.gdn_state_bytes, gdn_flops_per_token); q, k, v and
+    the gate read, the output written in 16-bit."""
     Td, Tp, Sp = (np.asarray(x, dtype=float) for x in (Td, Tp, Sp))
-    conv = 2.0 * hk * dk + hv * dv
-    state = hv * dk * dv * state_bytes + conv * (conv_kernel - 1) * ACT_BYTES
-    io = (conv + 2.0 * hv * dv) * ACT_BYTES
-    flops = (8.0 * hv * dk * dv + 2.0 * conv * conv_kernel) * (Td + Tp)
+    state = gdn_state_bytes(hv, hk, dk, dv, conv_kernel, state_bytes)
+    io = (2.0 * hk * dk + 3.0 * hv * dv) * ACT_BYTES  # q, k, v and the gate in, the output out
+    flops = gdn_flops_per_token(hv, hk, dk, dv, conv_kernel) * (Td + Tp)
     return flops, Td * (2.0 * state + io) + Tp * io + Sp * state
 
 

@@ -483,7 +483,8 @@ class Timer:
             if got is None:
                 return timed
             lay, exact = got
-            total = total + KDSA.module_time(tab, lay, self.chip, m, want.heads, want.gemm, want.kv, batch, length, kind)
+            total = total + KDSA.module_time(tab, lay, self.chip, m, want.heads, want.gemm, want.kv, batch, length,
+                                             kind)
             notes.append(f"{tab.ref.detail}" + ("" if exact else f" (measured at {lay.heads} heads, {lay.dtype})"))
         if not notes:
             return timed

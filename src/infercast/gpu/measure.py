@@ -108,9 +108,9 @@ def shapes_for(spec: ModelSpec, layers: int | None = None, scale: float = 1.0) -
                              "decoder does not implement; measure a dense (GQA/MHA) or MoE model with standard "
                              "attention instead")
     if spec.gdn:
-        raise InfercastError(f"measure: {spec.id} has Gated DeltaNet (linear attention) layers, which the random-weight "
-                             "decoder does not implement; measure a dense (GQA/MHA) or MoE model with standard "
-                             "attention instead")
+        raise InfercastError(f"measure: {spec.id} has Gated DeltaNet (linear attention) layers, which the "
+                             "random-weight decoder does not implement; measure a dense (GQA/MHA) or MoE model with "
+                             "standard attention instead")
     notes: list[str] = []
     if layers is not None:
         if layers < 1:

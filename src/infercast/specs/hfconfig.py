@@ -395,13 +395,15 @@ _NOT_MATMUL = re.compile(r"norm|bias|indexer|embed")
 def _checkpoint(c: _Cfg, dtype: str, bits: float | None, names: list) -> dict:
     """A quantised config's own checkpoint: the modules its unquantised-module list (`modules_to_not_convert`,
     ModelOpt's `exclude_modules`, compressed-tensors' `ignore`) leaves in 16-bit or a mixed-precision one keeps at
-    another precision, and the stored bits per weight of a grouped 4-bit format (`_quant`). The output head, router and embedding are 16-bit in every quantised checkpoint."""
+    another precision, and the stored bits per weight of a grouped 4-bit format (`_quant`). The output head, router
+    and embedding are 16-bit in every quantised checkpoint."""
     if P.nbytes(dtype) >= 2.0:
         return {}
     kept = {}
     for mod, pats in _KEPT:
         for n, prec in names:
-            if any(p.search(n) for p in pats) and not _NOT_MATMUL.search(n) and (mod != "dense_mlp" or "expert" not in n):
+            if (any(p.search(n) for p in pats) and not _NOT_MATMUL.search(n)
+                    and (mod != "dense_mlp" or "expert" not in n)):
                 kept[mod] = prec
                 break
     if not kept and bits is None:
@@ -573,13 +575,11 @@ def from_hf_dict(raw: dict[str, Any], where: str = "config.json", default_name: 
                                      "head_dim; fix one of them or add head_dim", field="model")
             head_dim = d // heads
     vocab = c.int("vocab_size")
+    moe = _moe(c, layers)
     if mt.startswith("llama4"):
         d_ff = c.int("intermediate_size_mlp", default=None) or c.int("intermediate_size")
-    moe = _moe(c, layers)
-    if not mt.startswith("llama4"):
-        # a MoE config without dense layers may leave intermediate_size out (Qwen3.5's): its experts' width then
-        d_ff = c.int("intermediate_size", default=None) if moe else c.int("intermediate_size")
-        d_ff = d_ff or moe.expert_d_ff
+    else:  # a MoE config without dense layers may leave intermediate_size out (Qwen3.5's): its experts' width stands in
+        d_ff = c.int("intermediate_size", default=moe.expert_d_ff if moe else _MISSING)
     gdn = _gdn(c, layers)
     window, n_sliding = _sliding(c, layers) if gdn is None else (None, 0)
 

@@ -112,15 +112,25 @@ class GDN(BaseModel):
                 + 2 * self.value_heads + self.value_head_dim + self.value_dim * d_model)
 
     def state_bytes_per_layer(self) -> float:
-        """One sequence's cache in one layer: the value heads' key_dim x value_dim state and the conv's last
-        conv_kernel - 1 inputs in 16-bit (SGLang's and vLLM's MambaPool / mamba cache: temporal + conv state)."""
-        return (self.value_heads * self.key_head_dim * self.value_head_dim * self.state_bytes
-                + self.conv_dim * (self.conv_kernel - 1) * 2.0)
+        return gdn_state_bytes(self.value_heads, self.key_heads, self.key_head_dim, self.value_head_dim,
+                               self.conv_kernel, self.state_bytes)
 
     def flops_per_token_layer(self) -> float:
-        """Recurrent form per token and value head: decay and rank-1 update of the state, its product with k and q
-        (about 8 x key_dim x value_dim), and the depthwise conv (2 x kernel per channel)."""
-        return 8.0 * self.value_heads * self.key_head_dim * self.value_head_dim + 2.0 * self.conv_dim * self.conv_kernel
+        return gdn_flops_per_token(self.value_heads, self.key_heads, self.key_head_dim, self.value_head_dim,
+                                   self.conv_kernel)
+
+
+def gdn_state_bytes(hv, hk, dk, dv, conv_kernel, state_bytes):
+    """One sequence's cache in one Gated DeltaNet layer of `hv` value and `hk` key heads: the value heads' dk x dv
+    state and the conv's last conv_kernel - 1 inputs of q, k and v in 16-bit (SGLang's and vLLM's mamba cache:
+    temporal + conv state)."""
+    return hv * dk * dv * state_bytes + (2.0 * hk * dk + hv * dv) * (conv_kernel - 1) * 2.0
+
+
+def gdn_flops_per_token(hv, hk, dk, dv, conv_kernel):
+    """Recurrent form per token: per value head the decay and rank-1 update of the state and its products with k and
+    q (about 8 x dk x dv), and the depthwise conv (2 x kernel per q/k/v channel)."""
+    return 8.0 * hv * dk * dv + 2.0 * (2.0 * hk * dk + hv * dv) * conv_kernel
 
 
 # bytes per cached token per layer of the indexer's key: FP8 values plus one FP32 scale (FlashInfer's DSA indexer

@@ -21,6 +21,7 @@ import numpy as np
 from infercast.engine.kernels import grid as G
 from infercast.engine.kernels.attention import AttnTable, Layout, memoised
 from infercast.engine.kernels.source import TableRef, read_columns
+from infercast.engine.operators import sparse_attended
 from infercast.specs.hardware import Chip
 from infercast.specs.model import get_model
 
@@ -57,8 +58,6 @@ def module_weights(spec, heads: float) -> float:
 def roofline(chip: Chip, spec, heads, gemm: str, kv: str, batch, length, kind: str):
     """One layer's module at the roofline: `batch` decode tokens over `length` cached tokens, or `batch` prompts of
     `length` tokens (queries at positions 0..length attend min(position, top-k) in the latent)."""
-    from infercast.engine.operators import sparse_attended
-
     a, x = spec.mla, spec.dsa
     b, s = np.asarray(batch, dtype=float), np.asarray(length, dtype=float)
     w = module_weights(spec, heads)
